@@ -1,0 +1,54 @@
+// NIfTI-1 input and output. ITK reads the voxels (any datatype, scaling applied); the
+// raw header is kept so that outputs carry the input's geometry, timing and labels.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "realign/volume.hpp"
+
+namespace realign {
+
+// Bad input or an unwritable output: what() is one line, "<file>: <problem>".
+class InputError : public std::runtime_error {
+ public:
+  InputError(const std::string& file, const std::string& problem)
+      : std::runtime_error(file + ": " + problem) {}
+};
+
+enum class OutputType { Float32, Input };
+
+// The input's header, opaque to callers. Copyable (shared, immutable).
+struct NiftiHeader {
+  std::shared_ptr<const void> raw;  // a nifti_1_header
+  int datatype = 0;                 // NIfTI datatype code of the input
+  std::string datatype_name() const;
+};
+
+// Voxel-to-world by the NIfTI rules: sform when sform_code > 0, else qform when
+// qform_code > 0, else pixdim scaling. RAS mm, 0-based voxels.
+Mat4 header_vox2world(const NiftiHeader& h);
+
+// Reads a 4D series (a 3D file gives frames == 1). Throws InputError.
+Series read_series(const std::string& path, NiftiHeader* header = nullptr);
+
+// Reads a 3D volume (a 4D file must have one frame). Throws InputError.
+Volume read_volume(const std::string& path, NiftiHeader* header = nullptr);
+
+// A fresh header for a new image (the phantom tool): sform = qform = grid.vox2world,
+// codes 1 (scanner), units mm and s.
+NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype);
+
+// Writes frames x grid.voxels() floats (frames == 1 writes a 3D image) with `like`'s
+// header: geometry, codes, pixdim (TR), units, slice info and descrip are kept.
+// Float32 writes floats (NaN allowed); Input converts to the header's datatype with
+// rounding and clamping. Writes to a temporary name in the same directory and renames,
+// so a failure leaves nothing behind. Throws InputError naming `path`.
+void write_image(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
+                 const float* data, OutputType type, const std::string& descrip = "");
+
+// NIfTI datatype code from a name: uint8 int16 int32 float32 float64 uint16.
+int datatype_from_name(const std::string& name);
+
+}  // namespace realign
