@@ -40,11 +40,27 @@ Volume read_volume(const std::string& path, NiftiHeader* header = nullptr);
 // codes 1 (scanner), units mm and s.
 NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype);
 
-// Writes frames x grid.voxels() floats (frames == 1 writes a 3D image) with `like`'s
+// Streams frames into a NIfTI-1 file (gzip when the name ends in .gz) with `like`'s
 // header: geometry, codes, pixdim (TR), units, slice info and descrip are kept.
 // Float32 writes floats (NaN allowed); Input converts to the header's datatype with
-// rounding and clamping. Writes to a temporary name in the same directory and renames,
-// so a failure leaves nothing behind. Throws InputError naming `path`.
+// rounding and clamping (NaN -> 0). Writes exactly the path it is given: callers that
+// must leave nothing behind on failure write to a temporary name (see OutputSet).
+class NiftiWriter {
+ public:
+  NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
+              OutputType type, const std::string& descrip = "");
+  ~NiftiWriter();
+  NiftiWriter(const NiftiWriter&) = delete;
+  NiftiWriter& operator=(const NiftiWriter&) = delete;
+  void write_frame(const float* frame);  // grid.voxels() values
+  void close();                          // throws if the data did not reach the file
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// All frames at once (frames == 1 writes a 3D image).
 void write_image(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
                  const float* data, OutputType type, const std::string& descrip = "");
 

@@ -1,0 +1,141 @@
+// B-spline interpolation (degrees 0-5) with mirror boundaries, as SPM's spm_bsplinc /
+// spm_bsplins and ITK's BSplineDecompositionImageFilter / BSplineInterpolateImageFunction.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace realign {
+
+constexpr int kMaxSplineDegree = 5;
+
+// Replaces a volume of samples (i fastest) by its B-spline coefficients, in place.
+// Runs the recursive filter along each axis; axes of length 1 are left alone.
+void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degree);
+
+// Evaluation of a coefficient volume at a continuous voxel position (0-based).
+// Positions outside the grid are mirrored about the edge voxels.
+class BSplineView {
+ public:
+  BSplineView(const float* coef, const std::array<int, 3>& dim, int degree)
+      : c_(coef), dim_(dim), degree_(degree) {}
+
+  double value(double x, double y, double z) const;
+  // Value and gradient in voxel units (d/di, d/dj, d/dk).
+  double value_gradient(double x, double y, double z, double grad[3]) const;
+
+  int degree() const { return degree_; }
+  const std::array<int, 3>& dim() const { return dim_; }
+
+ private:
+  const float* c_;
+  std::array<int, 3> dim_;
+  int degree_;
+};
+
+// The weights of one axis: the first index of the support and degree+1 weights
+// (and their derivatives when dw != nullptr).
+int bspline_weights(int degree, double x, double* w, double* dw);
+
+// Maps any integer index into [0, n) by mirroring about 0 and n-1.
+inline int mirror_index(int i, int n) {
+  if (n == 1) return 0;
+  const int period = 2 * n - 2;
+  i = i % period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+
+// Closed-form weights for one axis at compile-time degree D (0-5): returns the first
+// index of the support. The hot loops of estimation and reslicing use these.
+template <int D>
+inline int spline_weights(double x, double* w) {
+  if constexpr (D == 0) {
+    w[0] = 1.0;
+    return static_cast<int>(std::floor(x + 0.5));
+  } else if constexpr (D == 1) {
+    const int f = static_cast<int>(std::floor(x));
+    const double t = x - f;
+    w[0] = 1.0 - t;
+    w[1] = t;
+    return f;
+  } else if constexpr (D == 2) {
+    const int c = static_cast<int>(std::floor(x + 0.5));
+    const double t = x - c;
+    w[0] = 0.5 * (0.5 - t) * (0.5 - t);
+    w[1] = 0.75 - t * t;
+    w[2] = 0.5 * (0.5 + t) * (0.5 + t);
+    return c - 1;
+  } else if constexpr (D == 3) {
+    const int f = static_cast<int>(std::floor(x));
+    const double t = x - f, u = 1.0 - t, t2 = t * t;
+    w[0] = u * u * u / 6.0;
+    w[1] = (4.0 - 6.0 * t2 + 3.0 * t2 * t) / 6.0;
+    w[2] = (1.0 + 3.0 * t + 3.0 * t2 - 3.0 * t2 * t) / 6.0;
+    w[3] = t2 * t / 6.0;
+    return f - 1;
+  } else if constexpr (D == 4) {
+    const int c = static_cast<int>(std::floor(x + 0.5));
+    const double t = x - c, t2 = t * t;
+    // Pieces of the quartic B-spline at distances 2+t, 1+t, t, 1-t, 2-t.
+    const double a = 0.5 - t, b = 0.5 + t;
+    w[0] = a * a * a * a / 24.0;
+    w[4] = b * b * b * b / 24.0;
+    w[2] = 115.0 / 192.0 + t2 * (-5.0 / 8.0 + t2 / 4.0);
+    const double u = 1.0 - t, v = 1.0 + t;  // |x| for the two inner neighbours
+    w[1] = 55.0 / 96.0 + v * (5.0 / 24.0 + v * (-5.0 / 4.0 + v * (5.0 / 6.0 - v / 6.0)));
+    w[3] = 55.0 / 96.0 + u * (5.0 / 24.0 + u * (-5.0 / 4.0 + u * (5.0 / 6.0 - u / 6.0)));
+    return c - 2;
+  } else {
+    return bspline_weights(D, x, w, nullptr);
+  }
+}
+
+// Value of a coefficient volume at a voxel position, degree D. Mirrors only when the
+// support leaves the grid, which keeps interior points on the cheap path.
+template <int D>
+inline double spline_value(const float* c, const std::array<int, 3>& dim, double x, double y,
+                           double z) {
+  double wx[D + 1], wy[D + 1], wz[D + 1];
+  const int fx = spline_weights<D>(x, wx);
+  const int fy = spline_weights<D>(y, wy);
+  const int fz = spline_weights<D>(z, wz);
+  const std::ptrdiff_t sy = dim[0], sz = static_cast<std::ptrdiff_t>(dim[0]) * dim[1];
+  double s = 0.0;
+  if (fx >= 0 && fy >= 0 && fz >= 0 && fx + D < dim[0] && fy + D < dim[1] && fz + D < dim[2]) {
+    const float* base = c + fx + fy * sy + fz * sz;
+    for (int k = 0; k <= D; ++k) {
+      double sj = 0.0;
+      for (int j = 0; j <= D; ++j) {
+        const float* row = base + k * sz + j * sy;
+        double si = 0.0;
+        for (int i = 0; i <= D; ++i) si += wx[i] * row[i];
+        sj += wy[j] * si;
+      }
+      s += wz[k] * sj;
+    }
+    return s;
+  }
+  int ix[D + 1];
+  std::ptrdiff_t iy[D + 1], iz[D + 1];
+  for (int t = 0; t <= D; ++t) {
+    ix[t] = mirror_index(fx + t, dim[0]);
+    iy[t] = mirror_index(fy + t, dim[1]) * sy;
+    iz[t] = mirror_index(fz + t, dim[2]) * sz;
+  }
+  for (int k = 0; k <= D; ++k) {
+    double sj = 0.0;
+    for (int j = 0; j <= D; ++j) {
+      const float* row = c + iz[k] + iy[j];
+      double si = 0.0;
+      for (int i = 0; i <= D; ++i) si += wx[i] * row[ix[i]];
+      sj += wy[j] * si;
+    }
+    s += wz[k] * sj;
+  }
+  return s;
+}
+
+}  // namespace realign

@@ -1,0 +1,71 @@
+// The MPI layer: who holds which frames, and moving data between ranks. The maths never
+// calls MPI directly; it receives reductions through these functions.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "realign/volume.hpp"
+
+namespace realign {
+
+// Initialises MPI on construction (thread level FUNNELED: only the main thread talks
+// to MPI, OpenMP threads compute) and finalises on destruction.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+// Rank of this process and the number of ranks (0 and 1 without MPI_Init).
+int mpi_rank();
+int mpi_size();
+
+// Contiguous block [begin, end) of n items for `rank` of `size`; the first n % size
+// ranks get one extra.
+std::pair<int, int> block_range(int n, int size, int rank);
+
+// Rank 0 tells every rank whether to go on; others get rank 0's message. Returns the
+// message ("" to go on).
+std::string broadcast_status(const std::string& error_on_root);
+
+// Broadcasts from rank 0.
+void broadcast(std::vector<float>& v);
+void broadcast(std::vector<double>& v);
+void broadcast(Grid& g);
+void broadcast(int& v);
+void broadcast(double& v);
+
+// Element-wise sum over all ranks, result on all ranks.
+void allreduce_sum(std::vector<double>& v);
+void allreduce_sum(double* v, std::size_t n);
+// Element-wise sum onto rank 0 (other ranks' v is unchanged).
+void reduce_sum_to_root(std::vector<double>& v);
+void reduce_sum_to_root(std::vector<float>& v);
+
+// Rank 0 sends frames [begin, end) of its series to their owners under the block split;
+// every rank returns its own block. `series` on rank 0 holds all frames on entry and
+// only its block on return.
+void scatter_frames(Series& series, int frames_total);
+
+// Gathers per-frame matrices from their owners onto every rank, in frame order.
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
+std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
+
+// Point-to-point transfer of one frame to rank 0 (tags are the frame number).
+void send_frame_to_root(const float* data, std::size_t n, int frame);
+void receive_frame(float* data, std::size_t n, int frame, int from);
+
+// Ends every rank with the message; used when one rank cannot continue.
+[[noreturn]] void abort_all(const std::string& message, int code = 1);
+
+}  // namespace realign

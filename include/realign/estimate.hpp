@@ -1,0 +1,102 @@
+// Gauss-Newton estimation of one frame's rigid motion against a fixed reference, in
+// SPM's scheme: the Jacobian comes from the smoothed reference at fixed sample points,
+// so each iteration only samples the frame, and the solved step is composed into the
+// frame's world correction.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "realign/bspline.hpp"
+#include "realign/sampling.hpp"
+#include "realign/volume.hpp"
+
+namespace realign {
+
+struct EstimateOptions {
+  double fwhm_mm = 5.0;
+  double sep_mm = 4.0;
+  double quality = 0.9;
+  int degree = 2;
+  int max_iter = 64;
+  double tol = 1e-8;
+};
+
+// The outcome for one frame. `correction` is the world-space matrix W such that the
+// frame's realigned voxel-to-world is W * vox2world.
+struct FrameFit {
+  Mat4 correction = Mat4::Identity();
+  int iterations = 0;
+  bool converged = false;
+  bool overlap_failed = false;  // fewer than 32 points fell inside the frame
+  double scale = 1.0;           // global intensity scale s in s*f - g
+  double mse = 0.0;             // mean squared residual of the last iteration
+};
+
+// Smoothed B-spline coefficients of one volume, ready for sampling.
+std::vector<float> smoothed_coefficients(const float* volume, const Grid& grid,
+                                         const EstimateOptions& opt);
+
+// Sums over a range of point chunks. Points are cut into chunks of fixed size whatever
+// the thread or rank count, and sums are added in chunk order, so results are
+// bitwise the same for any split. A Reducer (MPI) makes a per-chunk buffer whole
+// across ranks; with one rank it is empty.
+using Reducer = std::function<void(std::vector<double>& per_chunk)>;
+
+class FrameFitter {
+ public:
+  static constexpr std::size_t kChunk = 512;
+
+  // `points` and `jacobian` (row-major, points x params) describe the reference.
+  // This process handles chunks [chunk_begin, chunk_end) of the points.
+  FrameFitter(SampleSet points, std::vector<double> jacobian, std::vector<int> params,
+              Grid reference_grid, EstimateOptions opt);
+
+  void set_chunk_range(std::size_t begin, std::size_t end, Reducer reduce);
+  std::size_t chunks() const { return (points_.size() + kChunk - 1) / kChunk; }
+
+  // Fits a frame given its smoothed coefficients and grid, starting from `start`.
+  FrameFit fit(const float* coefficients, const Grid& frame_grid, const Mat4& start) const;
+
+  const SampleSet& points() const { return points_; }
+  const std::vector<int>& params() const { return params_; }
+  const Grid& reference_grid() const { return ref_grid_; }
+
+ private:
+  SampleSet points_;
+  std::vector<double> jac_;
+  std::vector<int> params_;
+  Grid ref_grid_;
+  EstimateOptions opt_;
+  std::size_t chunk_begin_ = 0, chunk_end_ = 0;
+  Reducer reduce_;
+  // Full-set sums that do not change between iterations: J^T J, J^T g, g^T g.
+  Eigen::MatrixXd jtj_;
+  Eigen::VectorXd jtg_;
+  double gtg_ = 0.0;
+};
+
+// Matrix from reference voxels to frame voxels for a frame whose realigned
+// voxel-to-world is correction * frame_vox2world (formed once per iteration, never per
+// point).
+Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
+                               const Grid& reference_grid);
+
+// Running sums for the register-to-mean reference: the mean of the moved frames and of
+// their gradients at the sample points (in reference voxel axes).
+struct MeanAtPoints {
+  std::vector<double> sum, sum_gx, sum_gy, sum_gz, count;
+
+  void reset(std::size_t n);
+  // Adds the reference's own values with count 1 (the first frame in place).
+  void add_reference(const SampleSet& s);
+  // Adds scale * frame at the points mapped by `correction`, where they fall inside.
+  void add_frame(const SampleSet& s, const float* coefficients, const Grid& frame_grid,
+                 const Grid& reference_grid, const Mat4& correction, double scale, int degree);
+  // Moves the averages into s.g / s.gx / s.gy / s.gz.
+  void finish(SampleSet& s) const;
+  // All vectors back to back, for reductions across ranks.
+  std::vector<double*> buffers();
+};
+
+}  // namespace realign

@@ -1,0 +1,29 @@
+// Everything a realign run is told, filled by the command line; the library never parses
+// strings.
+#pragma once
+
+#include <string>
+
+#include "realign/estimate.hpp"
+#include "realign/nifti_io.hpp"
+
+namespace realign {
+
+enum class Split { Frames, Points };
+
+struct Options {
+  std::string input;
+  std::string output;
+  // "mean" (two passes), "first", a 1-based frame number, or a path to a 3D NIfTI.
+  std::string reference = "mean";
+  EstimateOptions estimate;
+  int reslice_degree = 4;
+  bool reslice = true;
+  bool mask = true;
+  OutputType datatype = OutputType::Float32;
+  double fd_radius_mm = 50.0;
+  Split split = Split::Frames;
+  int threads = 0;  // 0: OpenMP's default
+};
+
+}  // namespace realign

@@ -1,0 +1,32 @@
+// Outputs are written under temporary names beside their final paths and renamed only
+// when every one of them is complete, so a failed run leaves nothing behind. A signal
+// (mpirun ending the job, Ctrl-C) removes the temporaries too.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace realign {
+
+class OutputSet {
+ public:
+  OutputSet();
+  ~OutputSet();  // removes temporaries unless committed
+  OutputSet(const OutputSet&) = delete;
+  OutputSet& operator=(const OutputSet&) = delete;
+
+  // A temporary path for `final_path`, in the same directory with the same extension.
+  std::string temp_for(const std::string& final_path);
+  // Renames every temporary to its final path.
+  void commit();
+  const std::vector<std::string>& finals() const { return finals_; }
+
+ private:
+  std::vector<std::string> temps_, finals_;
+  bool committed_ = false;
+};
+
+// The stem of an output path: "dir/out.nii.gz" -> "dir/out", and its image extension.
+std::pair<std::string, std::string> split_image_path(const std::string& path);
+
+}  // namespace realign

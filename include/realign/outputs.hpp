@@ -1,0 +1,61 @@
+// Text and plot outputs written beside the resliced image: SPM rp file, confounds TSV with a
+// JSON sidecar, per-frame world matrices, and an SVG motion plot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "realign/rigid.hpp"
+#include "realign/volume.hpp"
+
+namespace realign {
+
+// Everything the text and plot writers need.
+struct MotionReport {
+  std::vector<RigidParams> rp;  // rp convention, row 0 zero
+  // Per-frame world (RAS mm) matrices: corrected vox2world = xfm[n] * vox2world.
+  std::vector<Mat4> xfm;
+  // As in metrics.hpp; NaN (element 0) is written "n/a". An empty vector means "not
+  // computed" and is written as a column of "n/a".
+  std::vector<double> fd, rmsd, dvars;
+  std::vector<int> unconverged;  // 0-based frame indices that hit the iteration cap
+  double fd_radius_mm = 50.0;
+  double tr_s = 0.0;       // 0 when unknown
+  std::string input_name;  // for titles
+  double rmsd_radius_mm = 80.0;
+};
+
+// SPM rp_*.txt: one row per frame, 6 numbers "%.8e" separated by two spaces
+// (tx ty tz mm, pitch roll yaw rad).
+void write_rp(const std::string& path, const std::vector<RigidParams>& rp);
+
+// Parses SPM rp files: whitespace separated, 6 finite numbers per row; blank lines and lines
+// starting with '#' are ignored. Throws std::runtime_error("<path>: <problem>") when the file
+// cannot be read, has no rows, or has bad content.
+std::vector<RigidParams> read_rp(const std::string& path);
+
+// fMRIPrep-style confounds: tab separated with the header
+// trans_x trans_y trans_z rot_x rot_y rot_z framewise_displacement rmsd dvars
+// and one row per frame ("n/a" for NaN), plus a BIDS-style JSON sidecar describing each
+// column (Description, Units) and the conventions. fd/rmsd/dvars must be empty or have one
+// entry per rp row (std::invalid_argument otherwise).
+void write_confounds(const std::string& tsv_path, const std::string& json_path,
+                     const MotionReport& r);
+
+// Text file: comment lines explaining the convention, then per frame "# frame N" (0-based)
+// and 4 rows of 4 numbers (%.10g).
+void write_xfm(const std::string& path, const std::vector<Mat4>& xfm);
+
+// Inverse of write_xfm. '#' lines are comments; every other non-blank line must hold 4
+// numbers, and each group of 4 rows must end with 0 0 0 1. Throws std::runtime_error
+// ("<path>: <problem>") otherwise.
+std::vector<Mat4> read_xfm(const std::string& path);
+
+// Standalone SVG with three stacked panels like SPM's realign figure: translations (mm),
+// rotations (degrees), and FD (mm) with a dashed 0.5 mm reference line; frame number
+// (0-based) on x; unconverged frames marked in every panel.
+void write_motion_plot(const std::string& path, const MotionReport& r);
+
+// All writers throw std::runtime_error("<path>: cannot write") on I/O failure.
+
+}  // namespace realign

@@ -1,0 +1,26 @@
+// The whole run: read, distribute, estimate (one or two passes), reslice, gather and
+// write. Every rank calls run_realign; rank 0 reads and writes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "realign/options.hpp"
+#include "realign/rigid.hpp"
+
+namespace realign {
+
+struct RunResult {
+  std::vector<RigidParams> rp;        // rp convention, row 0 zero
+  std::vector<Mat4> xfm;              // world matrices used for reslicing
+  std::vector<int> iterations;        // last pass, per frame
+  std::vector<int> unconverged;       // frames that hit the cap or lost overlap
+  std::vector<std::string> outputs;   // files written (rank 0)
+  double seconds_read = 0, seconds_estimate = 0, seconds_reslice = 0, seconds_write = 0;
+};
+
+// Throws InputError for bad input (on rank 0; other ranks return a result with an
+// error flag through the status broadcast and throw the same message).
+RunResult run_realign(const Options& opt);
+
+}  // namespace realign

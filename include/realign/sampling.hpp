@@ -1,0 +1,52 @@
+// The fixed set of reference points at which frames are compared, and the reference's
+// value and gradient there.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "realign/bspline.hpp"
+#include "realign/volume.hpp"
+
+namespace realign {
+
+// Structure of arrays: positions in reference voxels, reference value and gradient
+// (voxel units) at each point.
+struct SampleSet {
+  std::vector<double> x, y, z;
+  std::vector<double> g, gx, gy, gz;
+
+  std::size_t size() const { return x.size(); }
+  // Keeps the points whose flag is set, in order.
+  void keep(const std::vector<std::uint8_t>& flags);
+};
+
+// Which rigid parameters are fitted: all six, or tx, ty, yaw for a series with fewer
+// than three slices (as SPM does).
+std::vector<int> fitted_parameters(const Grid& grid);
+
+// A grid of spacing sep_mm over the reference (0 .. dim-1.5 in-plane), each point
+// moved by a jitter in [0, 0.5) voxel from a fixed-seed generator, so the set breaks
+// the regularity of the voxel grid yet is the same on every run and rank.
+SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed = 0);
+
+// Fills g, gx, gy, gz from the reference's coefficient volume.
+void evaluate_reference(SampleSet& s, const BSplineView& ref);
+
+// d(ref voxel position)/d q_k at q = 0 for the update Q(q) applied in world space:
+// rows are 3x4 maps N_k = (M^-1 dQ/dq_k M)[0:3, :] acting on (x, y, z, 1).
+std::vector<Eigen::Matrix<double, 3, 4>> rigid_point_derivatives(const Mat4& ref_vox2world,
+                                                                 const std::vector<int>& params);
+
+// Jacobian of the reference model with respect to the fitted parameters, row-major
+// (size() x params.size()): J_k(x) = grad g(x) . N_k (x, 1).
+std::vector<double> rigid_jacobian(const SampleSet& s, const Mat4& ref_vox2world,
+                                   const std::vector<int>& params);
+
+// SPM's point selection: repeatedly drop the tenth of the points that contribute least
+// to det([J g]^T [J g]) until that determinant falls to `quality` of its starting value.
+// Keeps s and jac in step. Deterministic (stable ordering).
+void select_by_quality(SampleSet& s, std::vector<double>& jac, int nparams, double quality);
+
+}  // namespace realign

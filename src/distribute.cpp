@@ -1,0 +1,202 @@
+#include "realign/distribute.hpp"
+
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace realign {
+namespace {
+
+bool mpi_active() {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  return init && !fin;
+}
+
+template <typename T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
+template <>
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
+template <>
+MPI_Datatype mpi_type<int>() {
+  return MPI_INT;
+}
+
+// Every rank learns every frame's values: each owner contributes its block at the block's
+// offset and zeros elsewhere; a sum then assembles the whole without rounding, since
+// x + 0 == x exactly.
+template <typename T>
+std::vector<T> assemble(const std::vector<T>& mine, int frames_total, int per_frame) {
+  std::vector<T> all(static_cast<std::size_t>(frames_total) * per_frame, T(0));
+  const auto [b, e] = block_range(frames_total, mpi_size(), mpi_rank());
+  for (std::size_t i = 0; i < mine.size(); ++i) all[static_cast<std::size_t>(b) * per_frame + i] = mine[i];
+  (void)e;
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), mpi_type<T>(), MPI_SUM,
+                  MPI_COMM_WORLD);
+  return all;
+}
+
+}  // namespace
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  // Errors in MPI calls end the job with a message rather than hanging a peer.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiSession::~MpiSession() {
+  if (mpi_active()) MPI_Finalize();
+}
+
+int mpi_rank() {
+  if (!mpi_active()) return 0;
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int mpi_size() {
+  if (!mpi_active()) return 1;
+  int s = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+std::pair<int, int> block_range(int n, int size, int rank) {
+  const int base = n / size, extra = n % size;
+  const int begin = rank * base + std::min(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+std::string broadcast_status(const std::string& error_on_root) {
+  if (mpi_size() == 1) return error_on_root;
+  int len = static_cast<int>(error_on_root.size());
+  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::string msg = error_on_root;
+  msg.resize(len);
+  if (len > 0) MPI_Bcast(msg.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return msg;
+}
+
+template <typename T>
+static void bcast_vector(std::vector<T>& v) {
+  if (mpi_size() == 1) return;
+  unsigned long long n = v.size();
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  v.resize(n);
+  const std::size_t chunk = 1u << 28;
+  for (std::size_t off = 0; off < n; off += chunk) {
+    const int count = static_cast<int>(std::min<std::size_t>(chunk, n - off));
+    MPI_Bcast(v.data() + off, count, mpi_type<T>(), 0, MPI_COMM_WORLD);
+  }
+}
+
+void broadcast(std::vector<float>& v) { bcast_vector(v); }
+void broadcast(std::vector<double>& v) { bcast_vector(v); }
+
+void broadcast(Grid& g) {
+  if (mpi_size() == 1) return;
+  MPI_Bcast(g.dim.data(), 3, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(g.vox2world.data(), 16, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
+void broadcast(int& v) {
+  if (mpi_size() > 1) MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+}
+void broadcast(double& v) {
+  if (mpi_size() > 1) MPI_Bcast(&v, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
+void allreduce_sum(double* v, std::size_t n) {
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
+
+void reduce_sum_to_root(std::vector<double>& v) {
+  if (mpi_size() == 1) return;
+  if (mpi_rank() == 0)
+    MPI_Reduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, 0,
+               MPI_COMM_WORLD);
+  else
+    MPI_Reduce(v.data(), nullptr, static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, 0,
+               MPI_COMM_WORLD);
+}
+void reduce_sum_to_root(std::vector<float>& v) {
+  if (mpi_size() == 1) return;
+  if (mpi_rank() == 0)
+    MPI_Reduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_FLOAT, MPI_SUM, 0,
+               MPI_COMM_WORLD);
+  else
+    MPI_Reduce(v.data(), nullptr, static_cast<int>(v.size()), MPI_FLOAT, MPI_SUM, 0,
+               MPI_COMM_WORLD);
+}
+
+void scatter_frames(Series& s, int frames_total) {
+  const int size = mpi_size(), rank = mpi_rank();
+  if (size == 1) return;
+  const std::size_t nv = s.grid.voxels();
+  const auto [b, e] = block_range(frames_total, size, rank);
+  if (rank == 0) {
+    for (int r = 1; r < size; ++r) {
+      const auto [rb, re] = block_range(frames_total, size, r);
+      for (int f = rb; f < re; ++f)
+        MPI_Send(s.frame(f), static_cast<int>(nv), MPI_FLOAT, r, f, MPI_COMM_WORLD);
+    }
+    // Rank 0 keeps only its own block (which starts at frame 0).
+    s.data.resize(static_cast<std::size_t>(e - b) * nv);
+    s.data.shrink_to_fit();
+  } else {
+    s.data.assign(static_cast<std::size_t>(e - b) * nv, 0.0f);
+    for (int f = b; f < e; ++f)
+      MPI_Recv(s.frame(f - b), static_cast<int>(nv), MPI_FLOAT, 0, f, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
+  }
+  s.frames = e - b;
+}
+
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total) {
+  std::vector<double> flat;
+  for (const Mat4& m : mine) flat.insert(flat.end(), m.data(), m.data() + 16);
+  const std::vector<double> all = assemble(flat, frames_total, 16);
+  std::vector<Mat4> out(frames_total);
+  for (int f = 0; f < frames_total; ++f) out[f] = Eigen::Map<const Mat4>(&all[16 * f]);
+  return out;
+}
+
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total) {
+  return assemble(mine, frames_total, 1);
+}
+
+std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total) {
+  return assemble(mine, frames_total, 1);
+}
+
+void send_frame_to_root(const float* data, std::size_t n, int frame) {
+  MPI_Send(data, static_cast<int>(n), MPI_FLOAT, 0, frame, MPI_COMM_WORLD);
+}
+
+void receive_frame(float* data, std::size_t n, int frame, int from) {
+  MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+void abort_all(const std::string& message, int code) {
+  std::fprintf(stderr, "realign: error: %s\n", message.c_str());
+  std::fflush(stderr);
+  if (mpi_active() && mpi_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+}  // namespace realign

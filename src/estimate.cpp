@@ -1,0 +1,235 @@
+#include "realign/estimate.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "realign/rigid.hpp"
+#include "realign/smooth.hpp"
+
+namespace realign {
+namespace {
+
+// Voxels within this distance outside the grid still count as inside, as in SPM's
+// spm_vol_utils.c; for a single-slice axis anything in the slab counts.
+double axis_tolerance(int n, double tol) { return n == 1 ? 0.5 : tol; }
+
+double sample_value(int degree, const float* c, const std::array<int, 3>& dim, double x,
+                    double y, double z) {
+  switch (degree) {
+    case 0: return spline_value<0>(c, dim, x, y, z);
+    case 1: return spline_value<1>(c, dim, x, y, z);
+    case 2: return spline_value<2>(c, dim, x, y, z);
+    case 3: return spline_value<3>(c, dim, x, y, z);
+    case 4: return spline_value<4>(c, dim, x, y, z);
+    case 5: return spline_value<5>(c, dim, x, y, z);
+    default: throw std::invalid_argument("B-spline degree must be 0-5");
+  }
+}
+
+}  // namespace
+
+std::vector<float> smoothed_coefficients(const float* volume, const Grid& grid,
+                                         const EstimateOptions& opt) {
+  std::vector<float> c(grid.voxels());
+  gaussian_smooth(volume, c.data(), grid.dim, grid.voxel_size_mm(), opt.fwhm_mm);
+  bspline_coefficients(c.data(), grid.dim, opt.degree);
+  return c;
+}
+
+Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
+                               const Grid& reference_grid) {
+  return (correction * frame_grid.vox2world).inverse() * reference_grid.vox2world;
+}
+
+FrameFitter::FrameFitter(SampleSet points, std::vector<double> jacobian, std::vector<int> params,
+                         Grid reference_grid, EstimateOptions opt)
+    : points_(std::move(points)),
+      jac_(std::move(jacobian)),
+      params_(std::move(params)),
+      ref_grid_(reference_grid),
+      opt_(opt) {
+  const int np = static_cast<int>(params_.size());
+  jtj_ = Eigen::MatrixXd::Zero(np, np);
+  jtg_ = Eigen::VectorXd::Zero(np);
+  for (std::size_t p = 0; p < points_.size(); ++p) {
+    Eigen::Map<const Eigen::VectorXd> j(&jac_[p * np], np);
+    jtj_.selfadjointView<Eigen::Lower>().rankUpdate(j);
+    jtg_ += j * points_.g[p];
+    gtg_ += points_.g[p] * points_.g[p];
+  }
+  jtj_ = Eigen::MatrixXd(jtj_.selfadjointView<Eigen::Lower>());
+  chunk_end_ = chunks();
+}
+
+void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer reduce) {
+  chunk_begin_ = begin;
+  chunk_end_ = end;
+  reduce_ = std::move(reduce);
+}
+
+FrameFit FrameFitter::fit(const float* coef, const Grid& frame_grid, const Mat4& start) const {
+  const int np = static_cast<int>(params_.size());
+  const int m = np + 1;  // the intensity scale is the last unknown
+  // Per chunk: J^T f (np), f^T f, f^T g, then the sums over points that fell outside
+  // (J^T J lower triangle, J^T g, g^T g) which are taken off the fixed full-set sums.
+  const int tri = np * (np + 1) / 2;
+  const int width = np + 2 + tri + np + 1 + 1;  // last: count of points inside
+  const std::size_t nchunks = chunks();
+  std::vector<double> per_chunk(nchunks * width);
+  const std::array<int, 3> dim = frame_grid.dim;
+  const double tol = 1e-6;
+  const double lo[3] = {-axis_tolerance(dim[0], tol), -axis_tolerance(dim[1], tol),
+                        -axis_tolerance(dim[2], tol)};
+  const double hi[3] = {dim[0] - 1 + axis_tolerance(dim[0], tol),
+                        dim[1] - 1 + axis_tolerance(dim[1], tol),
+                        dim[2] - 1 + axis_tolerance(dim[2], tol)};
+
+  FrameFit out;
+  out.correction = start;
+  double ss = std::numeric_limits<double>::infinity();
+  int countdown = -1;
+  for (int iter = 1; iter <= opt_.max_iter; ++iter) {
+    const Mat4 a = reference_to_frame_voxels(out.correction, frame_grid, ref_grid_);
+    std::fill(per_chunk.begin(), per_chunk.end(), 0.0);
+#pragma omp parallel for schedule(static)
+    for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c) {
+      double* acc = &per_chunk[c * width];
+      const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
+      for (std::size_t p = p0; p < p1; ++p) {
+        const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
+        const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
+        const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
+        const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
+        const double* j = &jac_[p * np];
+        const double g = points_.g[p];
+        if (yx < lo[0] || yx > hi[0] || yy < lo[1] || yy > hi[1] || yz < lo[2] || yz > hi[2]) {
+          double* out_sums = acc + np + 2;
+          int t = 0;
+          for (int r = 0; r < np; ++r)
+            for (int s = 0; s <= r; ++s) out_sums[t++] += j[r] * j[s];
+          for (int r = 0; r < np; ++r) out_sums[tri + r] += j[r] * g;
+          out_sums[tri + np] += g * g;
+          continue;
+        }
+        const double f = opt_.degree == 2 ? spline_value<2>(coef, dim, yx, yy, yz)
+                                          : sample_value(opt_.degree, coef, dim, yx, yy, yz);
+        for (int r = 0; r < np; ++r) acc[r] += j[r] * f;
+        acc[np] += f * f;
+        acc[np + 1] += f * g;
+        acc[width - 1] += 1.0;
+      }
+    }
+    if (reduce_) reduce_(per_chunk);
+    std::vector<double> total(width, 0.0);
+    for (std::size_t c = 0; c < nchunks; ++c)
+      for (int k = 0; k < width; ++k) total[k] += per_chunk[c * width + k];
+
+    const double inside = total[width - 1];
+    if (inside < 32) {
+      out.overlap_failed = true;
+      out.iterations = iter;
+      return out;
+    }
+    // Normal equations of g = J dq + s f over the points inside the frame.
+    Eigen::MatrixXd alpha(m, m);
+    Eigen::VectorXd beta(m);
+    const double* out_sums = &total[np + 2];
+    int t = 0;
+    for (int r = 0; r < np; ++r)
+      for (int s = 0; s <= r; ++s) {
+        alpha(r, s) = alpha(s, r) = jtj_(r, s) - out_sums[t++];
+      }
+    for (int r = 0; r < np; ++r) {
+      alpha(r, np) = alpha(np, r) = total[r];
+      beta[r] = jtg_[r] - out_sums[tri + r];
+    }
+    alpha(np, np) = total[np];
+    beta[np] = total[np + 1];
+    const double gtg = gtg_ - out_sums[tri + np];
+    // A tiny ridge keeps flat directions (e.g. a featureless axis) solvable.
+    for (int r = 0; r < m; ++r) alpha(r, r) *= 1.0 + 1e-12;
+    const Eigen::VectorXd soln = alpha.ldlt().solve(beta);
+
+    RigidParams step{0, 0, 0, 0, 0, 0};
+    for (int r = 0; r < np; ++r) step[params_[r]] = soln[r];
+    out.correction = orthonormalise(rigid_matrix(step).inverse() * out.correction);
+    out.scale = soln[np];
+    out.iterations = iter;
+
+    // Residual of the linear fit: g^T g - soln^T beta, as a mean over the points inside.
+    const double pss = ss;
+    ss = std::max(0.0, gtg - soln.dot(beta)) / inside;
+    out.mse = ss;
+    // As SPM: once the relative decrease falls below tol, two more iterations finish off.
+    if (countdown == -1 && (pss - ss) / pss < opt_.tol) countdown = 2;
+    if (countdown != -1) {
+      if (countdown == 0) {
+        out.converged = true;
+        break;
+      }
+      --countdown;
+    }
+  }
+  return out;
+}
+
+void MeanAtPoints::reset(std::size_t n) {
+  for (auto* v : {&sum, &sum_gx, &sum_gy, &sum_gz, &count}) v->assign(n, 0.0);
+}
+
+void MeanAtPoints::add_reference(const SampleSet& s) {
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    sum[p] += s.g[p];
+    sum_gx[p] += s.gx[p];
+    sum_gy[p] += s.gy[p];
+    sum_gz[p] += s.gz[p];
+    count[p] += 1.0;
+  }
+}
+
+void MeanAtPoints::add_frame(const SampleSet& s, const float* coef, const Grid& frame_grid,
+                             const Grid& reference_grid, const Mat4& correction, double scale,
+                             int degree) {
+  const Mat4 a = reference_to_frame_voxels(correction, frame_grid, reference_grid);
+  const std::array<int, 3> dim = frame_grid.dim;
+  const BSplineView view(coef, dim, degree);
+  const double tiny = 5e-2;
+  const long n = static_cast<long>(s.size());
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < n; ++p) {
+    const Eigen::Vector4d x(s.x[p], s.y[p], s.z[p], 1.0);
+    const Eigen::Vector4d y = a * x;
+    bool inside = true;
+    for (int d = 0; d < 3; ++d) {
+      const double t = axis_tolerance(dim[d], tiny);
+      inside = inside && y[d] >= -t && y[d] <= dim[d] - 1 + t;
+    }
+    if (!inside) continue;
+    double grad[3];
+    const double v = view.value_gradient(y[0], y[1], y[2], grad);
+    // The gradient with respect to reference voxel axes: chain rule through the map.
+    const Eigen::Vector3d gref =
+        a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
+    sum[p] += scale * v;
+    sum_gx[p] += scale * gref[0];
+    sum_gy[p] += scale * gref[1];
+    sum_gz[p] += scale * gref[2];
+    count[p] += 1.0;
+  }
+}
+
+void MeanAtPoints::finish(SampleSet& s) const {
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    const double c = count[p] > 0 ? count[p] : 1.0;
+    s.g[p] = sum[p] / c;
+    s.gx[p] = sum_gx[p] / c;
+    s.gy[p] = sum_gy[p] / c;
+    s.gz[p] = sum_gz[p] / c;
+  }
+}
+
+std::vector<double*> MeanAtPoints::buffers() {
+  return {sum.data(), sum_gx.data(), sum_gy.data(), sum_gz.data(), count.data()};
+}
+
+}  // namespace realign

@@ -1,0 +1,353 @@
+#include "realign/nifti_io.hpp"
+
+#include <itkImageIOBase.h>
+#include <itkNiftiImageIO.h>
+#include <nifti1_io.h>
+#include <znzlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+namespace realign {
+namespace {
+
+const nifti_1_header& hdr(const NiftiHeader& h) {
+  return *static_cast<const nifti_1_header*>(h.raw.get());
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void check_readable(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path, "no such file");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a directory");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+}
+
+NiftiHeader read_header(const std::string& path) {
+  check_readable(path);
+  nifti_set_debug_level(0);
+  int swapped = 0;
+  // niftilib reads .hdr/.img pairs and gz too, and returns the header in native order.
+  nifti_1_header* raw = nifti_read_header(path.c_str(), &swapped, 1);
+  if (!raw) {
+    if (ends_with(path, ".gz")) throw InputError(path, "not a NIfTI-1 file or corrupt gzip data");
+    throw InputError(path, "not a NIfTI-1 file (bad header)");
+  }
+  NiftiHeader h;
+  h.raw = std::shared_ptr<const void>(raw, [](const void* p) { free(const_cast<void*>(p)); });
+  h.datatype = raw->datatype;
+  return h;
+}
+
+template <typename T>
+void convert(const char* src, std::size_t n, float* dst) {
+  const T* s = reinterpret_cast<const T*>(src);
+  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+}
+
+// Shape checks shared by series and volume readers; returns the frame count.
+int frames_of(const std::string& path, const nifti_1_header& h) {
+  const int nd = h.dim[0];
+  if (nd < 2 || nd > 7) throw InputError(path, "invalid number of dimensions " + std::to_string(nd));
+  for (int d = 1; d <= std::min(nd, 3); ++d)
+    if (h.dim[d] <= 0) throw InputError(path, "zero-sized dimension " + std::to_string(d));
+  for (int d = 5; d <= nd; ++d)
+    if (h.dim[d] > 1) throw InputError(path, "more than 4 dimensions is not supported");
+  if (nd >= 4 && h.dim[4] <= 0) throw InputError(path, "zero-sized time dimension");
+  return nd >= 4 ? h.dim[4] : 1;
+}
+
+}  // namespace
+
+std::string NiftiHeader::datatype_name() const {
+  switch (datatype) {
+    case DT_UINT8: return "uint8";
+    case DT_INT8: return "int8";
+    case DT_INT16: return "int16";
+    case DT_UINT16: return "uint16";
+    case DT_INT32: return "int32";
+    case DT_UINT32: return "uint32";
+    case DT_FLOAT32: return "float32";
+    case DT_FLOAT64: return "float64";
+    default: return "code " + std::to_string(datatype);
+  }
+}
+
+int datatype_from_name(const std::string& name) {
+  if (name == "uint8") return DT_UINT8;
+  if (name == "int16") return DT_INT16;
+  if (name == "uint16") return DT_UINT16;
+  if (name == "int32") return DT_INT32;
+  if (name == "float32") return DT_FLOAT32;
+  if (name == "float64") return DT_FLOAT64;
+  throw std::invalid_argument("unknown datatype '" + name + "'");
+}
+
+Mat4 header_vox2world(const NiftiHeader& h) {
+  const nifti_1_header& n = hdr(h);
+  Mat4 m = Mat4::Identity();
+  if (n.sform_code > 0) {
+    for (int c = 0; c < 4; ++c) {
+      m(0, c) = n.srow_x[c];
+      m(1, c) = n.srow_y[c];
+      m(2, c) = n.srow_z[c];
+    }
+  } else if (n.qform_code > 0) {
+    const mat44 q = nifti_quatern_to_mat44(n.quatern_b, n.quatern_c, n.quatern_d, n.qoffset_x,
+                                           n.qoffset_y, n.qoffset_z, n.pixdim[1], n.pixdim[2],
+                                           n.pixdim[3], n.pixdim[0]);
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) m(r, c) = q.m[r][c];
+  } else {
+    for (int d = 0; d < 3; ++d) m(d, d) = n.pixdim[d + 1] > 0 ? n.pixdim[d + 1] : 1.0;
+  }
+  return m;
+}
+
+Series read_series(const std::string& path, NiftiHeader* header_out) {
+  NiftiHeader h = read_header(path);
+  const nifti_1_header& n = hdr(h);
+  const int frames = frames_of(path, n);
+
+  Series s;
+  s.grid.dim = {n.dim[1], n.dim[0] >= 2 ? n.dim[2] : 1, n.dim[0] >= 3 ? n.dim[3] : 1};
+  s.grid.vox2world = header_vox2world(h);
+  s.frames = frames;
+  const double tr = n.pixdim[4];
+  const int tunits = XYZT_TO_TIME(n.xyzt_units);
+  s.tr_s = tunits == NIFTI_UNITS_MSEC ? tr / 1000.0 : tunits == NIFTI_UNITS_USEC ? tr / 1e6 : tr;
+
+  // ITK decodes the voxels: datatype, byte order, gzip and the scaling factors.
+  auto io = itk::NiftiImageIO::New();
+  io->SetFileName(path);
+  std::vector<char> raw;
+  try {
+    io->ReadImageInformation();
+    // Without an explicit region the IO reads nothing.
+    itk::ImageIORegion region(io->GetNumberOfDimensions());
+    for (unsigned d = 0; d < io->GetNumberOfDimensions(); ++d) {
+      region.SetIndex(d, 0);
+      region.SetSize(d, io->GetDimensions(d));
+    }
+    io->SetIORegion(region);
+    raw.resize(io->GetImageSizeInBytes());
+    io->Read(raw.data());
+  } catch (const itk::ExceptionObject&) {
+    throw InputError(path, "cannot read the voxel data (truncated or corrupt file)");
+  }
+  const std::size_t count = s.grid.voxels() * static_cast<std::size_t>(frames);
+  if (io->GetNumberOfComponents() != 1)
+    throw InputError(path, "multi-component voxels are not supported");
+  if (static_cast<std::size_t>(io->GetImageSizeInComponents()) != count)
+    throw InputError(path, "voxel count does not match the header");
+  s.data.resize(count);
+  using C = itk::IOComponentEnum;
+  switch (io->GetComponentType()) {
+    case C::UCHAR: convert<unsigned char>(raw.data(), count, s.data.data()); break;
+    case C::CHAR: convert<signed char>(raw.data(), count, s.data.data()); break;
+    case C::SHORT: convert<short>(raw.data(), count, s.data.data()); break;
+    case C::USHORT: convert<unsigned short>(raw.data(), count, s.data.data()); break;
+    case C::INT: convert<int>(raw.data(), count, s.data.data()); break;
+    case C::UINT: convert<unsigned int>(raw.data(), count, s.data.data()); break;
+    case C::LONG: convert<long>(raw.data(), count, s.data.data()); break;
+    case C::ULONG: convert<unsigned long>(raw.data(), count, s.data.data()); break;
+    case C::FLOAT: convert<float>(raw.data(), count, s.data.data()); break;
+    case C::DOUBLE: convert<double>(raw.data(), count, s.data.data()); break;
+    default: throw InputError(path, "unsupported voxel datatype " + h.datatype_name());
+  }
+  raw.clear();
+  raw.shrink_to_fit();
+  // ITK leaves integer data unscaled when it keeps the integer type; apply scl_* here.
+  const bool itk_gave_float =
+      io->GetComponentType() == C::FLOAT || io->GetComponentType() == C::DOUBLE;
+  const float slope = n.scl_slope;
+  const float inter = n.scl_inter;
+  if (!itk_gave_float && std::isfinite(slope) && slope != 0.0f &&
+      (slope != 1.0f || inter != 0.0f)) {
+    for (float& v : s.data) v = v * slope + inter;
+  }
+  std::size_t bad = 0;
+  for (float v : s.data) bad += !std::isfinite(v);
+  if (bad)
+    throw InputError(path, std::to_string(bad) + " voxels are NaN or Inf; replace them first");
+  if (header_out) *header_out = h;
+  return s;
+}
+
+Volume read_volume(const std::string& path, NiftiHeader* header) {
+  Series s = read_series(path, header);
+  if (s.frames != 1)
+    throw InputError(path, "expected a 3D volume, found " + std::to_string(s.frames) + " frames");
+  Volume v;
+  v.grid = s.grid;
+  v.data = std::move(s.data);
+  return v;
+}
+
+NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype) {
+  int dims[8] = {frames > 1 ? 4 : 3, grid.dim[0], grid.dim[1], grid.dim[2], frames, 1, 1, 1};
+  nifti_1_header* raw = nifti_make_new_header(dims, datatype);
+  const Vec3 vox = grid.voxel_size_mm();
+  for (int d = 0; d < 3; ++d) raw->pixdim[d + 1] = static_cast<float>(vox[d]);
+  raw->pixdim[4] = static_cast<float>(tr_s);
+  raw->xyzt_units = NIFTI_UNITS_MM | NIFTI_UNITS_SEC;
+  mat44 m;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) m.m[r][c] = static_cast<float>(grid.vox2world(r, c));
+  float qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac;
+  nifti_mat44_to_quatern(m, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac);
+  raw->quatern_b = qb;
+  raw->quatern_c = qc;
+  raw->quatern_d = qd;
+  raw->qoffset_x = qx;
+  raw->qoffset_y = qy;
+  raw->qoffset_z = qz;
+  raw->pixdim[0] = qfac;
+  raw->qform_code = NIFTI_XFORM_SCANNER_ANAT;
+  raw->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+  for (int c = 0; c < 4; ++c) {
+    raw->srow_x[c] = m.m[0][c];
+    raw->srow_y[c] = m.m[1][c];
+    raw->srow_z[c] = m.m[2][c];
+  }
+  NiftiHeader h;
+  h.raw = std::shared_ptr<const void>(raw, [](const void* p) { free(const_cast<void*>(p)); });
+  h.datatype = datatype;
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing: one header, then frames streamed through znzlib (gzip when the name ends .gz).
+
+struct NiftiWriter::Impl {
+  znzFile file = nullptr;
+  std::string path;
+  int datatype = DT_FLOAT32;
+  float slope = 1.0f, inter = 0.0f;
+  std::size_t voxels = 0;
+  std::vector<char> buffer;
+};
+
+namespace {
+template <typename T>
+void quantise(const float* src, std::size_t n, float slope, float inter, char* dst) {
+  T* d = reinterpret_cast<T*>(dst);
+  const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+  const double hi = static_cast<double>(std::numeric_limits<T>::max());
+  for (std::size_t i = 0; i < n; ++i) {
+    double v = src[i];
+    if (!std::isfinite(v)) v = 0.0;  // integer types have no NaN: masked voxels become 0
+    v = (v - inter) / slope;
+    if (std::is_integral<T>::value) v = std::round(v);
+    d[i] = static_cast<T>(std::clamp(v, lo, hi));
+  }
+}
+}  // namespace
+
+NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid,
+                         int frames, OutputType type, const std::string& descrip)
+    : impl_(std::make_unique<Impl>()) {
+  nifti_1_header n = hdr(like);
+  impl_->path = path;
+  impl_->voxels = grid.voxels();
+  impl_->datatype = type == OutputType::Float32 ? DT_FLOAT32 : n.datatype;
+  int nbyper = 0, swapsize = 0;
+  nifti_datatype_sizes(impl_->datatype, &nbyper, &swapsize);
+  if (nbyper <= 0 || impl_->datatype == DT_RGB24 || impl_->datatype >= DT_COMPLEX128 ||
+      impl_->datatype == DT_COMPLEX64)
+    throw InputError(path, "cannot write datatype " + like.datatype_name());
+  n.dim[0] = frames > 1 ? 4 : 3;
+  for (int d = 0; d < 3; ++d) n.dim[d + 1] = static_cast<short>(grid.dim[d]);
+  n.dim[4] = static_cast<short>(frames);
+  for (int d = 5; d < 8; ++d) n.dim[d] = 1;
+  n.datatype = static_cast<short>(impl_->datatype);
+  n.bitpix = static_cast<short>(8 * nbyper);
+  if (impl_->datatype == DT_FLOAT32 || impl_->datatype == DT_FLOAT64 || n.scl_slope == 0.0f ||
+      !std::isfinite(n.scl_slope)) {
+    n.scl_slope = 1.0f;
+    n.scl_inter = 0.0f;
+  }
+  impl_->slope = n.scl_slope;
+  impl_->inter = n.scl_inter;
+  n.cal_min = n.cal_max = 0.0f;
+  n.glmin = n.glmax = 0;
+  n.vox_offset = 352.0f;
+  n.sizeof_hdr = 348;
+  std::memcpy(n.magic, "n+1\0", 4);
+  if (!descrip.empty()) {
+    std::memset(n.descrip, 0, sizeof(n.descrip));
+    std::strncpy(n.descrip, descrip.c_str(), sizeof(n.descrip) - 1);
+  }
+  impl_->buffer.resize(impl_->voxels * static_cast<std::size_t>(nbyper));
+
+  impl_->file = znzopen(path.c_str(), "wb", ends_with(path, ".gz") ? 1 : 0);
+  if (znz_isnull(impl_->file))
+    throw InputError(path, std::string("cannot create: ") + std::strerror(errno));
+  const char extender[4] = {0, 0, 0, 0};
+  if (znzwrite(&n, 1, sizeof(n), impl_->file) != sizeof(n) ||
+      znzwrite(extender, 1, 4, impl_->file) != 4) {
+    znzclose(impl_->file);
+    throw InputError(path, "write failed");
+  }
+}
+
+NiftiWriter::~NiftiWriter() {
+  if (impl_ && !znz_isnull(impl_->file)) znzclose(impl_->file);
+}
+
+void NiftiWriter::write_frame(const float* frame) {
+  const std::size_t n = impl_->voxels;
+  const char* bytes = nullptr;
+  std::size_t size = 0;
+  switch (impl_->datatype) {
+    case DT_FLOAT32:
+      bytes = reinterpret_cast<const char*>(frame);
+      size = n * sizeof(float);
+      break;
+    case DT_FLOAT64: {
+      double* d = reinterpret_cast<double*>(impl_->buffer.data());
+      for (std::size_t i = 0; i < n; ++i) d[i] = frame[i];
+      bytes = impl_->buffer.data();
+      size = n * sizeof(double);
+      break;
+    }
+    case DT_UINT8: quantise<unsigned char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    case DT_INT8: quantise<signed char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    case DT_INT16: quantise<short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    case DT_UINT16: quantise<unsigned short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    case DT_INT32: quantise<int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    case DT_UINT32: quantise<unsigned int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
+    default: throw InputError(impl_->path, "unsupported output datatype");
+  }
+  if (!bytes) {
+    bytes = impl_->buffer.data();
+    size = impl_->buffer.size();
+  }
+  if (znzwrite(bytes, 1, size, impl_->file) != size)
+    throw InputError(impl_->path, "write failed (disk full?)");
+}
+
+void NiftiWriter::close() {
+  if (znz_isnull(impl_->file)) return;
+  const int rc = znzclose(impl_->file);
+  impl_->file = nullptr;
+  if (rc != 0) throw InputError(impl_->path, "write failed on close");
+}
+
+void write_image(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
+                 const float* data, OutputType type, const std::string& descrip) {
+  NiftiWriter w(path, like, grid, frames, type, descrip);
+  for (int f = 0; f < frames; ++f) w.write_frame(data + static_cast<std::size_t>(f) * grid.voxels());
+  w.close();
+}
+
+}  // namespace realign

@@ -1,0 +1,89 @@
+#include "realign/output_set.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+
+#include "realign/nifti_io.hpp"
+
+namespace realign {
+namespace {
+
+// Temporary names live in a fixed table so that a signal handler can unlink them
+// without allocating.
+constexpr int kMaxTemps = 32;
+char g_temps[kMaxTemps][4096];
+volatile std::sig_atomic_t g_count = 0;
+
+void on_signal(int sig) {
+  for (int i = 0; i < g_count; ++i)
+    if (g_temps[i][0]) unlink(g_temps[i]);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void register_temp(const std::string& p) {
+  if (g_count >= kMaxTemps || p.size() >= sizeof(g_temps[0])) return;
+  std::strncpy(g_temps[g_count], p.c_str(), sizeof(g_temps[0]) - 1);
+  g_count = g_count + 1;
+}
+
+void forget_temps() {
+  for (int i = 0; i < g_count; ++i) g_temps[i][0] = 0;
+  g_count = 0;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> split_image_path(const std::string& path) {
+  for (const char* ext : {".nii.gz", ".nii"}) {
+    const std::size_t n = std::strlen(ext);
+    if (path.size() > n && path.compare(path.size() - n, n, ext) == 0)
+      return {path.substr(0, path.size() - n), ext};
+  }
+  return {path, ""};
+}
+
+OutputSet::OutputSet() {
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGHUP, on_signal);
+}
+
+OutputSet::~OutputSet() {
+  if (!committed_) {
+    std::error_code ec;
+    for (const auto& t : temps_) std::filesystem::remove(t, ec);
+  }
+  forget_temps();
+}
+
+std::string OutputSet::temp_for(const std::string& final_path) {
+  namespace fs = std::filesystem;
+  const fs::path p(final_path);
+  const std::string name = p.filename().string();
+  // Keep the full extension (.nii.gz) so writers pick the same format.
+  const std::string tmp =
+      (p.parent_path() / (".realign-" + std::to_string(getpid()) + "-" + name)).string();
+  temps_.push_back(tmp);
+  finals_.push_back(final_path);
+  register_temp(tmp);
+  return tmp;
+}
+
+void OutputSet::commit() {
+  for (std::size_t i = 0; i < temps_.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::rename(temps_[i], finals_[i], ec);
+    if (ec) throw InputError(finals_[i], "cannot move the finished output into place: " + ec.message());
+  }
+  committed_ = true;
+  forget_temps();
+}
+
+}  // namespace realign

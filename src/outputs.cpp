@@ -1,0 +1,573 @@
+#include "realign/outputs.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <locale>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+
+namespace realign {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// std::to_chars is used throughout because printf-style formatting follows the global C
+// locale, and a host program that calls setlocale() could otherwise get decimal commas.
+std::string format_double(double v, std::chars_format fmt, int precision) {
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v, fmt, precision);
+  if (res.ec != std::errc()) return "nan";
+  return std::string(buf, res.ptr);
+}
+
+std::string sci8(double v) { return format_double(v, std::chars_format::scientific, 8); }
+std::string gen10(double v) { return format_double(v, std::chars_format::general, 10); }
+std::string fixed(double v, int decimals) {
+  return format_double(v, std::chars_format::fixed, decimals);
+}
+
+std::string cell(double v) { return std::isnan(v) ? "n/a" : gen10(v); }
+
+std::string json_number(double v) { return std::isfinite(v) ? gen10(v) : "null"; }
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          static const char* hex = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        // Control characters other than tab/newline are not allowed in XML 1.0.
+        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n') {
+          out += ' ';
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+std::ofstream open_for_write(const std::string& path) {
+  std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
+  if (!f.is_open()) throw std::runtime_error(path + ": cannot write");
+  // Integers go through the stream; a global C++ locale could add digit grouping.
+  f.imbue(std::locale::classic());
+  return f;
+}
+
+// Closing flushes; a full disk only shows up at that point.
+void finish_write(std::ofstream& f, const std::string& path) {
+  f.close();
+  if (f.fail()) throw std::runtime_error(path + ": cannot write");
+}
+
+std::vector<std::string_view> split_ws(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  const auto is_ws = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == ',';
+  };
+  while (i < line.size()) {
+    while (i < line.size() && is_ws(line[i])) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && !is_ws(line[i])) ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+bool parse_finite(std::string_view tok, double& v) {
+  // from_chars rejects a leading '+', which some writers emit.
+  if (!tok.empty() && tok.front() == '+') tok.remove_prefix(1);
+  const auto res = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+  return res.ec == std::errc() && res.ptr == tok.data() + tok.size() && std::isfinite(v);
+}
+
+// Reads the numeric rows of a text file, skipping blank and '#' lines. Each row is checked
+// to have `columns` finite numbers; errors name the file and the 1-based line.
+std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std::size_t columns) {
+  std::ifstream f(path, std::ios::in | std::ios::binary);
+  if (!f.is_open()) throw std::runtime_error(path + ": cannot open for reading");
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    const auto toks = split_ws(line);
+    if (toks.empty() || toks.front().front() == '#') continue;
+    if (toks.size() != columns) {
+      throw std::runtime_error(path + ": line " + std::to_string(lineno) + " has " +
+                               std::to_string(toks.size()) + " values, expected " +
+                               std::to_string(columns));
+    }
+    std::vector<double> row(columns);
+    for (std::size_t k = 0; k < columns; ++k) {
+      if (!parse_finite(toks[k], row[k])) {
+        throw std::runtime_error(path + ": line " + std::to_string(lineno) + ": '" +
+                                 std::string(toks[k]) + "' is not a finite number");
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  if (f.bad()) throw std::runtime_error(path + ": read error");
+  return rows;
+}
+
+void check_column(const std::vector<double>& col, std::size_t n, const char* name) {
+  if (!col.empty() && col.size() != n) {
+    throw std::invalid_argument(std::string("write_confounds: ") + name + " has " +
+                                std::to_string(col.size()) + " entries for " + std::to_string(n) +
+                                " frames");
+  }
+}
+
+double at_or_nan(const std::vector<double>& col, std::size_t n) {
+  return n < col.size() ? col[n] : std::numeric_limits<double>::quiet_NaN();
+}
+
+// ---------------------------------------------------------------------------------------
+// SVG plotting
+
+struct PlotSeries {
+  std::string name;
+  std::string colour;
+  std::vector<double> y;
+};
+
+struct Axis {
+  double lo = 0, hi = 1, step = 1;
+};
+
+// A 1, 2 or 5 times a power of ten, close to `raw`.
+double nice_step(double raw) {
+  if (!(raw > 0) || !std::isfinite(raw)) return 1.0;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / p;
+  const double m = f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0;
+  return m * p;
+}
+
+Axis make_axis(double lo, double hi, int target_ticks) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = hi = 0.0;
+  if (hi - lo < 1e-12 * std::max(1.0, std::abs(hi))) {
+    // A flat series (e.g. the all-zero reference frame) still needs a readable axis.
+    const double pad = lo == 0.0 ? 1.0 : std::abs(lo) * 0.5;
+    lo -= pad;
+    hi += pad;
+  }
+  Axis a;
+  a.step = nice_step((hi - lo) / target_ticks);
+  a.lo = std::floor(lo / a.step + 1e-9) * a.step;
+  a.hi = std::ceil(hi / a.step - 1e-9) * a.step;
+  return a;
+}
+
+int tick_decimals(double step) {
+  return std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+}
+
+std::string tick_label(double v, double step) {
+  if (std::abs(v) < step * 1e-6) v = 0.0;  // no "-0.00"
+  return fixed(v, tick_decimals(step));
+}
+
+struct Frame {
+  double left, top, width, height;
+};
+
+class SvgPlot {
+ public:
+  SvgPlot() { out.imbue(std::locale::classic()); }
+  std::ostringstream out;
+
+  void panel(const Frame& fr, const std::string& ylabel, const std::vector<PlotSeries>& series,
+             double xmax, const std::vector<int>& unconverged, const double* ref_line) {
+    double lo = 0.0, hi = 0.0;  // 0 is always shown so drifts read against "no motion"
+    for (const auto& s : series) {
+      for (double v : s.y) {
+        if (std::isfinite(v)) {
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+      }
+    }
+    if (ref_line) {
+      lo = std::min(lo, *ref_line);
+      hi = std::max(hi, *ref_line);
+    }
+    const Axis ya = make_axis(lo, hi, 5);
+    const Axis xa = x_axis(xmax);
+    const auto px = [&](double x) { return fr.left + (x - xa.lo) / (xa.hi - xa.lo) * fr.width; };
+    const auto py = [&](double y) {
+      return fr.top + fr.height - (y - ya.lo) / (ya.hi - ya.lo) * fr.height;
+    };
+
+    out << "<g>\n";
+    out << "<rect x=\"" << fixed(fr.left, 2) << "\" y=\"" << fixed(fr.top, 2) << "\" width=\""
+        << fixed(fr.width, 2) << "\" height=\"" << fixed(fr.height, 2)
+        << "\" fill=\"#ffffff\" stroke=\"#000000\" stroke-width=\"1\"/>\n";
+
+    // Gridlines and tick labels.
+    const int ny = static_cast<int>(std::lround((ya.hi - ya.lo) / ya.step));
+    for (int k = 0; k <= ny; ++k) {
+      const double v = ya.lo + k * ya.step;
+      const double y = py(v);
+      line(fr.left, y, fr.left + fr.width, y, "#dddddd", 1, "");
+      line(fr.left - 5, y, fr.left, y, "#000000", 1, "");
+      text(fr.left - 8, y + 4, tick_label(v, ya.step), "end", "");
+    }
+    const int nx = static_cast<int>(std::lround((xa.hi - xa.lo) / xa.step));
+    for (int k = 0; k <= nx; ++k) {
+      const double v = xa.lo + k * xa.step;
+      const double x = px(v);
+      line(x, fr.top + fr.height, x, fr.top + fr.height + 5, "#000000", 1, "");
+      text(x, fr.top + fr.height + 18, tick_label(v, xa.step), "middle", "");
+    }
+    text(fr.left + fr.width / 2, fr.top + fr.height + 34, "frame (0-based)", "middle", "");
+    // Rotated y label to the left of the tick labels.
+    const double lx = fr.left - 58, ly = fr.top + fr.height / 2;
+    out << "<text x=\"" << fixed(lx, 2) << "\" y=\"" << fixed(ly, 2)
+        << "\" text-anchor=\"middle\" transform=\"rotate(-90 " << fixed(lx, 2) << " "
+        << fixed(ly, 2) << ")\">" << xml_escape(ylabel) << "</text>\n";
+
+    if (ref_line) {
+      const double y = py(*ref_line);
+      line(fr.left, y, fr.left + fr.width, y, "#555555", 1, "6,4");
+    }
+    for (int u : unconverged) {
+      if (u < 0 || u > xmax) continue;
+      line(px(u), fr.top, px(u), fr.top + fr.height, "#9467bd", 1, "2,3");
+    }
+
+    // One polyline per stretch of finite values: a NaN (FD's first frame) breaks the line
+    // rather than being drawn as zero.
+    for (const auto& s : series) {
+      std::string pts;
+      std::size_t count = 0;
+      const auto flush = [&] {
+        if (count) {
+          out << "<polyline fill=\"none\" stroke=\"" << s.colour
+              << "\" stroke-width=\"1.5\" stroke-linejoin=\"round\" points=\"" << pts << "\"/>\n";
+        }
+        pts.clear();
+        count = 0;
+      };
+      for (std::size_t n = 0; n < s.y.size(); ++n) {
+        if (!std::isfinite(s.y[n])) {
+          flush();
+          continue;
+        }
+        if (count) pts += ' ';
+        pts += fixed(px(static_cast<double>(n)), 2) + "," + fixed(py(s.y[n]), 2);
+        ++count;
+      }
+      flush();
+    }
+
+    // Legend to the right of the panel.
+    double ly2 = fr.top + 12;
+    const double lx2 = fr.left + fr.width + 15;
+    for (const auto& s : series) {
+      line(lx2, ly2 - 4, lx2 + 22, ly2 - 4, s.colour, 2, "");
+      text(lx2 + 28, ly2, s.name, "start", "");
+      ly2 += 18;
+    }
+    if (ref_line) {
+      line(lx2, ly2 - 4, lx2 + 22, ly2 - 4, "#555555", 1, "6,4");
+      text(lx2 + 28, ly2, tick_label(*ref_line, 0.1) + " mm", "start", "");
+      ly2 += 18;
+    }
+    if (!unconverged.empty()) {
+      line(lx2, ly2 - 4, lx2 + 22, ly2 - 4, "#9467bd", 1, "2,3");
+      text(lx2 + 28, ly2, "unconverged", "start", "");
+    }
+    out << "</g>\n";
+  }
+
+  void line(double x1, double y1, double x2, double y2, const std::string& colour, double w,
+            const std::string& dash) {
+    out << "<line x1=\"" << fixed(x1, 2) << "\" y1=\"" << fixed(y1, 2) << "\" x2=\"" << fixed(x2, 2)
+        << "\" y2=\"" << fixed(y2, 2) << "\" stroke=\"" << colour << "\" stroke-width=\""
+        << fixed(w, 1) << "\"";
+    if (!dash.empty()) out << " stroke-dasharray=\"" << dash << "\"";
+    out << "/>\n";
+  }
+
+  void text(double x, double y, const std::string& s, const char* anchor, const char* extra) {
+    out << "<text x=\"" << fixed(x, 2) << "\" y=\"" << fixed(y, 2) << "\" text-anchor=\"" << anchor
+        << "\"" << extra << ">" << xml_escape(s) << "</text>\n";
+  }
+
+  static Axis x_axis(double xmax) {
+    Axis a;
+    a.lo = 0.0;
+    a.step = std::max(1.0, nice_step(std::max(xmax, 1.0) / 10.0));
+    a.hi = std::max(a.step, std::ceil(xmax / a.step - 1e-9) * a.step);
+    return a;
+  }
+};
+
+}  // namespace
+
+void write_rp(const std::string& path, const std::vector<RigidParams>& rp) {
+  std::ofstream f = open_for_write(path);
+  for (const auto& q : rp) {
+    for (int k = 0; k < 6; ++k) f << (k ? "  " : "") << sci8(q[k]);
+    f << '\n';
+  }
+  finish_write(f, path);
+}
+
+std::vector<RigidParams> read_rp(const std::string& path) {
+  const auto rows = read_numeric_rows(path, 6);
+  if (rows.empty()) throw std::runtime_error(path + ": no parameter rows");
+  std::vector<RigidParams> rp(rows.size());
+  for (std::size_t n = 0; n < rows.size(); ++n) {
+    std::copy(rows[n].begin(), rows[n].end(), rp[n].begin());
+  }
+  return rp;
+}
+
+void write_confounds(const std::string& tsv_path, const std::string& json_path,
+                     const MotionReport& r) {
+  const std::size_t n = r.rp.size();
+  check_column(r.fd, n, "fd");
+  check_column(r.rmsd, n, "rmsd");
+  check_column(r.dvars, n, "dvars");
+
+  std::ofstream t = open_for_write(tsv_path);
+  t << "trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tdvars\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int k = 0; k < 6; ++k) t << cell(r.rp[i][k]) << '\t';
+    t << cell(at_or_nan(r.fd, i)) << '\t' << cell(at_or_nan(r.rmsd, i)) << '\t'
+      << cell(at_or_nan(r.dvars, i)) << '\n';
+  }
+  finish_write(t, tsv_path);
+
+  const std::string fd_r = gen10(r.fd_radius_mm), rms_r = gen10(r.rmsd_radius_mm);
+  struct Col {
+    const char* name;
+    std::string description;
+    const char* units;
+  };
+  const std::string rot_common =
+      ", the axis passing through the world origin (0,0,0 in RAS mm) rather than the volume "
+      "centre; SPM "
+      "order: Q = T * Rx(pitch) * Ry(roll) * Rz(yaw).";
+  const std::vector<Col> cols = {
+      {"trans_x",
+       "Translation along the world x axis (RAS: positive towards the subject's "
+       "Right), relative to the reference frame (SPM rp column 1).",
+       "mm"},
+      {"trans_y",
+       "Translation along the world y axis (RAS: positive towards Anterior), relative to the "
+       "reference frame (SPM rp column 2).",
+       "mm"},
+      {"trans_z",
+       "Translation along the world z axis (RAS: positive towards Superior), relative to the "
+       "reference frame (SPM rp column 3).",
+       "mm"},
+      {"rot_x", "Rotation (pitch) about the world x axis" + rot_common + " SPM rp column 4.",
+       "rad"},
+      {"rot_y", "Rotation (roll) about the world y axis" + rot_common + " SPM rp column 5.", "rad"},
+      {"rot_z", "Rotation (yaw) about the world z axis" + rot_common + " SPM rp column 6.", "rad"},
+      {"framewise_displacement",
+       "Framewise displacement (Power et al. 2012): sum of absolute frame-to-frame changes of "
+       "the three translations plus " +
+           fd_r +
+           " mm times the sum of absolute changes of the three rotations (radians). n/a for "
+           "the first frame.",
+       "mm"},
+      {"rmsd",
+       "Relative RMS deviation (Jenkinson 2002) between the transforms of consecutive frames, "
+       "averaged over a sphere of radius " +
+           rms_r + " mm about the volume centre. n/a for the first frame.",
+       "mm"},
+      {"dvars",
+       "DVARS (Power et al. 2012): square root of the mean over brain-mask voxels of the "
+       "squared intensity change from the previous frame. n/a for the first frame.",
+       "image intensity units (arbitrary)"},
+  };
+
+  std::ofstream j = open_for_write(json_path);
+  j << "{\n";
+  for (const auto& c : cols) {
+    j << "  " << json_string(c.name) << ": {\n";
+    j << "    \"Description\": " << json_string(c.description) << ",\n";
+    j << "    \"Units\": " << json_string(c.units);
+    if (std::string_view(c.name) == "framewise_displacement") {
+      j << ",\n    \"Radius_mm\": " << json_number(r.fd_radius_mm);
+    } else if (std::string_view(c.name) == "rmsd") {
+      j << ",\n    \"Radius_mm\": " << json_number(r.rmsd_radius_mm);
+    }
+    j << "\n  },\n";
+  }
+  j << "  \"FramewiseDisplacementRadius_mm\": " << json_number(r.fd_radius_mm) << ",\n";
+  j << "  \"RMSDSphereRadius_mm\": " << json_number(r.rmsd_radius_mm) << ",\n";
+  j << "  \"Convention\": "
+    << json_string(
+           "Parameters describe the motion of each frame relative to the reference frame in "
+           "NIfTI world space (RAS, mm). Rigid matrix Q = T(trans_x, trans_y, trans_z) * "
+           "Rx(rot_x) * Ry(rot_y) * Rz(rot_z), as SPM's spm_matrix, so rotations are about the "
+           "world origin and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's "
+           "rp_*.txt in the same order.")
+    << ",\n";
+  if (r.tr_s > 0) j << "  \"RepetitionTime\": " << json_number(r.tr_s) << ",\n";
+  j << "  \"UnconvergedFrames\": [";
+  for (std::size_t i = 0; i < r.unconverged.size(); ++i) {
+    j << (i ? ", " : "") << r.unconverged[i];
+  }
+  j << "],\n";
+  j << "  \"Source\": " << json_string(r.input_name) << "\n";
+  j << "}\n";
+  finish_write(j, json_path);
+}
+
+void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
+  std::ofstream f = open_for_write(path);
+  f << "# realign per-frame world transforms (NIfTI RAS mm to RAS mm), one 4x4 matrix per "
+       "frame, row by row: corrected vox2world = M * original vox2world\n";
+  for (std::size_t n = 0; n < xfm.size(); ++n) {
+    f << "# frame " << n << '\n';
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 4; ++k) f << (k ? " " : "") << gen10(xfm[n](i, k));
+      f << '\n';
+    }
+  }
+  finish_write(f, path);
+}
+
+std::vector<Mat4> read_xfm(const std::string& path) {
+  const auto rows = read_numeric_rows(path, 4);
+  if (rows.size() % 4 != 0) {
+    throw std::runtime_error(path + ": " + std::to_string(rows.size()) +
+                             " matrix rows, not a multiple of 4");
+  }
+  std::vector<Mat4> out(rows.size() / 4);
+  for (std::size_t n = 0; n < out.size(); ++n) {
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 4; ++k) out[n](i, k) = rows[4 * n + i][k];
+    }
+    const Eigen::RowVector4d bottom = out[n].row(3);
+    if ((bottom - Eigen::RowVector4d(0, 0, 0, 1)).cwiseAbs().maxCoeff() > 1e-6) {
+      throw std::runtime_error(path + ": matrix " + std::to_string(n) +
+                               " is not affine (last row is not 0 0 0 1)");
+    }
+  }
+  return out;
+}
+
+void write_motion_plot(const std::string& path, const MotionReport& r) {
+  const std::size_t n = r.rp.size();
+  const double xmax = n > 1 ? static_cast<double>(n - 1) : 1.0;
+
+  std::vector<PlotSeries> trans = {
+      {"x", "#1f77b4", {}}, {"y", "#2ca02c", {}}, {"z", "#d62728", {}}};
+  std::vector<PlotSeries> rots = {
+      {"pitch", "#1f77b4", {}}, {"roll", "#2ca02c", {}}, {"yaw", "#d62728", {}}};
+  for (const auto& q : r.rp) {
+    for (int k = 0; k < 3; ++k) {
+      trans[k].y.push_back(q[k]);
+      rots[k].y.push_back(q[3 + k] * 180.0 / kPi);
+    }
+  }
+  std::vector<PlotSeries> fd = {{"FD", "#333333", r.fd}};
+
+  const double width = 1000, left = 90, right = 150, top = 70, ph = 200, gap = 70;
+  const double height = top + 3 * ph + 3 * gap;
+  const double pw = width - left - right;
+
+  SvgPlot p;
+  p.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << fixed(width, 0)
+        << "\" height=\"" << fixed(height, 0) << "\" viewBox=\"0 0 " << fixed(width, 0) << " "
+        << fixed(height, 0)
+        << "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
+  p.out << "<rect x=\"0\" y=\"0\" width=\"" << fixed(width, 0) << "\" height=\"" << fixed(height, 0)
+        << "\" fill=\"#ffffff\"/>\n";
+
+  std::string title = "Motion parameters";
+  if (!r.input_name.empty()) title += ": " + r.input_name;
+  p.text(width / 2, 26, title, "middle", " font-size=\"16\" font-weight=\"bold\"");
+  std::string sub = std::to_string(n) + " frames";
+  if (r.tr_s > 0) sub += ", TR " + gen10(r.tr_s) + " s";
+  if (!r.unconverged.empty()) {
+    sub += "; " + std::to_string(r.unconverged.size()) +
+           " frame(s) stopped at the iteration cap (dotted purple lines)";
+  }
+  p.text(width / 2, 46, sub, "middle", "");
+
+  const std::vector<int>& u = r.unconverged;
+  p.panel({left, top, pw, ph}, "translation (mm)", trans, xmax, u, nullptr);
+  p.panel({left, top + ph + gap, pw, ph}, "rotation (degrees)", rots, xmax, u, nullptr);
+  const double fd_ref = 0.5;
+  p.panel({left, top + 2 * (ph + gap), pw, ph}, "FD (mm, radius " + gen10(r.fd_radius_mm) + " mm)",
+          fd, xmax, u, &fd_ref);
+  p.out << "</svg>\n";
+
+  std::ofstream f = open_for_write(path);
+  f << p.out.str();
+  finish_write(f, path);
+}
+
+}  // namespace realign

@@ -1,0 +1,383 @@
+#include "realign/pipeline.hpp"
+
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+
+#include "realign/distribute.hpp"
+#include "realign/metrics.hpp"
+#include "realign/nifti_io.hpp"
+#include "realign/output_set.hpp"
+#include "realign/outputs.hpp"
+#include "realign/reslice.hpp"
+#include "realign/sampling.hpp"
+
+namespace realign {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+struct OutputPaths {
+  std::string image, mean, rp, tsv, json, xfm, plot;
+};
+
+OutputPaths output_paths(const Options& opt) {
+  const auto [stem, ext] = split_image_path(opt.output);
+  if (ext.empty()) throw InputError(opt.output, "output must end in .nii or .nii.gz");
+  OutputPaths p;
+  p.image = opt.output;
+  p.mean = stem + "_mean" + ext;
+  p.rp = stem + "_rp.txt";
+  p.tsv = stem + "_confounds.tsv";
+  p.json = stem + "_confounds.json";
+  p.xfm = stem + "_xfm.txt";
+  p.plot = stem + "_motion.svg";
+  return p;
+}
+
+void check_paths(const Options& opt, const OutputPaths& p) {
+  const fs::path dir = fs::path(opt.output).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    throw InputError(opt.output, "output directory does not exist");
+  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot})
+    if (same_file(out, opt.input))
+      throw InputError(out, "output would overwrite the input");
+}
+
+// What the reference is, decided once on rank 0.
+struct ReferenceChoice {
+  enum Kind { Mean, Frame, File } kind = Mean;
+  int frame = 0;  // 0-based, for Frame (and the first pass of Mean)
+};
+
+ReferenceChoice parse_reference(const std::string& ref, int frames) {
+  ReferenceChoice c;
+  if (ref == "mean") return c;
+  if (ref == "first") {
+    c.kind = ReferenceChoice::Frame;
+    return c;
+  }
+  char* end = nullptr;
+  const long n = std::strtol(ref.c_str(), &end, 10);
+  if (end && *end == 0 && !ref.empty()) {
+    if (n < 1 || n > frames)
+      throw InputError(ref, "reference frame must be between 1 and " + std::to_string(frames));
+    c.kind = ReferenceChoice::Frame;
+    c.frame = static_cast<int>(n - 1);
+    return c;
+  }
+  c.kind = ReferenceChoice::File;
+  return c;
+}
+
+// The reference's sample points, values and Jacobian, identical on every rank.
+FrameFitter make_fitter(SampleSet points, const Grid& ref_grid, const EstimateOptions& est,
+                        bool select, const Options& opt) {
+  const std::vector<int> params = fitted_parameters(ref_grid);
+  std::vector<double> jac = rigid_jacobian(points, ref_grid.vox2world, params);
+  if (select) select_by_quality(points, jac, static_cast<int>(params.size()), est.quality);
+  FrameFitter fitter(std::move(points), std::move(jac), params, ref_grid, est);
+  if (opt.split == Split::Points && mpi_size() > 1) {
+    const auto [b, e] = block_range(static_cast<int>(fitter.chunks()), mpi_size(), mpi_rank());
+    fitter.set_chunk_range(b, e, [](std::vector<double>& v) { allreduce_sum(v); });
+  }
+  return fitter;
+}
+
+// DVARS mask: voxels the mean image covers and whose mean exceeds an eighth of the
+// overall mean (the rule of SPM's spm_global), so background noise does not dilute it.
+std::vector<std::uint8_t> dvars_mask(const std::vector<float>& mean) {
+  double s = 0;
+  std::size_t n = 0;
+  for (float v : mean)
+    if (std::isfinite(v)) {
+      s += v;
+      ++n;
+    }
+  const double thr = n ? s / n / 8.0 : 0.0;
+  std::vector<std::uint8_t> m(mean.size());
+  for (std::size_t i = 0; i < mean.size(); ++i) m[i] = std::isfinite(mean[i]) && mean[i] > thr;
+  return m;
+}
+
+double frame_dvars(const float* a, const float* b, const std::vector<std::uint8_t>& mask) {
+  double s = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < mask.size(); ++i)
+    if (mask[i] && std::isfinite(a[i]) && std::isfinite(b[i])) {
+      const double d = double(b[i]) - a[i];
+      s += d * d;
+      ++n;
+    }
+  return n ? std::sqrt(s / n) : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
+RunResult run_realign(const Options& opt) {
+  RunResult result;
+  const int rank = mpi_rank(), size = mpi_size();
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+  const auto t_start = Clock::now();
+
+  // ---- Rank 0 reads and checks everything before any rank commits to work.
+  Series series;
+  NiftiHeader header;
+  OutputPaths paths;
+  ReferenceChoice refc;
+  std::vector<float> ref_volume;
+  std::string error;
+  if (rank == 0) {
+    try {
+      paths = output_paths(opt);
+      check_paths(opt, paths);
+      series = read_series(opt.input, &header);
+      if (series.frames < 2)
+        throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
+      refc = parse_reference(opt.reference, series.frames);
+      if (refc.kind == ReferenceChoice::File) {
+        Volume ref = read_volume(opt.reference);
+        if (!ref.grid.same_as(series.grid, 1e-3))
+          throw InputError(opt.reference, "reference is on a different grid from the input");
+        ref_volume = std::move(ref.data);
+      } else {
+        const float* f = series.frame(refc.frame);
+        ref_volume.assign(f, f + series.frame_voxels());
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = broadcast_status(error);
+  if (!error.empty()) throw std::runtime_error(error);
+  int frames = series.frames, kind = refc.kind, ref_frame = refc.frame;
+  broadcast(series.grid);
+  broadcast(frames);
+  broadcast(kind);
+  broadcast(ref_frame);
+  broadcast(series.tr_s);
+  broadcast(ref_volume);
+  refc.kind = static_cast<ReferenceChoice::Kind>(kind);
+  refc.frame = ref_frame;
+  const Grid grid = series.grid;
+  const std::size_t nv = grid.voxels();
+  if (opt.split == Split::Points) {
+    broadcast(series.data);
+    series.frames = frames;
+  } else {
+    if (rank != 0) series.frames = frames;
+    scatter_frames(series, frames);
+  }
+  // Frames this rank fits: its block, or every frame when points are split.
+  const auto [fb, fe] = opt.split == Split::Points ? std::pair<int, int>{0, frames}
+                                                    : block_range(frames, size, rank);
+  auto local = [&, fb = fb](int f) { return opt.split == Split::Points ? f : f - fb; };
+  result.seconds_read = since(t_start);
+  spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, grid.dim[0], grid.dim[1],
+               grid.dim[2], frames, series.tr_s);
+
+  // ---- Estimation.
+  const auto t_est = Clock::now();
+  const EstimateOptions& est = opt.estimate;
+  std::vector<float> ref_coef = smoothed_coefficients(ref_volume.data(), grid, est);
+  SampleSet points = sample_grid(grid, est.sep_mm);
+  evaluate_reference(points, BSplineView(ref_coef.data(), grid.dim, est.degree));
+  ref_coef = {};
+  ref_volume = {};
+  FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
+  spdlog::debug("{} sample points after quality selection", fitter.points().size());
+
+  // Smoothed coefficients of this rank's frames, kept for the second pass.
+  std::vector<std::vector<float>> coef(fe - fb);
+  for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
+
+  std::vector<FrameFit> fits(fe - fb);
+  const bool two_pass = refc.kind == ReferenceChoice::Mean;
+  // The first pass leaves the reference frame itself at the identity (it is the target).
+  const int skip = refc.kind == ReferenceChoice::File ? -1 : refc.frame;
+  for (int f = fb; f < fe; ++f) {
+    if (f == skip) {
+      fits[f - fb].converged = true;
+      continue;
+    }
+    fits[f - fb] = fitter.fit(coef[f - fb].data(), grid, Mat4::Identity());
+  }
+  if (two_pass) {
+    // Register to the mean: average the moved frames at the sample points, then fit every
+    // frame again (from where pass one left it) to that mean.
+    SampleSet mean_points = fitter.points();
+    MeanAtPoints acc;
+    acc.reset(mean_points.size());
+    const bool accumulate_here = opt.split == Split::Frames || rank == 0;
+    if (accumulate_here) {
+      for (int f = fb; f < fe; ++f) {
+        if (f == skip)
+          acc.add_reference(mean_points);
+        else
+          acc.add_frame(mean_points, coef[f - fb].data(), grid, grid, fits[f - fb].correction,
+                        fits[f - fb].scale, est.degree);
+      }
+    }
+    for (double* b : acc.buffers()) allreduce_sum(b, mean_points.size());
+    acc.finish(mean_points);
+    FrameFitter mean_fitter = make_fitter(std::move(mean_points), grid, est, false, opt);
+    for (int f = fb; f < fe; ++f)
+      fits[f - fb] = mean_fitter.fit(coef[f - fb].data(), grid, fits[f - fb].correction);
+  }
+  coef.clear();
+  coef.shrink_to_fit();
+
+  // ---- Every rank learns every frame's correction (in frame order).
+  std::vector<Mat4> mine;
+  std::vector<int> iters, bad;
+  const int ob = opt.split == Split::Points ? block_range(frames, size, rank).first : fb;
+  const int oe = opt.split == Split::Points ? block_range(frames, size, rank).second : fe;
+  for (int f = ob; f < oe; ++f) {
+    const FrameFit& fit = fits[f - fb];
+    mine.push_back(fit.correction);
+    iters.push_back(fit.iterations);
+    bad.push_back(fit.overlap_failed ? 2 : (fit.converged ? 0 : 1));
+  }
+  const std::vector<Mat4> corrections = allgather_frames(mine, frames);
+  result.iterations = allgather_frames(iters, frames);
+  const std::vector<int> status = allgather_frames(bad, frames);
+  for (int f = 0; f < frames; ++f) {
+    if (status[f] == 0) continue;
+    result.unconverged.push_back(f);
+    if (rank == 0)
+      spdlog::warn("{}: frame {} {}", opt.input, f + 1,
+                   status[f] == 2 ? "lost overlap with the reference (insufficient overlap)"
+                                  : "did not converge within --max-iter iterations");
+  }
+  // Parameters relative to frame 1 (SPM's rp); reslicing into frame 1's space for the
+  // mean and first-frame references, into the reference's own space otherwise.
+  const Mat4 first_inv = corrections[0].inverse();
+  for (int f = 0; f < frames; ++f) {
+    const Mat4 rel = corrections[f] * first_inv;
+    result.rp.push_back(rigid_params(rel));
+    result.xfm.push_back(refc.kind == ReferenceChoice::File ? corrections[f] : rel);
+  }
+  result.seconds_estimate = since(t_est);
+
+  // ---- Reslicing, each rank its own block of frames, in place.
+  const auto t_res = Clock::now();
+  const float fill = opt.datatype == OutputType::Float32 && opt.reslice
+                         ? std::numeric_limits<float>::quiet_NaN()
+                         : 0.0f;
+  std::vector<RowIntervals> visible(frames);
+  RowIntervals common;
+  for (int f = 0; f < frames; ++f) {
+    const Mat4 map = opt.reslice ? reference_to_frame_voxels(result.xfm[f], grid, grid)
+                                 : Mat4::Identity();
+    visible[f] = visible_rows(grid.dim, grid.dim, map);
+    if (f == 0)
+      common = visible[f];
+    else
+      common.intersect(visible[f]);
+  }
+  const auto [rb, re] = block_range(frames, size, rank);
+  MeanImage mean;
+  mean.reset(nv);
+  {
+    std::vector<float> work(nv);
+    for (int f = rb; f < re; ++f) {
+      float* frame = series.frame(opt.split == Split::Points ? f : f - rb);
+      if (opt.reslice) {
+        std::copy(frame, frame + nv, work.begin());
+        bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
+        reslice_frame(work.data(), grid.dim, opt.reslice_degree,
+                      reference_to_frame_voxels(result.xfm[f], grid, grid), visible[f], fill,
+                      frame);
+      }
+      mean.add(frame, visible[f]);
+      if (opt.reslice && opt.mask) common.apply(frame, fill);
+    }
+  }
+  allreduce_sum(mean.sum);
+  {
+    std::vector<double> counts(mean.count.begin(), mean.count.end());
+    allreduce_sum(counts);
+    std::copy(counts.begin(), counts.end(), mean.count.begin());
+  }
+  std::vector<float> mean_image = mean.result(fill);
+  if (opt.reslice && opt.mask) common.apply(mean_image.data(), fill);
+  result.seconds_reslice = since(t_res);
+
+  // ---- Rank 0 takes every frame in order: into the output image and into DVARS.
+  const std::vector<std::uint8_t> dmask = dvars_mask(mean_image);
+  if (rank != 0) {
+    for (int f = rb; f < re; ++f)
+      send_frame_to_root(series.frame(opt.split == Split::Points ? f : f - rb), nv, f);
+    return result;
+  }
+  const auto t_write = Clock::now();
+  auto outs = std::make_unique<OutputSet>();
+  try {
+    std::vector<double> dvars(frames, std::numeric_limits<double>::quiet_NaN());
+    std::unique_ptr<NiftiWriter> writer;
+    if (opt.reslice)
+      writer = std::make_unique<NiftiWriter>(outs->temp_for(paths.image), header, grid, frames,
+                                             opt.datatype, "realign: resliced");
+    std::vector<float> prev(nv), incoming(nv);
+    int owner = 0;
+    for (int f = 0; f < frames; ++f) {
+      while (f >= block_range(frames, size, owner).second) ++owner;
+      const float* data;
+      if (owner == 0) {
+        data = series.frame(f);
+      } else {
+        receive_frame(incoming.data(), nv, f, owner);
+        data = incoming.data();
+      }
+      if (writer) writer->write_frame(data);
+      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, dmask);
+      std::copy(data, data + nv, prev.begin());
+    }
+    if (writer) writer->close();
+    if (opt.reslice)
+      write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype,
+                  "realign: mean");
+
+    MotionReport report;
+    report.rp = result.rp;
+    report.xfm = result.xfm;
+    report.fd = framewise_displacement(result.rp, opt.fd_radius_mm);
+    report.rmsd = relative_rms(result.xfm, grid.centre_mm(), 80.0);
+    report.dvars = dvars;
+    report.unconverged = result.unconverged;
+    report.fd_radius_mm = opt.fd_radius_mm;
+    report.tr_s = series.tr_s;
+    report.input_name = fs::path(opt.input).filename().string();
+    write_rp(outs->temp_for(paths.rp), result.rp);
+    write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
+    write_xfm(outs->temp_for(paths.xfm), result.xfm);
+    write_motion_plot(outs->temp_for(paths.plot), report);
+    outs->commit();
+    result.outputs = outs->finals();
+  } catch (const std::exception& e) {
+    outs.reset();  // removes the temporaries before anything else happens
+    if (size > 1) abort_all(e.what());
+    throw;
+  }
+  result.seconds_write = since(t_write);
+  return result;
+}
+
+}  // namespace realign

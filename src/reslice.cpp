@@ -1,0 +1,125 @@
+#include "realign/reslice.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "realign/bspline.hpp"
+
+namespace realign {
+
+void RowIntervals::intersect(const RowIntervals& o) {
+  for (std::size_t r = 0; r < lo.size(); ++r) {
+    lo[r] = std::max(lo[r], o.lo[r]);
+    hi[r] = std::min(hi[r], o.hi[r]);
+  }
+}
+
+void RowIntervals::apply(float* vol, float fill) const {
+  const long rows = static_cast<long>(lo.size());
+  for (long r = 0; r < rows; ++r) {
+    float* row = vol + static_cast<std::size_t>(r) * dim[0];
+    for (int i = 0; i < dim[0]; ++i)
+      if (i < lo[r] || i > hi[r]) row[i] = fill;
+  }
+}
+
+RowIntervals visible_rows(const std::array<int, 3>& out_dim, const std::array<int, 3>& frame_dim,
+                          const Mat4& m, double tol) {
+  RowIntervals v;
+  v.dim = out_dim;
+  const std::size_t rows = static_cast<std::size_t>(out_dim[1]) * out_dim[2];
+  v.lo.assign(rows, 0);
+  v.hi.assign(rows, out_dim[0] - 1);
+  for (int k = 0; k < out_dim[2]; ++k)
+    for (int j = 0; j < out_dim[1]; ++j) {
+      const std::size_t r = static_cast<std::size_t>(k) * out_dim[1] + j;
+      double lo = 0.0, hi = out_dim[0] - 1.0;
+      for (int c = 0; c < 3; ++c) {
+        // Along the row the source coordinate is base + i * slope.
+        const double base = m(c, 1) * j + m(c, 2) * k + m(c, 3);
+        const double slope = m(c, 0);
+        // A single-slice axis admits its whole slab.
+        const double t = frame_dim[c] == 1 ? 0.5 : tol;
+        const double a = -t, b = frame_dim[c] - 1 + t;
+        if (std::fabs(slope) < 1e-12) {
+          if (base < a || base > b) hi = -1.0;
+          continue;
+        }
+        double i0 = (a - base) / slope, i1 = (b - base) / slope;
+        if (i0 > i1) std::swap(i0, i1);
+        lo = std::max(lo, i0);
+        hi = std::min(hi, i1);
+      }
+      v.lo[r] = static_cast<int>(std::ceil(lo - 1e-9));
+      v.hi[r] = hi < 0.0 ? -1 : static_cast<int>(std::floor(hi + 1e-9));
+    }
+  return v;
+}
+
+namespace {
+
+template <int D>
+void reslice_rows(const float* coef, const std::array<int, 3>& fdim, const Mat4& m,
+                  const RowIntervals& visible, float fill, float* out) {
+  const std::array<int, 3> odim = visible.dim;
+  const long rows = static_cast<long>(odim[1]) * odim[2];
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < rows; ++r) {
+    const int j = static_cast<int>(r % odim[1]), k = static_cast<int>(r / odim[1]);
+    float* row = out + static_cast<std::size_t>(r) * odim[0];
+    const int lo = std::max(visible.lo[r], 0), hi = std::min(visible.hi[r], odim[0] - 1);
+    for (int i = 0; i < std::min(lo, odim[0]); ++i) row[i] = fill;
+    for (int i = std::max(hi + 1, 0); i < odim[0]; ++i) row[i] = fill;
+    const double bx = m(0, 1) * j + m(0, 2) * k + m(0, 3);
+    const double by = m(1, 1) * j + m(1, 2) * k + m(1, 3);
+    const double bz = m(2, 1) * j + m(2, 2) * k + m(2, 3);
+    for (int i = lo; i <= hi; ++i) {
+      row[i] = static_cast<float>(
+          spline_value<D>(coef, fdim, bx + m(0, 0) * i, by + m(1, 0) * i, bz + m(2, 0) * i));
+    }
+  }
+}
+
+}  // namespace
+
+void reslice_frame(const float* coef, const std::array<int, 3>& frame_dim, int degree,
+                   const Mat4& m, const RowIntervals& visible, float fill, float* out) {
+  switch (degree) {
+    case 0: return reslice_rows<0>(coef, frame_dim, m, visible, fill, out);
+    case 1: return reslice_rows<1>(coef, frame_dim, m, visible, fill, out);
+    case 2: return reslice_rows<2>(coef, frame_dim, m, visible, fill, out);
+    case 3: return reslice_rows<3>(coef, frame_dim, m, visible, fill, out);
+    case 4: return reslice_rows<4>(coef, frame_dim, m, visible, fill, out);
+    case 5: return reslice_rows<5>(coef, frame_dim, m, visible, fill, out);
+    default: throw std::invalid_argument("reslice degree must be 0-5");
+  }
+}
+
+void MeanImage::reset(std::size_t voxels) {
+  sum.assign(voxels, 0.0);
+  count.assign(voxels, 0.0f);
+}
+
+void MeanImage::add(const float* resliced, const RowIntervals& covered) {
+  const std::array<int, 3> d = covered.dim;
+  const long rows = static_cast<long>(d[1]) * d[2];
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < rows; ++r) {
+    const std::size_t base = static_cast<std::size_t>(r) * d[0];
+    const int lo = std::max(covered.lo[r], 0), hi = std::min(covered.hi[r], d[0] - 1);
+    for (int i = lo; i <= hi; ++i) {
+      sum[base + i] += resliced[base + i];
+      count[base + i] += 1.0f;
+    }
+  }
+}
+
+std::vector<float> MeanImage::result(float fill) const {
+  std::vector<float> m(sum.size());
+  for (std::size_t v = 0; v < sum.size(); ++v)
+    m[v] = count[v] > 0 ? static_cast<float>(sum[v] / count[v]) : fill;
+  return m;
+}
+
+}  // namespace realign

@@ -1,0 +1,157 @@
+#include "realign/sampling.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "realign/rigid.hpp"
+
+namespace realign {
+namespace {
+
+// splitmix64: a counter-based generator, so the jitter does not depend on any library's
+// distribution code.
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+double uniform01(std::uint64_t& state) {
+  return static_cast<double>(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+}  // namespace
+
+void SampleSet::keep(const std::vector<std::uint8_t>& flags) {
+  auto filter = [&](std::vector<double>& v) {
+    if (v.empty()) return;
+    std::size_t o = 0;
+    for (std::size_t i = 0; i < flags.size(); ++i)
+      if (flags[i]) v[o++] = v[i];
+    v.resize(o);
+  };
+  for (auto* v : {&x, &y, &z, &g, &gx, &gy, &gz}) filter(*v);
+}
+
+std::vector<int> fitted_parameters(const Grid& grid) {
+  if (grid.dim[2] < 3) return {0, 1, 5};
+  return {0, 1, 2, 3, 4, 5};
+}
+
+SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed) {
+  const Vec3 vox = ref.voxel_size_mm();
+  const bool planar = ref.dim[2] < 3;
+  double step[3];
+  for (int d = 0; d < 3; ++d) step[d] = std::max(sep_mm / vox[d], 1e-3);
+  SampleSet s;
+  std::uint64_t state = seed;
+  // Points run to dim-1.5 in-plane and to dim-1 through-plane, as SPM's grid does.
+  const double zmax = planar ? 0.0 : ref.dim[2] - 1.0;
+  for (double k = 0; k <= zmax + 1e-9; k += step[2])
+    for (double j = 0; j <= ref.dim[1] - 1.5 + 1e-9; j += step[1])
+      for (double i = 0; i <= ref.dim[0] - 1.5 + 1e-9; i += step[0]) {
+        const double ji = uniform01(state) * 0.5, jj = uniform01(state) * 0.5;
+        const double jk = planar ? 0.0 : uniform01(state) * 0.5;
+        s.x.push_back(std::min(i + ji, ref.dim[0] - 1.0));
+        s.y.push_back(std::min(j + jj, ref.dim[1] - 1.0));
+        s.z.push_back(std::min(k + jk, ref.dim[2] - 1.0));
+      }
+  return s;
+}
+
+void evaluate_reference(SampleSet& s, const BSplineView& ref) {
+  const long n = static_cast<long>(s.size());
+  s.g.resize(n);
+  s.gx.resize(n);
+  s.gy.resize(n);
+  s.gz.resize(n);
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < n; ++p) {
+    double grad[3];
+    s.g[p] = ref.value_gradient(s.x[p], s.y[p], s.z[p], grad);
+    s.gx[p] = grad[0];
+    s.gy[p] = grad[1];
+    s.gz[p] = grad[2];
+  }
+}
+
+std::vector<Eigen::Matrix<double, 3, 4>> rigid_point_derivatives(const Mat4& ref_vox2world,
+                                                                 const std::vector<int>& params) {
+  const auto d = rigid_matrix_derivatives(RigidParams{0, 0, 0, 0, 0, 0});
+  const Mat4 inv = ref_vox2world.inverse();
+  std::vector<Eigen::Matrix<double, 3, 4>> n;
+  for (int k : params) n.push_back((inv * d[k] * ref_vox2world).topRows<3>());
+  return n;
+}
+
+std::vector<double> rigid_jacobian(const SampleSet& s, const Mat4& ref_vox2world,
+                                   const std::vector<int>& params) {
+  const auto n = rigid_point_derivatives(ref_vox2world, params);
+  const std::size_t np = params.size();
+  std::vector<double> jac(s.size() * np);
+  const long count = static_cast<long>(s.size());
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < count; ++p) {
+    const Eigen::Vector4d x(s.x[p], s.y[p], s.z[p], 1.0);
+    const Eigen::Vector3d grad(s.gx[p], s.gy[p], s.gz[p]);
+    for (std::size_t k = 0; k < np; ++k) jac[p * np + k] = grad.dot(n[k] * x);
+  }
+  return jac;
+}
+
+void select_by_quality(SampleSet& s, std::vector<double>& jac, int nparams, double quality) {
+  const int m = nparams + 1;
+  using MatX = Eigen::MatrixXd;
+  auto row = [&](std::size_t p, Eigen::VectorXd& v) {
+    for (int k = 0; k < nparams; ++k) v[k] = jac[p * nparams + k];
+    v[nparams] = s.g[p];
+  };
+  auto information = [&]() {
+    MatX a = MatX::Zero(m, m);
+    Eigen::VectorXd v(m);
+    for (std::size_t p = 0; p < s.size(); ++p) {
+      row(p, v);
+      a.selfadjointView<Eigen::Lower>().rankUpdate(v);
+    }
+    return MatX(a.selfadjointView<Eigen::Lower>());
+  };
+  auto log_det = [](const MatX& a) {
+    Eigen::LDLT<MatX> ldlt(a);
+    return ldlt.vectorD().array().abs().log().sum();
+  };
+  MatX alpha = information();
+  const double log_det0 = log_det(alpha);
+  double log_det1 = log_det0;
+  const double log_quality = std::log(quality);
+  while (log_det1 - log_det0 > log_quality && s.size() > 10 * static_cast<std::size_t>(m)) {
+    // Removing point p scales the determinant by (1 - v_p^T alpha^-1 v_p): drop the
+    // points with the smallest leverage.
+    const MatX inv = alpha.inverse();
+    std::vector<double> leverage(s.size());
+    Eigen::VectorXd v(m);
+    for (std::size_t p = 0; p < s.size(); ++p) {
+      row(p, v);
+      leverage[p] = v.dot(inv * v);
+    }
+    std::vector<std::size_t> order(s.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return leverage[a] < leverage[b]; });
+    const std::size_t drop = static_cast<std::size_t>(std::lround(s.size() / 10.0));
+    std::vector<std::uint8_t> flags(s.size(), 1);
+    for (std::size_t i = 0; i < drop; ++i) flags[order[i]] = 0;
+    std::size_t o = 0;
+    for (std::size_t p = 0; p < s.size(); ++p)
+      if (flags[p]) {
+        for (int k = 0; k < nparams; ++k) jac[o * nparams + k] = jac[p * nparams + k];
+        ++o;
+      }
+    jac.resize(o * nparams);
+    s.keep(flags);
+    alpha = information();
+    log_det1 = log_det(alpha);
+  }
+}
+
+}  // namespace realign

@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+#include <itkBSplineInterpolateImageFunction.h>
+#include <itkImage.h>
+
+#include <random>
+#include <vector>
+
+#include "realign/bspline.hpp"
+
+namespace {
+
+using Image = itk::Image<float, 3>;
+
+struct Fixture {
+  std::array<int, 3> dim{12, 10, 9};
+  std::vector<float> samples;
+  Image::Pointer image;
+
+  Fixture() {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    samples.resize(dim[0] * dim[1] * dim[2]);
+    for (float& v : samples) v = u(rng);
+    image = Image::New();
+    Image::RegionType region;
+    region.SetSize({static_cast<itk::SizeValueType>(dim[0]), static_cast<itk::SizeValueType>(dim[1]),
+                    static_cast<itk::SizeValueType>(dim[2])});
+    image->SetRegions(region);
+    image->Allocate();
+    std::copy(samples.begin(), samples.end(), image->GetBufferPointer());
+  }
+};
+
+std::vector<std::array<double, 3>> random_points(const std::array<int, 3>& dim, int n) {
+  std::mt19937 rng(11);
+  std::vector<std::array<double, 3>> p(n);
+  for (auto& x : p)
+    for (int d = 0; d < 3; ++d)
+      x[d] = std::uniform_real_distribution<double>(0.0, dim[d] - 1.0)(rng);
+  // Include the corners, where the mirror boundary matters most.
+  p.push_back({0.0, 0.0, 0.0});
+  p.push_back({dim[0] - 1.0, dim[1] - 1.0, dim[2] - 1.0});
+  p.push_back({0.1, dim[1] - 1.2, 0.4});
+  return p;
+}
+
+class BSplineVsItk : public ::testing::TestWithParam<int> {};
+
+TEST_P(BSplineVsItk, ValueAndGradientMatchItk) {
+  const int degree = GetParam();
+  Fixture fx;
+  auto interp = itk::BSplineInterpolateImageFunction<Image, double, double>::New();
+  interp->SetSplineOrder(degree);
+  interp->SetInputImage(fx.image);
+
+  std::vector<float> coef = fx.samples;
+  realign::bspline_coefficients(coef.data(), fx.dim, degree);
+  const realign::BSplineView view(coef.data(), fx.dim, degree);
+
+  for (const auto& p : random_points(fx.dim, 200)) {
+    itk::ContinuousIndex<double, 3> ci;
+    for (int d = 0; d < 3; ++d) ci[d] = p[d];
+    const double expect = interp->EvaluateAtContinuousIndex(ci);
+    const auto expect_grad = interp->EvaluateDerivativeAtContinuousIndex(ci);
+    double grad[3];
+    const double got = view.value_gradient(p[0], p[1], p[2], grad);
+    EXPECT_NEAR(got, expect, 1e-5) << "degree " << degree;
+    EXPECT_NEAR(view.value(p[0], p[1], p[2]), expect, 1e-5);
+    // Linear interpolation has no derivative at the knots; compare elsewhere.
+    const bool at_knot = degree == 1 && (p[0] == std::floor(p[0]) || p[1] == std::floor(p[1]) ||
+                                         p[2] == std::floor(p[2]));
+    if (!at_knot)
+      for (int d = 0; d < 3; ++d) EXPECT_NEAR(grad[d], expect_grad[d], 1e-5) << "axis " << d;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Degrees, BSplineVsItk, ::testing::Values(1, 2, 3, 4));
+
+TEST(BSpline, InterpolatesTheSamplesForEveryDegree) {
+  Fixture fx;
+  for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
+    std::vector<float> coef = fx.samples;
+    realign::bspline_coefficients(coef.data(), fx.dim, degree);
+    const realign::BSplineView view(coef.data(), fx.dim, degree);
+    for (int k = 0; k < fx.dim[2]; k += 2)
+      for (int j = 0; j < fx.dim[1]; j += 3)
+        for (int i = 0; i < fx.dim[0]; i += 1)
+          EXPECT_NEAR(view.value(i, j, k), fx.samples[i + fx.dim[0] * (j + fx.dim[1] * k)], 2e-5)
+              << "degree " << degree;
+  }
+}
+
+TEST(BSpline, FastTemplatedEvaluationAgreesWithGeneralOne) {
+  Fixture fx;
+  for (int degree : {2, 4}) {
+    std::vector<float> coef = fx.samples;
+    realign::bspline_coefficients(coef.data(), fx.dim, degree);
+    const realign::BSplineView view(coef.data(), fx.dim, degree);
+    for (const auto& p : random_points(fx.dim, 100)) {
+      const double fast = degree == 2
+                              ? realign::spline_value<2>(coef.data(), fx.dim, p[0], p[1], p[2])
+                              : realign::spline_value<4>(coef.data(), fx.dim, p[0], p[1], p[2]);
+      EXPECT_NEAR(fast, view.value(p[0], p[1], p[2]), 1e-9);
+    }
+  }
+}
+
+TEST(BSpline, GradientMatchesFiniteDifferenceOfValue) {
+  Fixture fx;
+  std::vector<float> coef = fx.samples;
+  realign::bspline_coefficients(coef.data(), fx.dim, 3);
+  const realign::BSplineView view(coef.data(), fx.dim, 3);
+  const double h = 1e-5;
+  for (const auto& p : random_points(fx.dim, 50)) {
+    if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[0] > fx.dim[0] - 2 || p[1] > fx.dim[1] - 2 ||
+        p[2] > fx.dim[2] - 2)
+      continue;
+    double grad[3];
+    view.value_gradient(p[0], p[1], p[2], grad);
+    const double fdx = (view.value(p[0] + h, p[1], p[2]) - view.value(p[0] - h, p[1], p[2])) / (2 * h);
+    const double fdz = (view.value(p[0], p[1], p[2] + h) - view.value(p[0], p[1], p[2] - h)) / (2 * h);
+    EXPECT_NEAR(grad[0], fdx, 1e-5);
+    EXPECT_NEAR(grad[2], fdz, 1e-5);
+  }
+}
+
+}  // namespace

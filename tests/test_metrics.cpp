@@ -1,0 +1,200 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "realign/metrics.hpp"
+#include "realign/rigid.hpp"
+
+namespace realign {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+Mat4 translation(const Vec3& t) {
+  Mat4 m = Mat4::Identity();
+  m.topRightCorner<3, 1>() = t;
+  return m;
+}
+
+// Rotation by angle about a unit axis through point c (Rodrigues), written independently of
+// rigid_matrix so the tests do not rely on the code they check.
+Mat4 rotation_about(const Vec3& axis, double angle, const Vec3& c) {
+  const Vec3 k = axis.normalized();
+  Eigen::Matrix3d kx;
+  kx << 0, -k.z(), k.y(), k.z(), 0, -k.x(), -k.y(), k.x(), 0;
+  const Eigen::Matrix3d r =
+      Eigen::Matrix3d::Identity() + std::sin(angle) * kx + (1 - std::cos(angle)) * kx * kx;
+  Mat4 m = Mat4::Identity();
+  m.topLeftCorner<3, 3>() = r;
+  m.topRightCorner<3, 1>() = c - r * c;
+  return m;
+}
+
+// sqrt of the mean of |(A inv(B) - I) x|^2 over a fine lattice filling the sphere: the
+// definition that Jenkinson's closed form evaluates.
+double brute_force_rms(const Mat4& a, const Mat4& b, const Vec3& c, double radius, double step) {
+  const Mat4 m = a * b.inverse() - Mat4::Identity();
+  const int n = static_cast<int>(radius / step);
+  double sum = 0;
+  long count = 0;
+  for (int k = -n; k <= n; ++k) {
+    for (int j = -n; j <= n; ++j) {
+      for (int i = -n; i <= n; ++i) {
+        const Vec3 y(i * step, j * step, k * step);
+        if (y.squaredNorm() > radius * radius) continue;
+        const Eigen::Vector4d x((c + y).x(), (c + y).y(), (c + y).z(), 1.0);
+        sum += (m * x).head<3>().squaredNorm();
+        ++count;
+      }
+    }
+  }
+  return std::sqrt(sum / count);
+}
+
+TEST(FramewiseDisplacement, HandComputedExample) {
+  const std::vector<RigidParams> rp = {
+      {0, 0, 0, 0, 0, 0},
+      {1.0, -0.5, 0.2, 0.01, 0.0, -0.02},
+      {0.5, -0.5, 0.0, 0.0, 0.01, -0.02},
+  };
+  // Row 1: |1|+|-0.5|+|0.2| = 1.7 mm, rotations 0.01+0+0.02 = 0.03 rad.
+  // Row 2: 0.5+0+0.2 = 0.7 mm, rotations 0.01+0.01+0 = 0.02 rad.
+  const auto fd50 = framewise_displacement(rp);
+  ASSERT_EQ(fd50.size(), 3u);
+  EXPECT_TRUE(std::isnan(fd50[0]));
+  EXPECT_NEAR(fd50[1], 1.7 + 50 * 0.03, 1e-12);
+  EXPECT_NEAR(fd50[2], 0.7 + 50 * 0.02, 1e-12);
+
+  const auto fd80 = framewise_displacement(rp, 80.0);
+  EXPECT_NEAR(fd80[1], 1.7 + 80 * 0.03, 1e-12);
+  EXPECT_NEAR(fd80[2], 0.7 + 80 * 0.02, 1e-12);
+}
+
+TEST(FramewiseDisplacement, EmptyAndSingleFrame) {
+  EXPECT_TRUE(framewise_displacement({}).empty());
+  const auto fd = framewise_displacement({RigidParams{1, 2, 3, 0.1, 0.2, 0.3}});
+  ASSERT_EQ(fd.size(), 1u);
+  EXPECT_TRUE(std::isnan(fd[0]));
+}
+
+TEST(RmsDeviation, PureTranslationGivesItsLength) {
+  const Vec3 t(3.0, -4.0, 12.0);  // length 13
+  const Vec3 c(5, -10, 20);
+  EXPECT_NEAR(rms_deviation(translation(t), Mat4::Identity(), c), 13.0, 1e-10);
+  // The same relative motion on top of an arbitrary common pose.
+  const Mat4 b = rigid_matrix({10, -3, 7, 0.2, -0.1, 0.3});
+  EXPECT_NEAR(rms_deviation(translation(t) * b, b, c, 60.0), 13.0, 1e-9);
+  EXPECT_NEAR(rms_deviation(b, b, c), 0.0, 1e-9);
+}
+
+TEST(RmsDeviation, RotationAboutCentreMatchesLatticeAverage) {
+  const Vec3 c(12.0, -30.0, 18.0);
+  const double r = 80.0;
+  const Mat4 a = rotation_about(Vec3(1, 2, -0.5), 0.05, c);
+  const double brute = brute_force_rms(a, Mat4::Identity(), c, r, 1.0);
+  const double closed = rms_deviation(a, Mat4::Identity(), c, r);
+  EXPECT_NEAR(closed, brute, 0.01 * brute);
+  // For a rotation about an axis through the centre, |dx| = 2 sin(theta/2) * rho and
+  // E[rho^2] over a ball is 2 r^2 / 5.
+  EXPECT_NEAR(closed, 2 * std::sin(0.025) * r * std::sqrt(0.4), 1e-9);
+}
+
+TEST(RmsDeviation, GeneralMotionMatchesLatticeAverage) {
+  const Vec3 c(-8.0, 14.0, 30.0);
+  const Mat4 b = rigid_matrix({2, -1, 3, 0.03, 0.02, -0.04});
+  const Mat4 a =
+      translation(Vec3(0.7, -1.2, 0.4)) * rotation_about(Vec3(0, 1, 1), 0.03, Vec3(40, 0, -20)) * b;
+  const double brute = brute_force_rms(a, b, c, 50.0, 1.0);
+  EXPECT_NEAR(rms_deviation(a, b, c, 50.0), brute, 0.01 * brute);
+}
+
+TEST(RelativeRms, ConsecutivePairs) {
+  const Vec3 c(1, 2, 3);
+  const std::vector<Mat4> xfm = {
+      Mat4::Identity(), translation(Vec3(1, 0, 0)),
+      translation(Vec3(1, 2, 0)) * rotation_about(Vec3(0, 0, 1), 0.01, c)};
+  const auto rms = relative_rms(xfm, c);
+  ASSERT_EQ(rms.size(), 3u);
+  EXPECT_TRUE(std::isnan(rms[0]));
+  EXPECT_NEAR(rms[1], 1.0, 1e-12);
+  EXPECT_NEAR(rms[2], rms_deviation(xfm[2], xfm[1], c, 80.0), 1e-12);
+  EXPECT_TRUE(relative_rms({}, c).empty());
+}
+
+TEST(DisplacementDifference, PureTranslation) {
+  const Vec3 t(1.0, 2.0, -2.0);  // length 3
+  const Mat4 b = rigid_matrix({5, 6, -7, 0.1, 0.2, -0.3});
+  const auto d = displacement_difference(translation(t) * b, b, Vec3(3, -4, 10));
+  EXPECT_NEAR(d.mean_mm, 3.0, 1e-9);
+  EXPECT_NEAR(d.max_mm, 3.0, 1e-9);
+  const auto z = displacement_difference(b, b, Vec3(0, 0, 0));
+  EXPECT_NEAR(z.mean_mm, 0.0, 1e-12);
+  EXPECT_NEAR(z.max_mm, 0.0, 1e-12);
+}
+
+TEST(DisplacementDifference, SmallRotationAboutCentre) {
+  const Vec3 c(10.0, -20.0, 5.0);
+  const double r = 50.0, theta = 0.01, step = 2.0;
+  const Mat4 a = rotation_about(Vec3(0.3, -0.2, 1.0), theta, c);
+  const auto d = displacement_difference(a, Mat4::Identity(), c, r);
+  const double chord = 2 * std::sin(theta / 2);  // |dx| per mm of distance from the axis
+  // The farthest lattice point from the axis is within one lattice step of the surface.
+  EXPECT_LE(d.max_mm, chord * r + 1e-9);
+  EXPECT_GE(d.max_mm, chord * (r - step));
+  // Mean distance from a diameter over a ball of radius r is 3 pi r / 16.
+  const double mean = chord * r * 3 * kPi / 16;
+  EXPECT_NEAR(d.mean_mm, mean, 0.02 * mean);
+}
+
+TEST(DisplacementDifference, RunAggregatesPerFrame) {
+  const Vec3 c(0, 10, -5);
+  const std::vector<RigidParams> a = {
+      {0, 0, 0, 0, 0, 0}, {1, 0, 0, 0.01, 0, 0}, {0, 0.5, 0, 0, 0, 0.02}};
+  std::vector<RigidParams> b = a;
+  b[1][0] += 2.0;  // pure 2 mm translation difference in frame 1
+  b[2][5] -= 0.01;
+  const auto run = run_displacement_difference(a, b, c);
+  double mean = 0, max = 0;
+  for (std::size_t n = 0; n < a.size(); ++n) {
+    const auto d = displacement_difference(rigid_matrix(a[n]), rigid_matrix(b[n]), c);
+    mean += d.mean_mm / a.size();
+    max = std::max(max, d.max_mm);
+  }
+  EXPECT_NEAR(run.mean_mm, mean, 1e-12);
+  EXPECT_NEAR(run.max_mm, max, 1e-12);
+  // Frame 1 differs by a uniform 2 mm shift, frame 0 not at all.
+  EXPECT_GE(run.max_mm, 2.0 - 1e-9);
+
+  const auto same = run_displacement_difference(a, a, c);
+  EXPECT_NEAR(same.mean_mm, 0.0, 1e-12);
+  EXPECT_NEAR(same.max_mm, 0.0, 1e-12);
+  EXPECT_THROW(run_displacement_difference(a, {a[0]}, c), std::invalid_argument);
+}
+
+TEST(Dvars, HandMadeSeries) {
+  // 3 voxels x 3 frames.
+  const float nan = std::nanf("");
+  const std::vector<float> s = {1, 2, 3, /**/ 2, 2, 5, /**/ 2, nan, 1};
+
+  const auto all = dvars(s.data(), 3, 3, {});
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(std::isnan(all[0]));
+  EXPECT_NEAR(all[1], std::sqrt((1.0 + 0.0 + 4.0) / 3.0), 1e-12);
+  EXPECT_NEAR(all[2], std::sqrt((0.0 + 16.0) / 2.0), 1e-12);  // NaN voxel skipped
+
+  const auto outer = dvars(s.data(), 3, 3, {1, 0, 1});
+  EXPECT_NEAR(outer[1], std::sqrt((1.0 + 4.0) / 2.0), 1e-12);
+  EXPECT_NEAR(outer[2], std::sqrt(16.0 / 2.0), 1e-12);
+
+  const auto middle = dvars(s.data(), 3, 3, {0, 1, 0});
+  EXPECT_NEAR(middle[1], 0.0, 1e-12);
+  EXPECT_TRUE(std::isnan(middle[2]));  // its only voxel is NaN
+
+  EXPECT_THROW(dvars(s.data(), 3, 3, {1, 1}), std::invalid_argument);
+  EXPECT_TRUE(dvars(s.data(), 3, 0, {}).empty());
+}
+
+}  // namespace
+}  // namespace realign

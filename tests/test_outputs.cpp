@@ -1,0 +1,307 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "realign/outputs.hpp"
+#include "realign/rigid.hpp"
+#include "test_support.hpp"
+
+namespace realign {
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void spit(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab - start));
+    if (tab == std::string::npos) return out;
+    start = tab + 1;
+  }
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+std::vector<RigidParams> sample_rp() {
+  return {{0, 0, 0, 0, 0, 0},
+          {0.123456789, -1.5, 2.25e-3, 1.0e-4, -0.0123, 0.0456},
+          {-12.3456789, 3.14159, -0.5, -2.5e-3, 7.0e-7, -0.1},
+          {1e-12, -47.25, 8.0, 0.2, -0.25, 0.03}};
+}
+
+MotionReport sample_report() {
+  MotionReport r;
+  r.rp = sample_rp();
+  for (const auto& q : r.rp) r.xfm.push_back(rigid_matrix(q));
+  r.fd = {kNaN, 1.5, 2.25, 0.125};
+  r.rmsd = {kNaN, 0.75, 1.0, 0.5};
+  r.dvars = {kNaN, 12.5, 30.0, 8.0};
+  r.tr_s = 2.0;
+  r.input_name = "sub-01 \"run\\1\" <bold>&.nii";
+  return r;
+}
+
+TEST(RpFile, RoundTripAndFormat) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string path = dir + "/rp_test.txt";
+  const auto rp = sample_rp();
+  write_rp(path, rp);
+  const auto back = read_rp(path);
+  ASSERT_EQ(back.size(), rp.size());
+  for (std::size_t n = 0; n < rp.size(); ++n) {
+    for (int k = 0; k < 6; ++k) {
+      // %.8e keeps 9 significant digits, so the bound is relative for large values.
+      EXPECT_NEAR(back[n][k], rp[n][k], 1e-8 * std::max(1.0, std::abs(rp[n][k])));
+    }
+  }
+  // Each line is exactly the six values in %.8e joined by two spaces.
+  const auto lines = lines_of(slurp(path));
+  ASSERT_EQ(lines.size(), rp.size());
+  char expect[256];
+  const auto& q = rp[2];
+  std::snprintf(expect, sizeof expect, "%.8e  %.8e  %.8e  %.8e  %.8e  %.8e", q[0], q[1], q[2], q[3],
+                q[4], q[5]);
+  EXPECT_EQ(lines[2], expect);
+}
+
+TEST(RpFile, ReadsSpmStyleFile) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string path = dir + "/rp_spm.txt";
+  // Leading spaces, mixed widths, CRLF and a trailing blank line, as seen in the wild.
+  spit(path,
+       "  0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00  "
+       " 0.00000000e+00\r\n"
+       "  1.23456700e-02  -4.50000000e-01   2.00000000e+00  -1.00000000e-03   5.00000000e-04  "
+       " 3.20000000e-03\r\n"
+       " -1.00000000E+00\t2.5e-01 3 -0.002 +1.0e-3 0\n"
+       "\n");
+  const auto rp = read_rp(path);
+  ASSERT_EQ(rp.size(), 3u);
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(rp[0][k], 0.0);
+  EXPECT_DOUBLE_EQ(rp[1][0], 1.234567e-2);
+  EXPECT_DOUBLE_EQ(rp[1][1], -0.45);
+  EXPECT_DOUBLE_EQ(rp[1][2], 2.0);
+  EXPECT_DOUBLE_EQ(rp[1][3], -1e-3);
+  EXPECT_DOUBLE_EQ(rp[1][4], 5e-4);
+  EXPECT_DOUBLE_EQ(rp[1][5], 3.2e-3);
+  EXPECT_DOUBLE_EQ(rp[2][0], -1.0);
+  EXPECT_DOUBLE_EQ(rp[2][1], 0.25);
+  EXPECT_DOUBLE_EQ(rp[2][2], 3.0);
+  EXPECT_DOUBLE_EQ(rp[2][3], -0.002);
+  EXPECT_DOUBLE_EQ(rp[2][4], 1e-3);
+  EXPECT_DOUBLE_EQ(rp[2][5], 0.0);
+}
+
+TEST(RpFile, BadContentThrowsWithPath) {
+  const std::string dir = testing::temp_dir("outputs");
+  const auto expect_throw = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    spit(path, text);
+    try {
+      read_rp(path);
+      ADD_FAILURE() << name << " did not throw";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+    }
+  };
+  expect_throw("five.txt", "0 0 0 0 0 0\n1 2 3 4 5\n");
+  expect_throw("seven.txt", "0 0 0 0 0 0 0\n");
+  expect_throw("word.txt", "0 0 0 0 0 abc\n");
+  expect_throw("partial.txt", "0 0 0 0 0 1.5x\n");
+  expect_throw("nan.txt", "0 0 0 0 0 nan\n");
+  expect_throw("empty.txt", "");
+  EXPECT_THROW(read_rp(dir + "/does-not-exist.txt"), std::runtime_error);
+}
+
+TEST(XfmFile, RoundTrip) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string path = dir + "/xfm.txt";
+  std::vector<Mat4> xfm;
+  for (const auto& q : sample_rp()) xfm.push_back(rigid_matrix(q));
+  Mat4 affine = rigid_matrix({-90.5, 126.25, -72.125, 0.1, 0.2, 0.3});
+  affine.topLeftCorner<3, 3>() *= 2.5;  // also non-rigid content
+  xfm.push_back(affine);
+  write_xfm(path, xfm);
+
+  const std::string text = slurp(path);
+  EXPECT_EQ(text.front(), '#');
+  EXPECT_NE(text.find("# frame 0\n"), std::string::npos);
+  EXPECT_NE(text.find("# frame 4\n"), std::string::npos);
+
+  const auto back = read_xfm(path);
+  ASSERT_EQ(back.size(), xfm.size());
+  for (std::size_t n = 0; n < xfm.size(); ++n) {
+    EXPECT_LE((back[n] - xfm[n]).cwiseAbs().maxCoeff(), 1e-8) << "frame " << n;
+  }
+
+  write_xfm(path, {});
+  EXPECT_TRUE(read_xfm(path).empty());
+}
+
+TEST(XfmFile, BadContentThrows) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string short_path = dir + "/short.txt";
+  spit(short_path, "# frame 0\n1 0 0 0\n0 1 0 0\n0 0 1 0\n");
+  EXPECT_THROW(read_xfm(short_path), std::runtime_error);
+  const std::string bottom = dir + "/bottom.txt";
+  spit(bottom, "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 1 1\n");
+  EXPECT_THROW(read_xfm(bottom), std::runtime_error);
+  const std::string wide = dir + "/wide.txt";
+  spit(wide, "1 0 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n");
+  EXPECT_THROW(read_xfm(wide), std::runtime_error);
+}
+
+TEST(Confounds, TsvAndJson) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string tsv = dir + "/c.tsv", json = dir + "/c.json";
+  const MotionReport r = sample_report();
+  write_confounds(tsv, json, r);
+
+  const auto lines = lines_of(slurp(tsv));
+  ASSERT_EQ(lines.size(), r.rp.size() + 1);
+  EXPECT_EQ(lines[0],
+            "trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tdvars");
+  for (const auto& l : lines) EXPECT_EQ(split_tabs(l).size(), 9u) << l;
+
+  const auto row1 = split_tabs(lines[1]);
+  EXPECT_EQ(row1[6], "n/a");
+  EXPECT_EQ(row1[7], "n/a");
+  EXPECT_EQ(row1[8], "n/a");
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(std::stod(row1[k]), 0.0);
+
+  const auto row3 = split_tabs(lines[3]);
+  for (int k = 0; k < 6; ++k) EXPECT_NEAR(std::stod(row3[k]), r.rp[2][k], 1e-9);
+  EXPECT_DOUBLE_EQ(std::stod(row3[6]), 2.25);
+  EXPECT_DOUBLE_EQ(std::stod(row3[7]), 1.0);
+  EXPECT_DOUBLE_EQ(std::stod(row3[8]), 30.0);
+
+  const std::string j = slurp(json);
+  for (const char* col : {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z",
+                          "framewise_displacement", "rmsd", "dvars"}) {
+    EXPECT_NE(j.find(std::string("\"") + col + "\": {"), std::string::npos) << col;
+  }
+  EXPECT_EQ(count_of(j, "\"Description\""), 9u);
+  EXPECT_EQ(count_of(j, "\"Units\""), 9u);
+  EXPECT_NE(j.find("\"Units\": \"rad\""), std::string::npos);
+  EXPECT_NE(j.find("\"FramewiseDisplacementRadius_mm\": 50"), std::string::npos);
+  EXPECT_NE(j.find("\"RMSDSphereRadius_mm\": 80"), std::string::npos);
+  EXPECT_NE(j.find("\"Convention\""), std::string::npos);
+  // Quotes and backslashes in the input name are escaped.
+  EXPECT_NE(j.find(R"("Source": "sub-01 \"run\\1\" <bold>&.nii")"), std::string::npos) << j;
+  EXPECT_EQ(count_of(j, "{"), count_of(j, "}"));
+  EXPECT_EQ(j.front(), '{');
+}
+
+TEST(Confounds, EmptyMetricColumnsAreNotAvailableAndMismatchThrows) {
+  const std::string dir = testing::temp_dir("outputs");
+  MotionReport r;
+  r.rp = sample_rp();
+  r.fd = {kNaN, 1, 2, 3};
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const auto row2 = split_tabs(lines_of(slurp(dir + "/c.tsv"))[2]);
+  EXPECT_EQ(row2[6], "1");
+  EXPECT_EQ(row2[7], "n/a");
+  EXPECT_EQ(row2[8], "n/a");
+
+  r.dvars = {1, 2};
+  EXPECT_THROW(write_confounds(dir + "/d.tsv", dir + "/d.json", r), std::invalid_argument);
+}
+
+TEST(Writers, UnwritablePathThrows) {
+  const std::string bad = testing::temp_dir("outputs") + "/no-such-dir/file.txt";
+  const MotionReport r = sample_report();
+  try {
+    write_rp(bad, r.rp);
+    ADD_FAILURE() << "write_rp did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), bad + ": cannot write");
+  }
+  EXPECT_THROW(write_xfm(bad, r.xfm), std::runtime_error);
+  EXPECT_THROW(write_confounds(bad, bad, r), std::runtime_error);
+  EXPECT_THROW(write_motion_plot(bad, r), std::runtime_error);
+}
+
+TEST(MotionPlot, StandaloneSvg) {
+  const std::string dir = testing::temp_dir("outputs");
+  const std::string path = dir + "/motion.svg";
+  MotionReport r = sample_report();
+  r.unconverged = {2};
+  write_motion_plot(path, r);
+  const std::string s = slurp(path);
+
+  EXPECT_TRUE(s.rfind("<?xml", 0) == 0 || s.rfind("<svg", 0) == 0);
+  EXPECT_NE(s.find("</svg>"), std::string::npos);
+  EXPECT_GE(count_of(s, "<polyline"), 7u);
+  // Every polyline is a self-closed element with no stray '<' inside it.
+  for (std::size_t p = s.find("<polyline"); p != std::string::npos;
+       p = s.find("<polyline", p + 1)) {
+    const std::size_t close = s.find("/>", p);
+    ASSERT_NE(close, std::string::npos);
+    EXPECT_EQ(s.find('<', p + 1) > close, true);
+  }
+  EXPECT_EQ(count_of(s, "<text"), count_of(s, "</text>"));
+  EXPECT_EQ(count_of(s, "<g>"), count_of(s, "</g>"));
+  // Three panels with their units, degrees for rotations, and the escaped title.
+  EXPECT_NE(s.find("translation (mm)"), std::string::npos);
+  EXPECT_NE(s.find("rotation (degrees)"), std::string::npos);
+  EXPECT_NE(s.find("FD (mm"), std::string::npos);
+  EXPECT_NE(s.find("stroke-dasharray"), std::string::npos);
+  EXPECT_NE(s.find("sub-01 &quot;run\\1&quot; &lt;bold&gt;&amp;.nii"), std::string::npos);
+  EXPECT_EQ(s.find("<bold>"), std::string::npos);
+  EXPECT_NE(s.find("unconverged"), std::string::npos);
+  EXPECT_EQ(s.find("nan"), std::string::npos);
+  EXPECT_EQ(s.find("inf"), std::string::npos);
+  // No external resources.
+  EXPECT_EQ(s.find("href"), std::string::npos);
+}
+
+TEST(MotionPlot, DegenerateRuns) {
+  const std::string dir = testing::temp_dir("outputs");
+  MotionReport one;
+  one.rp = {RigidParams{0, 0, 0, 0, 0, 0}};
+  one.fd = {kNaN};
+  write_motion_plot(dir + "/one.svg", one);
+  const std::string s = slurp(dir + "/one.svg");
+  EXPECT_NE(s.find("</svg>"), std::string::npos);
+  EXPECT_EQ(s.find("nan"), std::string::npos);
+
+  MotionReport none;
+  write_motion_plot(dir + "/none.svg", none);
+  EXPECT_NE(slurp(dir + "/none.svg").find("</svg>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace realign
