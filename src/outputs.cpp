@@ -264,8 +264,7 @@ class SvgPlot {
 
     out << "<g>\n";
     out << "<rect x=\"" << fixed(fr.left, 2) << "\" y=\"" << fixed(fr.top, 2) << "\" width=\""
-        << fixed(fr.width, 2) << "\" height=\"" << fixed(fr.height, 2)
-        << "\" fill=\"#ffffff\" stroke=\"#000000\" stroke-width=\"1\"/>\n";
+        << fixed(fr.width, 2) << "\" height=\"" << fixed(fr.height, 2) << "\" fill=\"#ffffff\"/>\n";
 
     // Gridlines and tick labels.
     const int ny = static_cast<int>(std::lround((ya.hi - ya.lo) / ya.step));
@@ -323,6 +322,11 @@ class SvgPlot {
       }
       flush();
     }
+
+    // The border goes on top so gridlines at the axis limits do not hide it.
+    out << "<rect x=\"" << fixed(fr.left, 2) << "\" y=\"" << fixed(fr.top, 2) << "\" width=\""
+        << fixed(fr.width, 2) << "\" height=\"" << fixed(fr.height, 2)
+        << "\" fill=\"none\" stroke=\"#000000\" stroke-width=\"1\"/>\n";
 
     // Legend to the right of the panel.
     double ly2 = fr.top + 12;
