@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   bool quiet = false, verbose = false;
   CLI::App app{"realign: rigid-body motion correction of 4D fMRI (SPM12-style, MPI + OpenMP)"};
   app.footer(kExamples);
+  app.fallthrough();  // -q/-v may follow the subcommand name
   app.set_version_flag("--version", std::string("realign ") + REALIGN_VERSION);
   app.add_option("input", opt.input, "4D NIfTI series (.nii or .nii.gz)");
   app.add_option("output", opt.output, "resliced output (.nii or .nii.gz); names the other outputs");

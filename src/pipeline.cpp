@@ -177,6 +177,7 @@ RunResult run_realign(const Options& opt) {
   refc.kind = static_cast<ReferenceChoice::Kind>(kind);
   refc.frame = ref_frame;
   const Grid grid = series.grid;
+  result.grid = grid;
   const std::size_t nv = grid.voxels();
   if (opt.split == Split::Points) {
     broadcast(series.data);

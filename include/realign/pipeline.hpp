@@ -11,6 +11,7 @@
 namespace realign {
 
 struct RunResult {
+  Grid grid;                          // the input's grid
   std::vector<RigidParams> rp;        // rp convention, row 0 zero
   std::vector<Mat4> xfm;              // world matrices used for reslicing
   std::vector<int> iterations;        // last pass, per frame
