@@ -203,12 +203,14 @@ RunResult run_realign(const Options& opt) {
   ref_coef = {};
   ref_volume = {};
   FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
-  spdlog::debug("{} sample points after quality selection", fitter.points().size());
+  spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
+                fitter.points().size(), since(t_est), omp_get_max_threads());
 
   // Smoothed coefficients of this rank's frames, kept for the second pass.
   std::vector<std::vector<float>> coef(fe - fb);
   for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
 
+  spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
   std::vector<FrameFit> fits(fe - fb);
   const bool two_pass = refc.kind == ReferenceChoice::Mean;
   // The first pass leaves the reference frame itself at the identity (it is the target).
@@ -220,6 +222,7 @@ RunResult run_realign(const Options& opt) {
     }
     fits[f - fb] = fitter.fit(coef[f - fb].data(), grid, Mat4::Identity());
   }
+  spdlog::debug("pass 1 done, {:.3f} s", since(t_est));
   if (two_pass) {
     // Register to the mean: average the moved frames at the sample points, then fit every
     // frame again (from where pass one left it) to that mean.
@@ -244,6 +247,11 @@ RunResult run_realign(const Options& opt) {
   }
   coef.clear();
   coef.shrink_to_fit();
+  {
+    long total_iter = 0;
+    for (const FrameFit& f : fits) total_iter += f.iterations;
+    spdlog::debug("estimation done, {:.3f} s, {} iterations in the last pass", since(t_est), total_iter);
+  }
 
   // ---- Every rank learns every frame's correction (in frame order).
   std::vector<Mat4> mine;
