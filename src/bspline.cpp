@@ -1,5 +1,6 @@
 #include "realign/bspline.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -111,6 +112,42 @@ double beta(int n, double x) {
   }
 }
 
+// The same filter applied to `w` lines at once, stored [n][w]: each step combines whole
+// rows of contiguous values, which vectorises and reads memory in order.
+void filter_columns(double* c, int n, std::size_t w, const double* z, int npoles) {
+  if (n < 2 || npoles == 0) return;
+  double gain = 1.0;
+  for (int p = 0; p < npoles; ++p) gain *= (1.0 - z[p]) * (1.0 - 1.0 / z[p]);
+  for (std::size_t i = 0; i < n * w; ++i) c[i] *= gain;
+  std::vector<double> acc(w);
+  for (int p = 0; p < npoles; ++p) {
+    const double zp = z[p];
+    const int horizon = static_cast<int>(std::ceil(std::log(1e-12) / std::log(std::fabs(zp))));
+    if (horizon < n) {
+      std::copy(c, c + w, acc.begin());
+      double zk = zp;
+      for (int k = 1; k < horizon; ++k, zk *= zp)
+        for (std::size_t i = 0; i < w; ++i) acc[i] += zk * c[k * w + i];
+    } else {
+      double zk = zp;
+      const double zn = std::pow(zp, n - 1);
+      double z2n = zn * zn / zp;
+      for (std::size_t i = 0; i < w; ++i) acc[i] = c[i] + zn * c[(n - 1) * w + i];
+      for (int k = 1; k < n - 1; ++k, zk *= zp, z2n /= zp)
+        for (std::size_t i = 0; i < w; ++i) acc[i] += (zk + z2n) * c[k * w + i];
+      for (std::size_t i = 0; i < w; ++i) acc[i] /= (1.0 - zn * zn);
+    }
+    std::copy(acc.begin(), acc.end(), c);
+    for (int j = 1; j < n; ++j)
+      for (std::size_t i = 0; i < w; ++i) c[j * w + i] += zp * c[(j - 1) * w + i];
+    const double last = zp / (zp * zp - 1.0);
+    for (std::size_t i = 0; i < w; ++i)
+      c[(n - 1) * w + i] = last * (zp * c[(n - 2) * w + i] + c[(n - 1) * w + i]);
+    for (int j = n - 2; j >= 0; --j)
+      for (std::size_t i = 0; i < w; ++i) c[j * w + i] = zp * (c[(j + 1) * w + i] - c[j * w + i]);
+  }
+}
+
 }  // namespace
 
 int bspline_weights(int degree, double x, double* w, double* dw) {
@@ -129,91 +166,66 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
   double z[2];
   const int np = poles(degree, z);
   if (np == 0) return;
-  const std::size_t nx = dim[0], ny = dim[1];
-  const std::size_t stride[3] = {1, nx, nx * ny};
-  for (int axis = 0; axis < 3; ++axis) {
-    const int n = dim[axis];
-    if (n < 2) continue;
-    // The lines of this axis are indexed by the other two coordinates.
-    const int a = axis == 0 ? 1 : 0, b = axis == 2 ? 1 : 2;
-    const long lines = static_cast<long>(dim[a]) * dim[b];
+  const std::size_t nx = dim[0], ny = dim[1], nz = dim[2];
+  // Along i: one contiguous line at a time.
+  if (nx > 1) {
 #pragma omp parallel
     {
-      std::vector<double> line(n);
+      std::vector<double> line(nx);
 #pragma omp for schedule(static)
-      for (long l = 0; l < lines; ++l) {
-        const std::size_t ia = l % dim[a], ib = l / dim[a];
-        float* base = volume + ia * stride[a] + ib * stride[b];
-        for (int i = 0; i < n; ++i) line[i] = base[i * stride[axis]];
-        filter_line(line.data(), n, z, np);
-        for (int i = 0; i < n; ++i) base[i * stride[axis]] = static_cast<float>(line[i]);
+      for (long r = 0; r < static_cast<long>(ny * nz); ++r) {
+        float* row = volume + r * nx;
+        std::copy(row, row + nx, line.begin());
+        filter_line(line.data(), static_cast<int>(nx), z, np);
+        std::copy(line.begin(), line.end(), row);
+      }
+    }
+  }
+  // Along j and k: blocks [outer][n][inner] filtered a chunk of columns at a time.
+  const std::size_t chunk = 256;
+  for (int axis = 1; axis < 3; ++axis) {
+    const int n = dim[axis];
+    if (n < 2) continue;
+    const std::size_t outer = axis == 1 ? nz : 1, inner = axis == 1 ? nx : nx * ny;
+    const std::size_t chunks = (inner + chunk - 1) / chunk;
+#pragma omp parallel
+    {
+      std::vector<double> block(static_cast<std::size_t>(n) * chunk);
+#pragma omp for schedule(static)
+      for (long job = 0; job < static_cast<long>(outer * chunks); ++job) {
+        const std::size_t o = job / chunks, c0 = (job % chunks) * chunk;
+        const std::size_t w = std::min(chunk, inner - c0);
+        float* base = volume + o * n * inner + c0;
+        for (int j = 0; j < n; ++j)
+          std::copy(base + j * inner, base + j * inner + w, &block[j * w]);
+        filter_columns(block.data(), n, w, z, np);
+        for (int j = 0; j < n; ++j)
+          std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
       }
     }
   }
 }
 
 double BSplineView::value(double x, double y, double z) const {
-  double wx[kMaxSplineDegree + 1], wy[kMaxSplineDegree + 1], wz[kMaxSplineDegree + 1];
-  const int d = degree_;
-  const int fx = bspline_weights(d, x, wx, nullptr);
-  const int fy = bspline_weights(d, y, wy, nullptr);
-  const int fz = bspline_weights(d, z, wz, nullptr);
-  int ix[kMaxSplineDegree + 1], iy[kMaxSplineDegree + 1], iz[kMaxSplineDegree + 1];
-  for (int k = 0; k <= d; ++k) {
-    ix[k] = mirror_index(fx + k, dim_[0]);
-    iy[k] = mirror_index(fy + k, dim_[1]) * dim_[0];
-    iz[k] = mirror_index(fz + k, dim_[2]) * dim_[0] * dim_[1];
+  switch (degree_) {
+    case 0: return spline_value<0>(c_, dim_, x, y, z);
+    case 1: return spline_value<1>(c_, dim_, x, y, z);
+    case 2: return spline_value<2>(c_, dim_, x, y, z);
+    case 3: return spline_value<3>(c_, dim_, x, y, z);
+    case 4: return spline_value<4>(c_, dim_, x, y, z);
+    default: return spline_value<5>(c_, dim_, x, y, z);
   }
-  double s = 0.0;
-  for (int c = 0; c <= d; ++c) {
-    double sy = 0.0;
-    for (int b = 0; b <= d; ++b) {
-      const float* row = c_ + iz[c] + iy[b];
-      double sx = 0.0;
-      for (int a = 0; a <= d; ++a) sx += wx[a] * row[ix[a]];
-      sy += wy[b] * sx;
-    }
-    s += wz[c] * sy;
-  }
-  return s;
 }
 
 double BSplineView::value_gradient(double x, double y, double z, double grad[3]) const {
-  double wx[kMaxSplineDegree + 1], wy[kMaxSplineDegree + 1], wz[kMaxSplineDegree + 1];
-  double dx[kMaxSplineDegree + 1], dy[kMaxSplineDegree + 1], dz[kMaxSplineDegree + 1];
-  const int d = degree_;
-  const int fx = bspline_weights(d, x, wx, dx);
-  const int fy = bspline_weights(d, y, wy, dy);
-  const int fz = bspline_weights(d, z, wz, dz);
-  int ix[kMaxSplineDegree + 1], iy[kMaxSplineDegree + 1], iz[kMaxSplineDegree + 1];
-  for (int k = 0; k <= d; ++k) {
-    ix[k] = mirror_index(fx + k, dim_[0]);
-    iy[k] = mirror_index(fy + k, dim_[1]) * dim_[0];
-    iz[k] = mirror_index(fz + k, dim_[2]) * dim_[0] * dim_[1];
+  switch (degree_) {
+    case 0: return spline_value_gradient<0>(c_, dim_, x, y, z, grad);
+    case 1: return spline_value_gradient<1>(c_, dim_, x, y, z, grad);
+    case 2: return spline_value_gradient<2>(c_, dim_, x, y, z, grad);
+    case 3: return spline_value_gradient<3>(c_, dim_, x, y, z, grad);
+    case 4: return spline_value_gradient<4>(c_, dim_, x, y, z, grad);
+    default: return spline_value_gradient<5>(c_, dim_, x, y, z, grad);
   }
-  double s = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
-  for (int c = 0; c <= d; ++c) {
-    double sy = 0.0, sxy = 0.0, syy = 0.0;
-    for (int b = 0; b <= d; ++b) {
-      const float* row = c_ + iz[c] + iy[b];
-      double sx = 0.0, sdx = 0.0;
-      for (int a = 0; a <= d; ++a) {
-        sx += wx[a] * row[ix[a]];
-        sdx += dx[a] * row[ix[a]];
-      }
-      sy += wy[b] * sx;
-      sxy += wy[b] * sdx;
-      syy += dy[b] * sx;
-    }
-    s += wz[c] * sy;
-    gx += wz[c] * sxy;
-    gy += wz[c] * syy;
-    gz += dz[c] * sy;
-  }
-  grad[0] = gx;
-  grad[1] = gy;
-  grad[2] = gz;
-  return s;
 }
 
 }  // namespace realign

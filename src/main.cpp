@@ -105,8 +105,10 @@ int main(int argc, char** argv) {
   CLI::App* phantom = app.add_subcommand("phantom", "write a synthetic 4D head with known rigid motion");
   phantom->add_option("output", ph_out, "phantom series (.nii or .nii.gz)")->required();
   phantom->add_option("--truth", ph_rp, "true parameters in rp format (default: <stem>_truth_rp.txt)");
-  phantom->add_option("--dim", ph.dim, "grid size")->expected(3)->capture_default_str();
-  phantom->add_option("--voxel", ph.voxel_mm, "voxel size in mm")->expected(3)->capture_default_str();
+  std::vector<int> ph_dim(ph.dim.begin(), ph.dim.end());
+  std::vector<double> ph_vox(ph.voxel_mm.begin(), ph.voxel_mm.end());
+  phantom->add_option("--dim", ph_dim, "grid size (3 numbers)")->expected(3)->capture_default_str();
+  phantom->add_option("--voxel", ph_vox, "voxel size in mm (3 numbers)")->expected(3)->capture_default_str();
   phantom->add_option("--frames", ph.frames, "number of frames")->capture_default_str()->check(CLI::Range(2, 100000));
   phantom->add_option("--max-trans", ph.max_trans_mm, "largest translation, mm")->capture_default_str();
   phantom->add_option("--max-rot", ph.max_rot_deg, "largest rotation, degrees")->capture_default_str();
@@ -129,6 +131,8 @@ int main(int argc, char** argv) {
   try {
     if (*phantom) {
       if (mpi.rank() != 0) return 0;
+      std::copy(ph_dim.begin(), ph_dim.end(), ph.dim.begin());
+      std::copy(ph_vox.begin(), ph_vox.end(), ph.voxel_mm.begin());
       if (ph_rp.empty()) ph_rp = realign::split_image_path(ph_out).first + "_truth_rp.txt";
       realign::Phantom p = realign::make_phantom(ph);
       realign::write_phantom(p, ph_out, ph_rp, ph_type);

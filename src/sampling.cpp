@@ -101,44 +101,54 @@ std::vector<double> rigid_jacobian(const SampleSet& s, const Mat4& ref_vox2world
 }
 
 void select_by_quality(SampleSet& s, std::vector<double>& jac, int nparams, double quality) {
+  // Rows are (J_p, g_p); at most 6 parameters + 1, so fixed-size matrices suffice.
+  using Mat7 = Eigen::Matrix<double, 7, 7>;
+  using Vec7 = Eigen::Matrix<double, 7, 1>;
   const int m = nparams + 1;
-  using MatX = Eigen::MatrixXd;
-  auto row = [&](std::size_t p, Eigen::VectorXd& v) {
+  auto row = [&](std::size_t p) {
+    Vec7 v = Vec7::Zero();
     for (int k = 0; k < nparams; ++k) v[k] = jac[p * nparams + k];
     v[nparams] = s.g[p];
+    return v;
   };
   auto information = [&]() {
-    MatX a = MatX::Zero(m, m);
-    Eigen::VectorXd v(m);
+    Mat7 a = Mat7::Zero();
     for (std::size_t p = 0; p < s.size(); ++p) {
-      row(p, v);
-      a.selfadjointView<Eigen::Lower>().rankUpdate(v);
+      const Vec7 v = row(p);
+      for (int c = 0; c < m; ++c)
+        for (int r = c; r < m; ++r) a(r, c) += v[r] * v[c];
     }
-    return MatX(a.selfadjointView<Eigen::Lower>());
+    // Padding the unused corner with the identity keeps the determinant unchanged.
+    for (int c = 0; c < 7; ++c) {
+      for (int r = 0; r < c; ++r) a(r, c) = a(c, r);
+      if (c >= m) a(c, c) = 1.0;
+    }
+    return a;
   };
-  auto log_det = [](const MatX& a) {
-    Eigen::LDLT<MatX> ldlt(a);
-    return ldlt.vectorD().array().abs().log().sum();
+  auto log_det = [](const Mat7& a) {
+    return Eigen::LDLT<Mat7>(a).vectorD().array().abs().log().sum();
   };
-  MatX alpha = information();
+  Mat7 alpha = information();
   const double log_det0 = log_det(alpha);
   double log_det1 = log_det0;
   const double log_quality = std::log(quality);
   while (log_det1 - log_det0 > log_quality && s.size() > 10 * static_cast<std::size_t>(m)) {
     // Removing point p scales the determinant by (1 - v_p^T alpha^-1 v_p): drop the
     // points with the smallest leverage.
-    const MatX inv = alpha.inverse();
+    const Mat7 inv = alpha.inverse();
     std::vector<double> leverage(s.size());
-    Eigen::VectorXd v(m);
     for (std::size_t p = 0; p < s.size(); ++p) {
-      row(p, v);
+      const Vec7 v = row(p);
       leverage[p] = v.dot(inv * v);
     }
     std::vector<std::size_t> order(s.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return leverage[a] < leverage[b]; });
     const std::size_t drop = static_cast<std::size_t>(std::lround(s.size() / 10.0));
+    // Only the smallest tenth is needed; ties broken by index keep it deterministic.
+    std::nth_element(order.begin(), order.begin() + drop, order.end(),
+                     [&](std::size_t a, std::size_t b) {
+                       return leverage[a] < leverage[b] || (leverage[a] == leverage[b] && a < b);
+                     });
     std::vector<std::uint8_t> flags(s.size(), 1);
     for (std::size_t i = 0; i < drop; ++i) flags[order[i]] = 0;
     std::size_t o = 0;

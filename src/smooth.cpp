@@ -5,6 +5,61 @@
 #include <cstddef>
 
 namespace realign {
+namespace {
+
+// Convolves along the first axis (contiguous): each row is copied into a zero-padded
+// buffer so the inner loop over voxels has no bounds checks and vectorises.
+void convolve_rows(float* data, std::size_t rows, int n, const std::vector<float>& k) {
+  const int half = static_cast<int>(k.size() / 2);
+#pragma omp parallel
+  {
+    std::vector<float> padded(n + 2 * half, 0.0f), acc(n);
+#pragma omp for schedule(static)
+    for (long r = 0; r < static_cast<long>(rows); ++r) {
+      float* row = data + static_cast<std::size_t>(r) * n;
+      std::copy(row, row + n, padded.begin() + half);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (std::size_t t = 0; t < k.size(); ++t) {
+        const float kt = k[t];
+        const float* src = padded.data() + t;
+        for (int i = 0; i < n; ++i) acc[i] += kt * src[i];
+      }
+      std::copy(acc.begin(), acc.end(), row);
+    }
+  }
+}
+
+// Convolves along an outer axis of a [outer][n][inner] block: whole lines of `inner`
+// contiguous voxels are combined at once, so memory is read in order and vectorises.
+void convolve_lines(float* data, std::size_t outer, int n, std::size_t inner,
+                    const std::vector<float>& k) {
+  const int half = static_cast<int>(k.size() / 2);
+  const std::size_t chunk = 512;
+  const std::size_t chunks = (inner + chunk - 1) / chunk;
+#pragma omp parallel
+  {
+    std::vector<float> src(static_cast<std::size_t>(n) * chunk), acc(chunk);
+#pragma omp for schedule(static)
+    for (long job = 0; job < static_cast<long>(outer * chunks); ++job) {
+      const std::size_t o = job / chunks, c0 = (job % chunks) * chunk;
+      const std::size_t w = std::min(chunk, inner - c0);
+      float* block = data + o * n * inner + c0;
+      for (int j = 0; j < n; ++j) std::copy(block + j * inner, block + j * inner + w, &src[j * w]);
+      for (int j = 0; j < n; ++j) {
+        std::fill(acc.begin(), acc.begin() + w, 0.0f);
+        const int lo = std::max(-half, -j), hi = std::min(half, n - 1 - j);
+        for (int t = lo; t <= hi; ++t) {
+          const float kt = k[t + half];
+          const float* s = &src[(j + t) * w];
+          for (std::size_t i = 0; i < w; ++i) acc[i] += kt * s[i];
+        }
+        std::copy(acc.begin(), acc.begin() + w, block + j * inner);
+      }
+    }
+  }
+}
+
+}  // namespace
 
 std::vector<double> gaussian_kernel(double sigma_vox) {
   if (!(sigma_vox > 1e-3)) return {1.0};
@@ -21,34 +76,19 @@ std::vector<double> gaussian_kernel(double sigma_vox) {
 
 void gaussian_smooth(const float* in, float* out, const std::array<int, 3>& dim,
                      const Vec3& voxel_mm, double fwhm_mm) {
-  const std::size_t n = static_cast<std::size_t>(dim[0]) * dim[1] * dim[2];
-  if (in != out)
-    for (std::size_t i = 0; i < n; ++i) out[i] = in[i];
+  const std::size_t nx = dim[0], ny = dim[1], nz = dim[2];
+  if (in != out) std::copy(in, in + nx * ny * nz, out);
   const double fwhm_to_sigma = 1.0 / std::sqrt(8.0 * std::log(2.0));
-  const std::size_t stride[3] = {1, static_cast<std::size_t>(dim[0]),
-                                 static_cast<std::size_t>(dim[0]) * dim[1]};
   for (int axis = 0; axis < 3; ++axis) {
-    const std::vector<double> k = gaussian_kernel(fwhm_mm * fwhm_to_sigma / voxel_mm[axis]);
-    if (k.size() == 1) continue;
-    const int half = static_cast<int>(k.size() / 2);
-    const int len = dim[axis];
-    const int a = axis == 0 ? 1 : 0, b = axis == 2 ? 1 : 2;
-    const long lines = static_cast<long>(dim[a]) * dim[b];
-#pragma omp parallel
-    {
-      std::vector<double> line(len);
-#pragma omp for schedule(static)
-      for (long l = 0; l < lines; ++l) {
-        float* base = out + (l % dim[a]) * stride[a] + (l / dim[a]) * stride[b];
-        for (int i = 0; i < len; ++i) line[i] = base[i * stride[axis]];
-        for (int i = 0; i < len; ++i) {
-          const int lo = std::max(-half, -i), hi = std::min(half, len - 1 - i);
-          double s = 0.0;
-          for (int t = lo; t <= hi; ++t) s += k[t + half] * line[i + t];
-          base[i * stride[axis]] = static_cast<float>(s);
-        }
-      }
-    }
+    const std::vector<double> kd = gaussian_kernel(fwhm_mm * fwhm_to_sigma / voxel_mm[axis]);
+    if (kd.size() == 1 || dim[axis] == 1) continue;
+    const std::vector<float> k(kd.begin(), kd.end());
+    if (axis == 0)
+      convolve_rows(out, ny * nz, dim[0], k);
+    else if (axis == 1)
+      convolve_lines(out, nz, dim[1], nx, k);
+    else
+      convolve_lines(out, 1, dim[2], nx * ny, k);
   }
 }
 

@@ -90,18 +90,30 @@ TEST(BSpline, InterpolatesTheSamplesForEveryDegree) {
   }
 }
 
-TEST(BSpline, FastTemplatedEvaluationAgreesWithGeneralOne) {
-  Fixture fx;
-  for (int degree : {2, 4}) {
-    std::vector<float> coef = fx.samples;
-    realign::bspline_coefficients(coef.data(), fx.dim, degree);
-    const realign::BSplineView view(coef.data(), fx.dim, degree);
-    for (const auto& p : random_points(fx.dim, 100)) {
-      const double fast = degree == 2
-                              ? realign::spline_value<2>(coef.data(), fx.dim, p[0], p[1], p[2])
-                              : realign::spline_value<4>(coef.data(), fx.dim, p[0], p[1], p[2]);
-      EXPECT_NEAR(fast, view.value(p[0], p[1], p[2]), 1e-9);
-    }
+// The closed-form weights of the hot paths against the textbook definition of the
+// B-spline (truncated-power sum in bspline_weights) for every degree.
+TEST(BSpline, ClosedFormWeightsMatchTheGeneralDefinition) {
+  for (double x : {0.0, 0.3, 0.5, 0.77, 1.49, 2.5, 3.999}) {
+    double w[6], dw[6], wg[6], dwg[6];
+    auto check = [&](int degree, int first) {
+      const int first_general = realign::bspline_weights(degree, x, wg, dwg);
+      EXPECT_EQ(first, first_general) << degree;
+      for (int k = 0; k <= degree; ++k) {
+        EXPECT_NEAR(w[k], wg[k], 1e-12) << "degree " << degree << " x " << x;
+      }
+    };
+    check(1, realign::spline_weights<1>(x, w));
+    check(2, realign::spline_weights<2>(x, w));
+    check(3, realign::spline_weights<3>(x, w));
+    check(4, realign::spline_weights<4>(x, w));
+    const int f2 = realign::spline_weights_derivs<2>(x, w, dw);
+    realign::bspline_weights(2, x, wg, dwg);
+    for (int k = 0; k <= 2; ++k) EXPECT_NEAR(dw[k], dwg[k], 1e-12);
+    const int f3 = realign::spline_weights_derivs<3>(x, w, dw);
+    realign::bspline_weights(3, x, wg, dwg);
+    for (int k = 0; k <= 3; ++k) EXPECT_NEAR(dw[k], dwg[k], 1e-12);
+    (void)f2;
+    (void)f3;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 namespace realign {
 
@@ -20,7 +21,9 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
 class BSplineView {
  public:
   BSplineView(const float* coef, const std::array<int, 3>& dim, int degree)
-      : c_(coef), dim_(dim), degree_(degree) {}
+      : c_(coef), dim_(dim), degree_(degree) {
+    if (degree < 0 || degree > kMaxSplineDegree) throw std::invalid_argument("B-spline degree must be 0-5");
+  }
 
   double value(double x, double y, double z) const;
   // Value and gradient in voxel units (d/di, d/dj, d/dk).
@@ -48,28 +51,35 @@ inline int mirror_index(int i, int n) {
   return i < n ? i : period - i;
 }
 
+// floor() as an int without a libm call: baseline x86-64 has no rounding instruction,
+// and this sits in every interpolation.
+inline int fast_floor(double x) {
+  const int i = static_cast<int>(x);
+  return i - (x < i);
+}
+
 // Closed-form weights for one axis at compile-time degree D (0-5): returns the first
 // index of the support. The hot loops of estimation and reslicing use these.
 template <int D>
 inline int spline_weights(double x, double* w) {
   if constexpr (D == 0) {
     w[0] = 1.0;
-    return static_cast<int>(std::floor(x + 0.5));
+    return fast_floor(x + 0.5);
   } else if constexpr (D == 1) {
-    const int f = static_cast<int>(std::floor(x));
+    const int f = fast_floor(x);
     const double t = x - f;
     w[0] = 1.0 - t;
     w[1] = t;
     return f;
   } else if constexpr (D == 2) {
-    const int c = static_cast<int>(std::floor(x + 0.5));
+    const int c = fast_floor(x + 0.5);
     const double t = x - c;
     w[0] = 0.5 * (0.5 - t) * (0.5 - t);
     w[1] = 0.75 - t * t;
     w[2] = 0.5 * (0.5 + t) * (0.5 + t);
     return c - 1;
   } else if constexpr (D == 3) {
-    const int f = static_cast<int>(std::floor(x));
+    const int f = fast_floor(x);
     const double t = x - f, u = 1.0 - t, t2 = t * t;
     w[0] = u * u * u / 6.0;
     w[1] = (4.0 - 6.0 * t2 + 3.0 * t2 * t) / 6.0;
@@ -77,7 +87,7 @@ inline int spline_weights(double x, double* w) {
     w[3] = t2 * t / 6.0;
     return f - 1;
   } else if constexpr (D == 4) {
-    const int c = static_cast<int>(std::floor(x + 0.5));
+    const int c = fast_floor(x + 0.5);
     const double t = x - c, t2 = t * t;
     // Pieces of the quartic B-spline at distances 2+t, 1+t, t, 1-t, 2-t.
     const double a = 0.5 - t, b = 0.5 + t;
@@ -90,6 +100,36 @@ inline int spline_weights(double x, double* w) {
     return c - 2;
   } else {
     return bspline_weights(D, x, w, nullptr);
+  }
+}
+
+// Weights and their derivatives for one axis at compile-time degree D.
+template <int D>
+inline int spline_weights_derivs(double x, double* w, double* dw) {
+  if constexpr (D == 2) {
+    const int c = fast_floor(x + 0.5);
+    const double t = x - c;
+    w[0] = 0.5 * (0.5 - t) * (0.5 - t);
+    w[1] = 0.75 - t * t;
+    w[2] = 0.5 * (0.5 + t) * (0.5 + t);
+    dw[0] = t - 0.5;
+    dw[1] = -2.0 * t;
+    dw[2] = t + 0.5;
+    return c - 1;
+  } else if constexpr (D == 3) {
+    const int f = fast_floor(x);
+    const double t = x - f, u = 1.0 - t, t2 = t * t;
+    w[0] = u * u * u / 6.0;
+    w[1] = (4.0 - 6.0 * t2 + 3.0 * t2 * t) / 6.0;
+    w[2] = (1.0 + 3.0 * t + 3.0 * t2 - 3.0 * t2 * t) / 6.0;
+    w[3] = t2 * t / 6.0;
+    dw[0] = -0.5 * u * u;
+    dw[1] = -2.0 * t + 1.5 * t2;
+    dw[2] = 0.5 + t - 1.5 * t2;
+    dw[3] = 0.5 * t2;
+    return f - 1;
+  } else {
+    return bspline_weights(D, x, w, dw);
   }
 }
 
@@ -135,6 +175,47 @@ inline double spline_value(const float* c, const std::array<int, 3>& dim, double
     }
     s += wz[k] * sj;
   }
+  return s;
+}
+
+// Value and gradient (voxel units) at compile-time degree D.
+template <int D>
+inline double spline_value_gradient(const float* c, const std::array<int, 3>& dim, double x,
+                                    double y, double z, double grad[3]) {
+  double wx[D + 1], wy[D + 1], wz[D + 1], dx[D + 1], dy[D + 1], dz[D + 1];
+  const int fx = spline_weights_derivs<D>(x, wx, dx);
+  const int fy = spline_weights_derivs<D>(y, wy, dy);
+  const int fz = spline_weights_derivs<D>(z, wz, dz);
+  const std::ptrdiff_t sy = dim[0], sz = static_cast<std::ptrdiff_t>(dim[0]) * dim[1];
+  int ix[D + 1];
+  std::ptrdiff_t iy[D + 1], iz[D + 1];
+  for (int t = 0; t <= D; ++t) {
+    ix[t] = mirror_index(fx + t, dim[0]);
+    iy[t] = mirror_index(fy + t, dim[1]) * sy;
+    iz[t] = mirror_index(fz + t, dim[2]) * sz;
+  }
+  double s = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
+  for (int k = 0; k <= D; ++k) {
+    double sj = 0.0, sjx = 0.0, sjy = 0.0;
+    for (int j = 0; j <= D; ++j) {
+      const float* row = c + iz[k] + iy[j];
+      double si = 0.0, sdi = 0.0;
+      for (int i = 0; i <= D; ++i) {
+        si += wx[i] * row[ix[i]];
+        sdi += dx[i] * row[ix[i]];
+      }
+      sj += wy[j] * si;
+      sjx += wy[j] * sdi;
+      sjy += dy[j] * si;
+    }
+    s += wz[k] * sj;
+    gx += wz[k] * sjx;
+    gy += wz[k] * sjy;
+    gz += dz[k] * sj;
+  }
+  grad[0] = gx;
+  grad[1] = gy;
+  grad[2] = gz;
   return s;
 }
 
