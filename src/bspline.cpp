@@ -228,4 +228,50 @@ double BSplineView::value_gradient(double x, double y, double z, double grad[3])
   }
 }
 
+PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>& dim, int degree) {
+  PaddedCoefficients p;
+  p.dim = dim;
+  p.degree = degree;
+  // Half the support plus the half-voxel slab of single-slice axes.
+  for (int d = 0; d < 3; ++d) p.pad[d] = (degree + 1) / 2 + (dim[d] == 1 ? 1 : 0);
+  const int px = dim[0] + 2 * p.pad[0], py = dim[1] + 2 * p.pad[1], pz = dim[2] + 2 * p.pad[2];
+  p.sy = px;
+  p.sz = static_cast<std::ptrdiff_t>(px) * py;
+  // A few floats of slack let vector loads run past the last row.
+  p.data.resize(static_cast<std::size_t>(p.sz) * pz + 8, 0.0f);
+  for (int k = 0; k < pz; ++k) {
+    const int sk = mirror_index(k - p.pad[2], dim[2]);
+    for (int j = 0; j < py; ++j) {
+      const int sj = mirror_index(j - p.pad[1], dim[1]);
+      const float* src = coef + (static_cast<std::size_t>(sk) * dim[1] + sj) * dim[0];
+      float* dst = p.data.data() + k * p.sz + j * p.sy;
+      for (int i = 0; i < px; ++i) dst[i] = src[mirror_index(i - p.pad[0], dim[0])];
+    }
+  }
+  return p;
+}
+
+double padded_value(const PaddedCoefficients& c, double x, double y, double z) {
+  switch (c.degree) {
+    case 0: return padded_value<0>(c, x, y, z);
+    case 1: return padded_value<1>(c, x, y, z);
+    case 2: return padded_value<2>(c, x, y, z);
+    case 3: return padded_value<3>(c, x, y, z);
+    case 4: return padded_value<4>(c, x, y, z);
+    default: return padded_value<5>(c, x, y, z);
+  }
+}
+
+double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                             double grad[3]) {
+  switch (c.degree) {
+    case 0: return padded_value_gradient<0>(c, x, y, z, grad);
+    case 1: return padded_value_gradient<1>(c, x, y, z, grad);
+    case 2: return padded_value_gradient<2>(c, x, y, z, grad);
+    case 3: return padded_value_gradient<3>(c, x, y, z, grad);
+    case 4: return padded_value_gradient<4>(c, x, y, z, grad);
+    default: return padded_value_gradient<5>(c, x, y, z, grad);
+  }
+}
+
 }  // namespace realign

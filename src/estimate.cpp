@@ -13,27 +13,14 @@ namespace {
 // spm_vol_utils.c; for a single-slice axis anything in the slab counts.
 double axis_tolerance(int n, double tol) { return n == 1 ? 0.5 : tol; }
 
-double sample_value(int degree, const float* c, const std::array<int, 3>& dim, double x,
-                    double y, double z) {
-  switch (degree) {
-    case 0: return spline_value<0>(c, dim, x, y, z);
-    case 1: return spline_value<1>(c, dim, x, y, z);
-    case 2: return spline_value<2>(c, dim, x, y, z);
-    case 3: return spline_value<3>(c, dim, x, y, z);
-    case 4: return spline_value<4>(c, dim, x, y, z);
-    case 5: return spline_value<5>(c, dim, x, y, z);
-    default: throw std::invalid_argument("B-spline degree must be 0-5");
-  }
-}
-
 }  // namespace
 
-std::vector<float> smoothed_coefficients(const float* volume, const Grid& grid,
+PaddedCoefficients smoothed_coefficients(const float* volume, const Grid& grid,
                                          const EstimateOptions& opt) {
   std::vector<float> c(grid.voxels());
   gaussian_smooth(volume, c.data(), grid.dim, grid.voxel_size_mm(), opt.fwhm_mm);
   bspline_coefficients(c.data(), grid.dim, opt.degree);
-  return c;
+  return pad_coefficients(c.data(), grid.dim, opt.degree);
 }
 
 Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
@@ -67,7 +54,8 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
-FrameFit FrameFitter::fit(const float* coef, const Grid& frame_grid, const Mat4& start) const {
+FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid,
+                          const Mat4& start) const {
   const int np = static_cast<int>(params_.size());
   const int m = np + 1;  // the intensity scale is the last unknown
   // Per chunk: J^T f (np), f^T f, f^T g, then the sums over points that fell outside
@@ -111,8 +99,8 @@ FrameFit FrameFitter::fit(const float* coef, const Grid& frame_grid, const Mat4&
           out_sums[tri + np] += g * g;
           continue;
         }
-        const double f = opt_.degree == 2 ? spline_value<2>(coef, dim, yx, yy, yz)
-                                          : sample_value(opt_.degree, coef, dim, yx, yy, yz);
+        const double f = coef.degree == 2 ? padded_value<2>(coef, yx, yy, yz)
+                                          : padded_value(coef, yx, yy, yz);
         for (int r = 0; r < np; ++r) acc[r] += j[r] * f;
         acc[np] += f * f;
         acc[np + 1] += f * g;
@@ -187,12 +175,11 @@ void MeanAtPoints::add_reference(const SampleSet& s) {
   }
 }
 
-void MeanAtPoints::add_frame(const SampleSet& s, const float* coef, const Grid& frame_grid,
-                             const Grid& reference_grid, const Mat4& correction, double scale,
-                             int degree) {
+void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
+                             const Grid& frame_grid, const Grid& reference_grid,
+                             const Mat4& correction, double scale) {
   const Mat4 a = reference_to_frame_voxels(correction, frame_grid, reference_grid);
   const std::array<int, 3> dim = frame_grid.dim;
-  const BSplineView view(coef, dim, degree);
   const double tiny = 5e-2;
   const long n = static_cast<long>(s.size());
 #pragma omp parallel for schedule(static)
@@ -206,7 +193,8 @@ void MeanAtPoints::add_frame(const SampleSet& s, const float* coef, const Grid& 
     }
     if (!inside) continue;
     double grad[3];
-    const double v = view.value_gradient(y[0], y[1], y[2], grad);
+    const double v = coef.degree == 2 ? padded_value_gradient<2>(coef, y[0], y[1], y[2], grad)
+                                      : padded_value_gradient(coef, y[0], y[1], y[2], grad);
     // The gradient with respect to reference voxel axes: chain rule through the map.
     const Eigen::Vector3d gref =
         a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);

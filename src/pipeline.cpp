@@ -197,17 +197,15 @@ RunResult run_realign(const Options& opt) {
   // ---- Estimation.
   const auto t_est = Clock::now();
   const EstimateOptions& est = opt.estimate;
-  std::vector<float> ref_coef = smoothed_coefficients(ref_volume.data(), grid, est);
   SampleSet points = sample_grid(grid, est.sep_mm);
-  evaluate_reference(points, BSplineView(ref_coef.data(), grid.dim, est.degree));
-  ref_coef = {};
+  evaluate_reference(points, smoothed_coefficients(ref_volume.data(), grid, est));
   ref_volume = {};
   FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
                 fitter.points().size(), since(t_est), omp_get_max_threads());
 
   // Smoothed coefficients of this rank's frames, kept for the second pass.
-  std::vector<std::vector<float>> coef(fe - fb);
+  std::vector<PaddedCoefficients> coef(fe - fb);
   for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
 
   spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
@@ -220,7 +218,7 @@ RunResult run_realign(const Options& opt) {
       fits[f - fb].converged = true;
       continue;
     }
-    fits[f - fb] = fitter.fit(coef[f - fb].data(), grid, Mat4::Identity());
+    fits[f - fb] = fitter.fit(coef[f - fb], grid, Mat4::Identity());
   }
   spdlog::debug("pass 1 done, {:.3f} s", since(t_est));
   if (two_pass) {
@@ -235,15 +233,15 @@ RunResult run_realign(const Options& opt) {
         if (f == skip)
           acc.add_reference(mean_points);
         else
-          acc.add_frame(mean_points, coef[f - fb].data(), grid, grid, fits[f - fb].correction,
-                        fits[f - fb].scale, est.degree);
+          acc.add_frame(mean_points, coef[f - fb], grid, grid, fits[f - fb].correction,
+                        fits[f - fb].scale);
       }
     }
     for (double* b : acc.buffers()) allreduce_sum(b, mean_points.size());
     acc.finish(mean_points);
     FrameFitter mean_fitter = make_fitter(std::move(mean_points), grid, est, false, opt);
     for (int f = fb; f < fe; ++f)
-      fits[f - fb] = mean_fitter.fit(coef[f - fb].data(), grid, fits[f - fb].correction);
+      fits[f - fb] = mean_fitter.fit(coef[f - fb], grid, fits[f - fb].correction);
   }
   coef.clear();
   coef.shrink_to_fit();
@@ -311,7 +309,7 @@ RunResult run_realign(const Options& opt) {
       if (opt.reslice) {
         std::copy(frame, frame + nv, work.begin());
         bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
-        reslice_frame(work.data(), grid.dim, opt.reslice_degree,
+        reslice_frame(pad_coefficients(work.data(), grid.dim, opt.reslice_degree),
                       reference_to_frame_voxels(result.xfm[f], grid, grid), visible[f], fill,
                       frame);
       }

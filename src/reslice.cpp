@@ -63,26 +63,33 @@ RowIntervals visible_rows(const std::array<int, 3>& out_dim, const std::array<in
 
 namespace {
 
-// Interior voxels take the fast path: the (D+1)^2 coefficient rows are combined into
-// D+1 partial sums along i first. With SSE2 (every x86-64) the first four partial sums
-// of a row are one vector multiply-add; the rest is scalar.
+// The (D+1)^2 coefficient rows are combined into D+1 partial sums along i first. With
+// SSE2 (every x86-64) the first four partial sums of a row are one vector multiply-add;
+// the rest is scalar.
 template <int D>
-inline float interior_value(const float* base, std::ptrdiff_t sy, std::ptrdiff_t sz,
-                            const double* wxd, const double* wyd, const double* wzd) {
+inline float combine_rows(const float* base, std::ptrdiff_t sy, std::ptrdiff_t sz,
+                          const double* wxd, const double* wyd, const double* wzd) {
   float t[D + 1] = {};
 #if defined(__SSE2__)
   if constexpr (D >= 3) {
     __m128 acc = _mm_setzero_ps();
     for (int k = 0; k <= D; ++k) {
       const float* plane = base + k * sz;
+      __m128 plane_acc = _mm_setzero_ps();
+      float tail[D + 1] = {};
       for (int j = 0; j <= D; ++j) {
-        const float w = static_cast<float>(wzd[k] * wyd[j]);
+        const float w = static_cast<float>(wyd[j]);
         const float* row = plane + j * sy;
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(w), _mm_loadu_ps(row)));
-        for (int i = 4; i <= D; ++i) t[i] += w * row[i];
+        plane_acc = _mm_add_ps(plane_acc, _mm_mul_ps(_mm_set1_ps(w), _mm_loadu_ps(row)));
+        for (int i = 4; i <= D; ++i) tail[i] += w * row[i];
       }
+      const float wz = static_cast<float>(wzd[k]);
+      acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(wz), plane_acc));
+      for (int i = 4; i <= D; ++i) t[i] += wz * tail[i];
     }
-    _mm_storeu_ps(t, acc);
+    float head[4];
+    _mm_storeu_ps(head, acc);
+    for (int i = 0; i < 4; ++i) t[i] = head[i];
     float v = 0.0f;
     for (int i = 0; i <= D; ++i) v += static_cast<float>(wxd[i]) * t[i];
     return v;
@@ -102,11 +109,10 @@ inline float interior_value(const float* base, std::ptrdiff_t sy, std::ptrdiff_t
 }
 
 template <int D>
-void reslice_rows(const float* coef, const std::array<int, 3>& fdim, const Mat4& m,
-                  const RowIntervals& visible, float fill, float* out) {
+void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
+                  float fill, float* out) {
   const std::array<int, 3> odim = visible.dim;
   const long rows = static_cast<long>(odim[1]) * odim[2];
-  const std::ptrdiff_t sy = fdim[0], sz = static_cast<std::ptrdiff_t>(fdim[0]) * fdim[1];
 #pragma omp parallel for schedule(static)
   for (long r = 0; r < rows; ++r) {
     const int j = static_cast<int>(r % odim[1]), k = static_cast<int>(r / odim[1]);
@@ -117,33 +123,28 @@ void reslice_rows(const float* coef, const std::array<int, 3>& fdim, const Mat4&
     const double bx = m(0, 1) * j + m(0, 2) * k + m(0, 3);
     const double by = m(1, 1) * j + m(1, 2) * k + m(1, 3);
     const double bz = m(2, 1) * j + m(2, 2) * k + m(2, 3);
+    const float* origin = c.origin();
     for (int i = lo; i <= hi; ++i) {
-      const double x = bx + m(0, 0) * i, y = by + m(1, 0) * i, z = bz + m(2, 0) * i;
       double wx[D + 1], wy[D + 1], wz[D + 1];
-      const int fx = spline_weights<D>(x, wx);
-      const int fy = spline_weights<D>(y, wy);
-      const int fz = spline_weights<D>(z, wz);
-      if (fx >= 0 && fy >= 0 && fz >= 0 && fx + D < fdim[0] && fy + D < fdim[1] &&
-          fz + D < fdim[2]) {
-        row[i] = interior_value<D>(coef + fx + fy * sy + fz * sz, sy, sz, wx, wy, wz);
-      } else {
-        row[i] = static_cast<float>(spline_value<D>(coef, fdim, x, y, z));
-      }
+      const int fx = spline_weights<D>(bx + m(0, 0) * i, wx);
+      const int fy = spline_weights<D>(by + m(1, 0) * i, wy);
+      const int fz = spline_weights<D>(bz + m(2, 0) * i, wz);
+      row[i] = combine_rows<D>(origin + fx + fy * c.sy + fz * c.sz, c.sy, c.sz, wx, wy, wz);
     }
   }
 }
 
 }  // namespace
 
-void reslice_frame(const float* coef, const std::array<int, 3>& frame_dim, int degree,
-                   const Mat4& m, const RowIntervals& visible, float fill, float* out) {
-  switch (degree) {
-    case 0: return reslice_rows<0>(coef, frame_dim, m, visible, fill, out);
-    case 1: return reslice_rows<1>(coef, frame_dim, m, visible, fill, out);
-    case 2: return reslice_rows<2>(coef, frame_dim, m, visible, fill, out);
-    case 3: return reslice_rows<3>(coef, frame_dim, m, visible, fill, out);
-    case 4: return reslice_rows<4>(coef, frame_dim, m, visible, fill, out);
-    case 5: return reslice_rows<5>(coef, frame_dim, m, visible, fill, out);
+void reslice_frame(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
+                   float fill, float* out) {
+  switch (c.degree) {
+    case 0: return reslice_rows<0>(c, m, visible, fill, out);
+    case 1: return reslice_rows<1>(c, m, visible, fill, out);
+    case 2: return reslice_rows<2>(c, m, visible, fill, out);
+    case 3: return reslice_rows<3>(c, m, visible, fill, out);
+    case 4: return reslice_rows<4>(c, m, visible, fill, out);
+    case 5: return reslice_rows<5>(c, m, visible, fill, out);
     default: throw std::invalid_argument("reslice degree must be 0-5");
   }
 }

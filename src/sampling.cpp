@@ -60,7 +60,7 @@ SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed) {
   return s;
 }
 
-void evaluate_reference(SampleSet& s, const BSplineView& ref) {
+void evaluate_reference(SampleSet& s, const PaddedCoefficients& ref) {
   const long n = static_cast<long>(s.size());
   s.g.resize(n);
   s.gx.resize(n);
@@ -69,7 +69,7 @@ void evaluate_reference(SampleSet& s, const BSplineView& ref) {
 #pragma omp parallel for schedule(static)
   for (long p = 0; p < n; ++p) {
     double grad[3];
-    s.g[p] = ref.value_gradient(s.x[p], s.y[p], s.z[p], grad);
+    s.g[p] = padded_value_gradient(ref, s.x[p], s.y[p], s.z[p], grad);
     s.gx[p] = grad[0];
     s.gy[p] = grad[1];
     s.gz[p] = grad[2];

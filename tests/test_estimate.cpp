@@ -28,9 +28,9 @@ Phantom small_phantom(double trans_mm, double rot_deg, int frames = 3) {
 
 FrameFitter fitter_for(const Phantom& p, const EstimateOptions& opt, bool select = true) {
   const Grid& grid = p.series.grid;
-  std::vector<float> coef = smoothed_coefficients(p.series.frame(0), grid, opt);
+  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
   SampleSet s = sample_grid(grid, opt.sep_mm);
-  evaluate_reference(s, BSplineView(coef.data(), grid.dim, opt.degree));
+  evaluate_reference(s, coef);
   const auto params = fitted_parameters(grid);
   std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
   if (select) select_by_quality(s, jac, static_cast<int>(params.size()), opt.quality);
@@ -41,10 +41,9 @@ TEST(Estimate, JacobianMatchesCentralDifferencesOfTheResidual) {
   const Phantom p = small_phantom(1.0, 1.0, 2);
   EstimateOptions opt;
   const Grid& grid = p.series.grid;
-  std::vector<float> coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  const BSplineView view(coef.data(), grid.dim, opt.degree);
+  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
   SampleSet s = sample_grid(grid, 12.0);
-  evaluate_reference(s, view);
+  evaluate_reference(s, coef);
   const std::vector<int> params = fitted_parameters(grid);
   const std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
   // Residual of the frame (here the reference itself) sampled through the update
@@ -61,7 +60,8 @@ TEST(Estimate, JacobianMatchesCentralDifferencesOfTheResidual) {
       const Eigen::Vector4d ya = grid.vox2world.inverse() * rigid_matrix(a) * grid.vox2world * x;
       const Eigen::Vector4d yb = grid.vox2world.inverse() * rigid_matrix(b) * grid.vox2world * x;
       const double fd =
-          (view.value(ya[0], ya[1], ya[2]) - view.value(yb[0], yb[1], yb[2])) / (2 * h[params[k]]);
+          (padded_value(coef, ya[0], ya[1], ya[2]) - padded_value(coef, yb[0], yb[1], yb[2])) /
+          (2 * h[params[k]]);
       const double analytic = jac[p_i * params.size() + k];
       EXPECT_NEAR(analytic, fd, 1e-4 * std::max(1.0, std::fabs(fd)))
           << "point " << p_i << " parameter " << params[k];
@@ -77,8 +77,8 @@ TEST(Estimate, RecoversKnownMotionOfANoiselessPhantom) {
   const FrameFitter fitter = fitter_for(p, opt);
   const Grid& grid = p.series.grid;
   for (int f = 1; f < p.series.frames; ++f) {
-    const std::vector<float> coef = smoothed_coefficients(p.series.frame(f), grid, opt);
-    const FrameFit fit = fitter.fit(coef.data(), grid, Mat4::Identity());
+    const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(f), grid, opt);
+    const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
     EXPECT_TRUE(fit.converged);
     const Displacement d =
         displacement_difference(fit.correction, rigid_matrix(p.truth[f]), grid.centre_mm(), 50.0);
@@ -94,8 +94,8 @@ TEST(Estimate, HardFramesGetTheIterationsTheyNeed) {
   EstimateOptions opt;
   const FrameFitter fitter = fitter_for(p, opt);
   const Grid& grid = p.series.grid;
-  const std::vector<float> coef = smoothed_coefficients(p.series.frame(1), grid, opt);
-  const FrameFit fit = fitter.fit(coef.data(), grid, Mat4::Identity());
+  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(1), grid, opt);
+  const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
   EXPECT_TRUE(fit.converged);
   EXPECT_GE(fit.iterations, 6);
   EXPECT_LT(fit.iterations, opt.max_iter);
@@ -107,7 +107,7 @@ TEST(Estimate, HardFramesGetTheIterationsTheyNeed) {
   EstimateOptions capped = opt;
   capped.max_iter = 2;
   const FrameFitter short_fitter = fitter_for(p, capped);
-  const FrameFit cut = short_fitter.fit(coef.data(), grid, Mat4::Identity());
+  const FrameFit cut = short_fitter.fit(coef, grid, Mat4::Identity());
   EXPECT_FALSE(cut.converged);
   EXPECT_EQ(cut.iterations, 2);
 }
@@ -117,8 +117,8 @@ TEST(Estimate, EasyFramesStopEarly) {
   EstimateOptions opt;
   const FrameFitter fitter = fitter_for(p, opt);
   const Grid& grid = p.series.grid;
-  const std::vector<float> coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  const FrameFit fit = fitter.fit(coef.data(), grid, Mat4::Identity());
+  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
+  const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
   EXPECT_TRUE(fit.converged);
   EXPECT_LE(fit.iterations, 5);
   const RigidParams q = rigid_params(fit.correction);
@@ -129,9 +129,9 @@ TEST(Estimate, QualitySelectionKeepsTheInformativePoints) {
   const Phantom p = small_phantom(1.0, 1.0, 3);
   EstimateOptions opt;
   const Grid& grid = p.series.grid;
-  std::vector<float> coef = smoothed_coefficients(p.series.frame(0), grid, opt);
+  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
   SampleSet s = sample_grid(grid, opt.sep_mm);
-  evaluate_reference(s, BSplineView(coef.data(), grid.dim, opt.degree));
+  evaluate_reference(s, coef);
   const auto params = fitted_parameters(grid);
   std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
   const std::size_t before = s.size();

@@ -52,7 +52,8 @@ TEST(Reslice, IdentityReproducesTheFrameForEveryDegree) {
     bspline_coefficients(coef.data(), kDim, degree);
     const RowIntervals all = visible_rows(kDim, kDim, Mat4::Identity());
     std::vector<float> out(v.size());
-    reslice_frame(coef.data(), kDim, degree, Mat4::Identity(), all, NAN, out.data());
+    reslice_frame(pad_coefficients(coef.data(), kDim, degree), Mat4::Identity(), all, NAN,
+                  out.data());
     for (std::size_t i = 0; i < v.size(); ++i) ASSERT_NEAR(out[i], v[i], 1e-3) << degree;
   }
 }
@@ -64,7 +65,7 @@ TEST(Reslice, SamplesWhereTheMapPointsAndFillsOutside) {
   const Mat4 m = some_map();
   const RowIntervals rows = visible_rows(kDim, kDim, m);
   std::vector<float> out(v.size());
-  reslice_frame(coef.data(), kDim, 4, m, rows, NAN, out.data());
+  reslice_frame(pad_coefficients(coef.data(), kDim, 4), m, rows, NAN, out.data());
   const BSplineView view(coef.data(), kDim, 4);
   int checked = 0;
   for (int k = 0; k < kDim[2]; ++k)

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 namespace realign {
 
@@ -218,5 +219,84 @@ inline double spline_value_gradient(const float* c, const std::array<int, 3>& di
   grad[2] = gz;
   return s;
 }
+
+// Coefficients surrounded by a mirrored border, so that evaluation anywhere within
+// half a voxel of the grid needs no index checks: the hot loops of estimation and
+// reslicing read straight through.
+struct PaddedCoefficients {
+  std::array<int, 3> dim{0, 0, 0};  // the grid's own size
+  std::array<int, 3> pad{0, 0, 0};
+  std::ptrdiff_t sy = 0, sz = 0;    // strides of the padded array
+  int degree = 0;
+  std::vector<float> data;
+
+  // Address of voxel (0, 0, 0) of the grid inside the padded array.
+  const float* origin() const { return data.data() + pad[0] + pad[1] * sy + pad[2] * sz; }
+};
+
+// Copies coefficients (degree `degree`, mirror boundaries) into a padded array.
+PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>& dim, int degree);
+
+// Value at a position within [-0.05, dim - 0.95] on every axis of size > 1 (any
+// position in the slab for an axis of size 1).
+template <int D>
+inline double padded_value(const PaddedCoefficients& c, double x, double y, double z) {
+  double wx[D + 1], wy[D + 1], wz[D + 1];
+  const int fx = spline_weights<D>(x, wx);
+  const int fy = spline_weights<D>(y, wy);
+  const int fz = spline_weights<D>(z, wz);
+  const float* base = c.origin() + fx + fy * c.sy + fz * c.sz;
+  double s = 0.0;
+  for (int k = 0; k <= D; ++k) {
+    double sj = 0.0;
+    for (int j = 0; j <= D; ++j) {
+      const float* row = base + k * c.sz + j * c.sy;
+      double si = 0.0;
+      for (int i = 0; i <= D; ++i) si += wx[i] * row[i];
+      sj += wy[j] * si;
+    }
+    s += wz[k] * sj;
+  }
+  return s;
+}
+
+// Value and gradient (voxel units) under the same conditions as padded_value.
+template <int D>
+inline double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                                    double grad[3]) {
+  double wx[D + 1], wy[D + 1], wz[D + 1], dx[D + 1], dy[D + 1], dz[D + 1];
+  const int fx = spline_weights_derivs<D>(x, wx, dx);
+  const int fy = spline_weights_derivs<D>(y, wy, dy);
+  const int fz = spline_weights_derivs<D>(z, wz, dz);
+  const float* base = c.origin() + fx + fy * c.sy + fz * c.sz;
+  double s = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
+  for (int k = 0; k <= D; ++k) {
+    double sj = 0.0, sjx = 0.0, sjy = 0.0;
+    for (int j = 0; j <= D; ++j) {
+      const float* row = base + k * c.sz + j * c.sy;
+      double si = 0.0, sdi = 0.0;
+      for (int i = 0; i <= D; ++i) {
+        si += wx[i] * row[i];
+        sdi += dx[i] * row[i];
+      }
+      sj += wy[j] * si;
+      sjx += wy[j] * sdi;
+      sjy += dy[j] * si;
+    }
+    s += wz[k] * sj;
+    gx += wz[k] * sjx;
+    gy += wz[k] * sjy;
+    gz += dz[k] * sj;
+  }
+  grad[0] = gx;
+  grad[1] = gy;
+  grad[2] = gz;
+  return s;
+}
+
+// Runtime-degree wrappers over the templates above.
+double padded_value(const PaddedCoefficients& c, double x, double y, double z);
+double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                             double grad[3]);
 
 }  // namespace realign

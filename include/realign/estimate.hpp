@@ -33,8 +33,8 @@ struct FrameFit {
   double mse = 0.0;             // mean squared residual of the last iteration
 };
 
-// Smoothed B-spline coefficients of one volume, ready for sampling.
-std::vector<float> smoothed_coefficients(const float* volume, const Grid& grid,
+// Smoothed B-spline coefficients of one volume, padded, ready for sampling.
+PaddedCoefficients smoothed_coefficients(const float* volume, const Grid& grid,
                                          const EstimateOptions& opt);
 
 // Sums over a range of point chunks. Points are cut into chunks of fixed size whatever
@@ -56,7 +56,7 @@ class FrameFitter {
   std::size_t chunks() const { return (points_.size() + kChunk - 1) / kChunk; }
 
   // Fits a frame given its smoothed coefficients and grid, starting from `start`.
-  FrameFit fit(const float* coefficients, const Grid& frame_grid, const Mat4& start) const;
+  FrameFit fit(const PaddedCoefficients& frame, const Grid& frame_grid, const Mat4& start) const;
 
   const SampleSet& points() const { return points_; }
   const std::vector<int>& params() const { return params_; }
@@ -91,8 +91,8 @@ struct MeanAtPoints {
   // Adds the reference's own values with count 1 (the first frame in place).
   void add_reference(const SampleSet& s);
   // Adds scale * frame at the points mapped by `correction`, where they fall inside.
-  void add_frame(const SampleSet& s, const float* coefficients, const Grid& frame_grid,
-                 const Grid& reference_grid, const Mat4& correction, double scale, int degree);
+  void add_frame(const SampleSet& s, const PaddedCoefficients& frame, const Grid& frame_grid,
+                 const Grid& reference_grid, const Mat4& correction, double scale);
   // Moves the averages into s.g / s.gx / s.gy / s.gz.
   void finish(SampleSet& s) const;
   // All vectors back to back, for reductions across ranks.

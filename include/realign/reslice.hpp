@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "realign/bspline.hpp"
 #include "realign/volume.hpp"
 
 namespace realign {
@@ -29,11 +30,10 @@ struct RowIntervals {
 RowIntervals visible_rows(const std::array<int, 3>& out_dim, const std::array<int, 3>& frame_dim,
                           const Mat4& out_to_frame, double tol = 0.05);
 
-// Samples a frame (its B-spline coefficients of `degree`) at out_to_frame * v for every
-// output voxel v that `visible` admits, writing `fill` elsewhere. out must not alias coef.
-void reslice_frame(const float* coef, const std::array<int, 3>& frame_dim, int degree,
-                   const Mat4& out_to_frame, const RowIntervals& visible, float fill,
-                   float* out);
+// Samples a frame (its padded B-spline coefficients) at out_to_frame * v for every output
+// voxel v that `visible` admits (computed with tol <= 0.05), writing `fill` elsewhere.
+void reslice_frame(const PaddedCoefficients& coef, const Mat4& out_to_frame,
+                   const RowIntervals& visible, float fill, float* out);
 
 // Running per-voxel sums for the mean image over the frames that cover each voxel.
 struct MeanImage {

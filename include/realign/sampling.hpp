@@ -31,8 +31,8 @@ std::vector<int> fitted_parameters(const Grid& grid);
 // the regularity of the voxel grid yet is the same on every run and rank.
 SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed = 0);
 
-// Fills g, gx, gy, gz from the reference's coefficient volume.
-void evaluate_reference(SampleSet& s, const BSplineView& ref);
+// Fills g, gx, gy, gz from the reference's (padded) coefficients.
+void evaluate_reference(SampleSet& s, const PaddedCoefficients& ref);
 
 // d(ref voxel position)/d q_k at q = 0 for the update Q(q) applied in world space:
 // rows are 3x4 maps N_k = (M^-1 dQ/dq_k M)[0:3, :] acting on (x, y, z, 1).
