@@ -1,13 +1,14 @@
 #include "realign/nifti_io.hpp"
 
-#include <itkImageIOBase.h>
-#include <itkNiftiImageIO.h>
+#include <libdeflate.h>
 #include <nifti1_io.h>
 #include <znzlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,26 +33,100 @@ void check_readable(const std::string& path) {
   if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
 }
 
-NiftiHeader read_header(const std::string& path) {
-  check_readable(path);
-  nifti_set_debug_level(0);
-  int swapped = 0;
-  // niftilib reads .hdr/.img pairs and gz too, and returns the header in native order.
-  nifti_1_header* raw = nifti_read_header(path.c_str(), &swapped, 1);
-  if (!raw) {
-    if (ends_with(path, ".gz")) throw InputError(path, "not a NIfTI-1 file or corrupt gzip data");
-    throw InputError(path, "not a NIfTI-1 file (bad header)");
+// The whole file in memory, inflated when it is gzip. libdeflate checks the CRC and
+// length of every gzip member, so a truncated or corrupt file is an error rather than
+// silently short or wrong data.
+std::vector<char> load_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  const std::streamsize size = f.tellg();
+  f.seekg(0);
+  std::vector<char> bytes(static_cast<std::size_t>(size));
+  if (size > 0 && !f.read(bytes.data(), size)) throw InputError(path, "read failed");
+  const bool gzip = size >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+                    static_cast<unsigned char>(bytes[1]) == 0x8b;
+  if (!gzip) return bytes;
+
+  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  std::vector<char> out;
+  std::size_t in_pos = 0, out_pos = 0;
+  while (in_pos < bytes.size()) {
+    if (bytes.size() - in_pos < 18) throw InputError(path, "truncated gzip data");
+    // ISIZE, the member's length mod 2^32, sizes the first attempt.
+    std::uint32_t isize = 0;
+    std::memcpy(&isize, bytes.data() + bytes.size() - 4, 4);
+    std::size_t capacity = std::max<std::size_t>(isize, 1 << 20);
+    for (;;) {
+      out.resize(out_pos + capacity);
+      std::size_t in_used = 0, produced = 0;
+      const libdeflate_result r = libdeflate_gzip_decompress_ex(
+          d.get(), bytes.data() + in_pos, bytes.size() - in_pos, out.data() + out_pos, capacity,
+          &in_used, &produced);
+      if (r == LIBDEFLATE_SUCCESS) {
+        in_pos += in_used;
+        out_pos += produced;
+        break;
+      }
+      if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+        capacity *= 2;
+        continue;
+      }
+      throw InputError(path, "corrupt or truncated gzip data");
+    }
   }
-  NiftiHeader h;
-  h.raw = std::shared_ptr<const void>(raw, [](const void* p) { free(const_cast<void*>(p)); });
-  h.datatype = raw->datatype;
+  out.resize(out_pos);
+  return out;
+}
+
+// Header checks shared by every reader: NIfTI-1 single file, sane fields, native order.
+nifti_1_header parse_header(const std::string& path, const std::vector<char>& bytes) {
+  if (bytes.size() < 348) throw InputError(path, "not a NIfTI-1 file (too short for a header)");
+  nifti_1_header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  bool swapped = false;
+  if (h.sizeof_hdr != 348) {
+    nifti_1_header t = h;
+    swap_nifti_header(&t, 1);
+    if (t.sizeof_hdr != 348) {
+      if (h.sizeof_hdr == 540) throw InputError(path, "NIfTI-2 files are not supported");
+      throw InputError(path, "not a NIfTI-1 file (bad header)");
+    }
+    h = t;
+    swapped = true;
+  }
+  if (std::strncmp(h.magic, "n+1", 4) != 0) {
+    if (std::strncmp(h.magic, "ni1", 4) == 0)
+      throw InputError(path, "separate .hdr/.img pairs are not supported; convert to .nii");
+    throw InputError(path, "not a NIfTI-1 file (bad magic)");
+  }
+  nifti_set_debug_level(0);
+  if (!nifti_hdr_looks_good(&h)) throw InputError(path, "not a NIfTI-1 file (inconsistent header)");
+  (void)swapped;
   return h;
 }
 
+NiftiHeader wrap(const nifti_1_header& h) {
+  auto* raw = static_cast<nifti_1_header*>(std::malloc(sizeof(nifti_1_header)));
+  *raw = h;
+  NiftiHeader out;
+  out.raw = std::shared_ptr<const void>(raw, [](const void* p) { std::free(const_cast<void*>(p)); });
+  out.datatype = h.datatype;
+  return out;
+}
+
 template <typename T>
-void convert(const char* src, std::size_t n, float* dst) {
-  const T* s = reinterpret_cast<const T*>(src);
-  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+void convert(const char* src, std::size_t n, bool swap, float* dst) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < static_cast<long>(n); ++i) {
+    T v;
+    std::memcpy(&v, src + i * sizeof(T), sizeof(T));
+    if (swap) {
+      char* b = reinterpret_cast<char*>(&v);
+      std::reverse(b, b + sizeof(T));
+    }
+    dst[i] = static_cast<float>(v);
+  }
 }
 
 // Shape checks shared by series and volume readers; returns the frame count.
@@ -114,8 +189,11 @@ Mat4 header_vox2world(const NiftiHeader& h) {
 }
 
 Series read_series(const std::string& path, NiftiHeader* header_out) {
-  NiftiHeader h = read_header(path);
-  const nifti_1_header& n = hdr(h);
+  check_readable(path);
+  std::vector<char> bytes = load_file(path);
+  const nifti_1_header n = parse_header(path, bytes);
+  const bool swap = reinterpret_cast<const nifti_1_header*>(bytes.data())->sizeof_hdr != 348;
+  const NiftiHeader h = wrap(n);
   const int frames = frames_of(path, n);
 
   Series s;
@@ -126,59 +204,48 @@ Series read_series(const std::string& path, NiftiHeader* header_out) {
   const int tunits = XYZT_TO_TIME(n.xyzt_units);
   s.tr_s = tunits == NIFTI_UNITS_MSEC ? tr / 1000.0 : tunits == NIFTI_UNITS_USEC ? tr / 1e6 : tr;
 
-  // ITK decodes the voxels: datatype, byte order, gzip and the scaling factors.
-  auto io = itk::NiftiImageIO::New();
-  io->SetFileName(path);
-  std::vector<char> raw;
-  try {
-    io->ReadImageInformation();
-    // Without an explicit region the IO reads nothing.
-    itk::ImageIORegion region(io->GetNumberOfDimensions());
-    for (unsigned d = 0; d < io->GetNumberOfDimensions(); ++d) {
-      region.SetIndex(d, 0);
-      region.SetSize(d, io->GetDimensions(d));
-    }
-    io->SetIORegion(region);
-    raw.resize(io->GetImageSizeInBytes());
-    io->Read(raw.data());
-  } catch (const itk::ExceptionObject&) {
-    throw InputError(path, "cannot read the voxel data (truncated or corrupt file)");
-  }
+  int nbyper = 0, swapsize = 0;
+  nifti_datatype_sizes(n.datatype, &nbyper, &swapsize);
   const std::size_t count = s.grid.voxels() * static_cast<std::size_t>(frames);
-  if (io->GetNumberOfComponents() != 1)
-    throw InputError(path, "multi-component voxels are not supported");
-  if (static_cast<std::size_t>(io->GetImageSizeInComponents()) != count)
-    throw InputError(path, "voxel count does not match the header");
+  const std::size_t offset = static_cast<std::size_t>(n.vox_offset);
+  if (nbyper <= 0) throw InputError(path, "unsupported voxel datatype " + h.datatype_name());
+  if (offset < 348 || bytes.size() < offset + count * nbyper)
+    throw InputError(path, "truncated: the header promises " + std::to_string(count * nbyper) +
+                               " bytes of voxels, the file holds " +
+                               std::to_string(bytes.size() > offset ? bytes.size() - offset : 0));
   s.data.resize(count);
-  using C = itk::IOComponentEnum;
-  switch (io->GetComponentType()) {
-    case C::UCHAR: convert<unsigned char>(raw.data(), count, s.data.data()); break;
-    case C::CHAR: convert<signed char>(raw.data(), count, s.data.data()); break;
-    case C::SHORT: convert<short>(raw.data(), count, s.data.data()); break;
-    case C::USHORT: convert<unsigned short>(raw.data(), count, s.data.data()); break;
-    case C::INT: convert<int>(raw.data(), count, s.data.data()); break;
-    case C::UINT: convert<unsigned int>(raw.data(), count, s.data.data()); break;
-    case C::LONG: convert<long>(raw.data(), count, s.data.data()); break;
-    case C::ULONG: convert<unsigned long>(raw.data(), count, s.data.data()); break;
-    case C::FLOAT: convert<float>(raw.data(), count, s.data.data()); break;
-    case C::DOUBLE: convert<double>(raw.data(), count, s.data.data()); break;
+  const char* raw = bytes.data() + offset;
+  switch (n.datatype) {
+    case DT_UINT8: convert<std::uint8_t>(raw, count, swap, s.data.data()); break;
+    case DT_INT8: convert<std::int8_t>(raw, count, swap, s.data.data()); break;
+    case DT_INT16: convert<std::int16_t>(raw, count, swap, s.data.data()); break;
+    case DT_UINT16: convert<std::uint16_t>(raw, count, swap, s.data.data()); break;
+    case DT_INT32: convert<std::int32_t>(raw, count, swap, s.data.data()); break;
+    case DT_UINT32: convert<std::uint32_t>(raw, count, swap, s.data.data()); break;
+    case DT_INT64: convert<std::int64_t>(raw, count, swap, s.data.data()); break;
+    case DT_UINT64: convert<std::uint64_t>(raw, count, swap, s.data.data()); break;
+    case DT_FLOAT32: convert<float>(raw, count, swap, s.data.data()); break;
+    case DT_FLOAT64: convert<double>(raw, count, swap, s.data.data()); break;
     default: throw InputError(path, "unsupported voxel datatype " + h.datatype_name());
   }
-  raw.clear();
-  raw.shrink_to_fit();
-  // ITK leaves integer data unscaled when it keeps the integer type; apply scl_* here.
-  const bool itk_gave_float =
-      io->GetComponentType() == C::FLOAT || io->GetComponentType() == C::DOUBLE;
-  const float slope = n.scl_slope;
-  const float inter = n.scl_inter;
-  if (!itk_gave_float && std::isfinite(slope) && slope != 0.0f &&
+  bytes.clear();
+  bytes.shrink_to_fit();
+  // NIfTI: a slope of 0 means no scaling.
+  const float slope = n.scl_slope, inter = n.scl_inter;
+  if (std::isfinite(slope) && slope != 0.0f && std::isfinite(inter) &&
       (slope != 1.0f || inter != 0.0f)) {
-    for (float& v : s.data) v = v * slope + inter;
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < static_cast<long>(count); ++i) s.data[i] = s.data[i] * slope + inter;
   }
+  // Non-finite voxels (masked float images) are missing data: zero, as SPM treats them.
   std::size_t bad = 0;
-  for (float v : s.data) bad += !std::isfinite(v);
-  if (bad)
-    throw InputError(path, std::to_string(bad) + " voxels are NaN or Inf; replace them first");
+#pragma omp parallel for reduction(+ : bad) schedule(static)
+  for (long i = 0; i < static_cast<long>(count); ++i)
+    if (!std::isfinite(s.data[i])) {
+      s.data[i] = 0.0f;
+      ++bad;
+    }
+  s.nonfinite_voxels = bad;
   if (header_out) *header_out = h;
   return s;
 }

@@ -67,7 +67,7 @@ struct ReferenceChoice {
   int frame = 0;  // 0-based, for Frame (and the first pass of Mean)
 };
 
-ReferenceChoice parse_reference(const std::string& ref, int frames) {
+ReferenceChoice parse_reference(const std::string& ref, int frames, const std::string& input) {
   ReferenceChoice c;
   if (ref == "mean") return c;
   if (ref == "first") {
@@ -78,7 +78,8 @@ ReferenceChoice parse_reference(const std::string& ref, int frames) {
   const long n = std::strtol(ref.c_str(), &end, 10);
   if (end && *end == 0 && !ref.empty()) {
     if (n < 1 || n > frames)
-      throw InputError(ref, "reference frame must be between 1 and " + std::to_string(frames));
+      throw InputError(input, "--ref " + ref + " is not a frame of this series (1-" +
+                                  std::to_string(frames) + ")");
     c.kind = ReferenceChoice::Frame;
     c.frame = static_cast<int>(n - 1);
     return c;
@@ -149,9 +150,12 @@ RunResult run_realign(const Options& opt) {
       paths = output_paths(opt);
       check_paths(opt, paths);
       series = read_series(opt.input, &header);
+      if (series.nonfinite_voxels)
+        spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input,
+                     series.nonfinite_voxels);
       if (series.frames < 2)
         throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
-      refc = parse_reference(opt.reference, series.frames);
+      refc = parse_reference(opt.reference, series.frames, opt.input);
       if (refc.kind == ReferenceChoice::File) {
         Volume ref = read_volume(opt.reference);
         if (!ref.grid.same_as(series.grid, 1e-3))
@@ -277,7 +281,8 @@ RunResult run_realign(const Options& opt) {
   // mean and first-frame references, into the reference's own space otherwise.
   const Mat4 first_inv = corrections[0].inverse();
   for (int f = 0; f < frames; ++f) {
-    const Mat4 rel = corrections[f] * first_inv;
+    // Frame 1 is the origin of the parameters by definition: exactly zero, not rounding.
+    const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(corrections[f] * first_inv);
     result.rp.push_back(rigid_params(rel));
     result.xfm.push_back(refc.kind == ReferenceChoice::File ? corrections[f] : rel);
   }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "realign/nifti_io.hpp"
 #include "realign/rigid.hpp"
@@ -129,6 +131,106 @@ TEST(NiftiIo, BadFilesGiveOneLineErrorsNamingTheFile) {
     EXPECT_EQ(msg.find('\n'), std::string::npos);
     EXPECT_NE(msg.find("text.nii: not a NIfTI"), std::string::npos);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Our decoder against ITK's NiftiImageIO on every datatype, with scaling and gzip.
+TEST(NiftiIo, DecodingAgreesWithItkForEveryDatatype) {
+  Grid g;
+  g.dim = {9, 7, 5};
+  g.vox2world.diagonal() << 2.0, 2.0, 3.0, 1.0;
+  const std::size_t n = g.voxels() * 2;
+  std::vector<float> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<float>((i * 7919) % 200) + 0.25f;
+  const std::string dir = realign::testing::temp_dir("itk");
+  for (const char* type : {"uint8", "int16", "uint16", "int32", "float32", "float64"}) {
+    for (const char* ext : {".nii", ".nii.gz"}) {
+      const std::string path = dir + "/" + type + ext;
+      write_image(path, make_header(g, 2, 1.0, datatype_from_name(type)), g, 2, data.data(),
+                  OutputType::Input);
+      const Series ours = read_series(path);
+      using Image = itk::Image<float, 4>;
+      auto reader = itk::ImageFileReader<Image>::New();
+      reader->SetFileName(path);
+      reader->Update();
+      const float* theirs = reader->GetOutput()->GetBufferPointer();
+      ASSERT_EQ(ours.data.size(), n);
+      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(ours.data[i], theirs[i]) << type << ext << " " << i;
+    }
+  }
+}
+
+TEST(NiftiIo, ScalingMatchesItk) {
+  Grid g;
+  g.dim = {6, 5, 4};
+  std::vector<float> data(g.voxels() * 2);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i % 50);
+  const std::string path = realign::testing::temp_dir("itk") + "/scaled.nii";
+  write_image(path, make_header(g, 2, 1.0, datatype_from_name("int16")), g, 2, data.data(),
+              OutputType::Input);
+  {
+    // scl_slope and scl_inter live at bytes 112 and 116 of the header.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    const float slope = 0.37f, inter = -4.5f;
+    f.seekp(112);
+    f.write(reinterpret_cast<const char*>(&slope), 4);
+    f.write(reinterpret_cast<const char*>(&inter), 4);
+  }
+  const Series ours = read_series(path);
+  auto reader = itk::ImageFileReader<itk::Image<float, 4>>::New();
+  reader->SetFileName(path);
+  reader->Update();
+  const float* theirs = reader->GetOutput()->GetBufferPointer();
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    ASSERT_FLOAT_EQ(ours.data[i], theirs[i]);
+    ASSERT_FLOAT_EQ(ours.data[i], data[i] * 0.37f - 4.5f);
+  }
+}
+
+TEST(NiftiIo, NonFiniteVoxelsBecomeZeroAndAreCounted) {
+  Grid g;
+  g.dim = {4, 3, 2};
+  std::vector<float> data(g.voxels() * 2, 5.0f);
+  data[3] = std::nanf("");
+  data[30] = INFINITY;
+  const std::string path = realign::testing::temp_dir("nan") + "/nan.nii";
+  write_image(path, make_header(g, 2, 1.0, datatype_from_name("float32")), g, 2, data.data(),
+              OutputType::Float32);
+  const Series s = read_series(path);
+  EXPECT_EQ(s.nonfinite_voxels, 2u);
+  EXPECT_EQ(s.data[3], 0.0f);
+  EXPECT_EQ(s.data[30], 0.0f);
+  EXPECT_EQ(s.data[4], 5.0f);
+}
+
+TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
+  Grid g;
+  g.dim = {16, 16, 8};
+  std::vector<float> data(g.voxels() * 3);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
+  const std::string dir = realign::testing::temp_dir("gz");
+  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(), OutputType::Float32);
+  std::string bytes;
+  {
+    std::ifstream f(dir + "/ok.nii.gz", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  {
+    std::ofstream f(dir + "/short.nii.gz", std::ios::binary);
+    f.write(bytes.data(), bytes.size() / 2);
+  }
+  std::string flipped = bytes;
+  for (std::size_t i = flipped.size() / 2; i < flipped.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
+  {
+    std::ofstream f(dir + "/flipped.nii.gz", std::ios::binary);
+    f.write(flipped.data(), flipped.size());
+  }
+  EXPECT_THROW(read_series(dir + "/short.nii.gz"), InputError);
+  EXPECT_THROW(read_series(dir + "/flipped.nii.gz"), InputError);
+  EXPECT_EQ(read_series(dir + "/ok.nii.gz").data.size(), data.size());
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
-// NIfTI-1 input and output. ITK reads the voxels (any datatype, scaling applied); the
-// raw header is kept so that outputs carry the input's geometry, timing and labels.
+// NIfTI-1 input and output. The header is parsed and checked with the NIfTI library that
+// ships with ITK; the voxels are decoded here (every datatype, either byte order, scaling
+// applied), because ITK's reader silently zeroes NaNs and accepts truncated or corrupt
+// gzip streams, and libdeflate inflates faster. Tests hold the result against ITK's own
+// NiftiImageIO. The raw header is kept so that outputs carry the input's geometry,
+// timing and labels.
 #pragma once
 
 #include <memory>
@@ -30,7 +34,8 @@ struct NiftiHeader {
 // qform_code > 0, else pixdim scaling. RAS mm, 0-based voxels.
 Mat4 header_vox2world(const NiftiHeader& h);
 
-// Reads a 4D series (a 3D file gives frames == 1). Throws InputError.
+// Reads a 4D series (a 3D file gives frames == 1). NaN and Inf voxels become 0 and are
+// counted in nonfinite_voxels. Throws InputError.
 Series read_series(const std::string& path, NiftiHeader* header = nullptr);
 
 // Reads a 3D volume (a 4D file must have one frame). Throws InputError.

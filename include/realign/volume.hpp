@@ -50,6 +50,7 @@ struct Series {
   int frames = 0;
   double tr_s = 0.0;  // repetition time, 0 when unknown
   std::vector<float> data;
+  std::size_t nonfinite_voxels = 0;  // NaN/Inf voxels found on reading, now 0
 
   std::size_t frame_voxels() const { return grid.voxels(); }
   float* frame(int n) { return data.data() + static_cast<std::size_t>(n) * grid.voxels(); }

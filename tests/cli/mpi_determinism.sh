@@ -2,6 +2,7 @@
 # The result must not depend on how the work is split: MPI ranks (1, 2, 3), OpenMP
 # threads (1, 2, no mpirun) and --split frames|points must give the same motion
 # parameters (within 1e-6) and the same mean image (identical, or within 1e-4 relative).
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_mpirun
 need_python

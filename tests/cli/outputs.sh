@@ -2,6 +2,7 @@
 # The output files: the resliced image keeps the input's geometry (pixdim incl. TR,
 # qform/sform codes, srow), is float32 by default and int16 with --datatype input;
 # the mean image is 3D; the SVG is an SVG; --no-reslice writes reports but no images.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_python
 
@@ -85,7 +86,7 @@ log "run realign --no-reslice"
 for f in out_rp.txt out_confounds.tsv out_confounds.json out_xfm.txt out_motion.svg; do
   [[ -s "$WORK/est/$f" ]] || fail "--no-reslice: missing $f"
 done
-images=$(cd "$WORK/est" && ls -- *.nii *.nii.gz 2>/dev/null | tr '\n' ' ')
+images=$(find "$WORK/est" -name '*.nii' -o -name '*.nii.gz' | tr '\n' ' ')
 [[ -z $images ]] || fail "--no-reslice wrote images: $images"
 log "--no-reslice wrote rp, confounds, xfm and svg, and no .nii files"
 rows=$(awk 'NF == 6' "$WORK/est/out_rp.txt" | wc -l)

@@ -2,6 +2,7 @@
 # A short real run (rtcloud faces, 64x64x27x10) under `mpirun -n 2`: every output is
 # written with the right shape, and the motion agrees with SPM12's to <= 0.03 mm mean
 # displacement over a 50 mm sphere. Skipped (77) when the shared data is absent.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
 
 RUN=rtcloud_faces_run-01_bold

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for the CLI tests in tests/cli/*.sh (sourced, not run).
 #
 # A test script is run as: bash tests/cli/NAME.sh <realign binary> <path to ../shared>
