@@ -239,13 +239,19 @@ PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>&
   p.sz = static_cast<std::ptrdiff_t>(px) * py;
   // A few floats of slack let vector loads run past the last row.
   p.data.resize(static_cast<std::size_t>(p.sz) * pz + 8, 0.0f);
+  std::vector<int> mirror_x(px);
+  for (int i = 0; i < px; ++i) mirror_x[i] = mirror_index(i - p.pad[0], dim[0]);
   for (int k = 0; k < pz; ++k) {
     const int sk = mirror_index(k - p.pad[2], dim[2]);
     for (int j = 0; j < py; ++j) {
       const int sj = mirror_index(j - p.pad[1], dim[1]);
       const float* src = coef + (static_cast<std::size_t>(sk) * dim[1] + sj) * dim[0];
       float* dst = p.data.data() + k * p.sz + j * p.sy;
-      for (int i = 0; i < px; ++i) dst[i] = src[mirror_index(i - p.pad[0], dim[0])];
+      std::copy(src, src + dim[0], dst + p.pad[0]);
+      for (int i = 0; i < p.pad[0]; ++i) {
+        dst[i] = src[mirror_x[i]];
+        dst[px - 1 - i] = src[mirror_x[px - 1 - i]];
+      }
     }
   }
   return p;

@@ -1,6 +1,10 @@
 #include "realign/estimate.hpp"
 
 #include <cmath>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdexcept>
 
 #include "realign/rigid.hpp"
@@ -12,6 +16,48 @@ namespace {
 // Voxels within this distance outside the grid still count as inside, as in SPM's
 // spm_vol_utils.c; for a single-slice axis anything in the slab counts.
 double axis_tolerance(int n, double tol) { return n == 1 ? 0.5 : tol; }
+
+#if defined(__SSE2__)
+// Degree 2, the default for estimation: the weights of the three axes in one set of
+// vector operations and each of the nine coefficient rows as one 4-float load (the
+// fourth lane is ignored; the padded array has slack at its end).
+inline double quadratic_value(const PaddedCoefficients& c, double x, double y, double z) {
+  const int cx = fast_floor(x + 0.5), cy = fast_floor(y + 0.5), cz = fast_floor(z + 0.5);
+  const __m128 t = _mm_setr_ps(static_cast<float>(x - cx), static_cast<float>(y - cy),
+                               static_cast<float>(z - cz), 0.0f);
+  const __m128 half = _mm_set1_ps(0.5f);
+  const __m128 a = _mm_sub_ps(half, t), b = _mm_add_ps(half, t);
+  const __m128 w0 = _mm_mul_ps(half, _mm_mul_ps(a, a));
+  const __m128 w1 = _mm_sub_ps(_mm_set1_ps(0.75f), _mm_mul_ps(t, t));
+  const __m128 w2 = _mm_mul_ps(half, _mm_mul_ps(b, b));
+  const __m128 wy0 = _mm_shuffle_ps(w0, w0, 0x55), wy1 = _mm_shuffle_ps(w1, w1, 0x55),
+               wy2 = _mm_shuffle_ps(w2, w2, 0x55);
+  const float* base = c.origin() + (cx - 1) + (cy - 1) * c.sy + (cz - 1) * c.sz;
+  __m128 acc = _mm_setzero_ps();
+  const __m128 wz[3] = {_mm_shuffle_ps(w0, w0, 0xAA), _mm_shuffle_ps(w1, w1, 0xAA),
+                        _mm_shuffle_ps(w2, w2, 0xAA)};
+  for (int k = 0; k < 3; ++k) {
+    const float* plane = base + k * c.sz;
+    __m128 p = _mm_mul_ps(wy0, _mm_loadu_ps(plane));
+    p = _mm_add_ps(p, _mm_mul_ps(wy1, _mm_loadu_ps(plane + c.sy)));
+    p = _mm_add_ps(p, _mm_mul_ps(wy2, _mm_loadu_ps(plane + 2 * c.sy)));
+    acc = _mm_add_ps(acc, _mm_mul_ps(wz[k], p));
+  }
+  float sums[4], wx[3];
+  _mm_storeu_ps(sums, acc);
+  _mm_store_ss(&wx[0], w0);
+  _mm_store_ss(&wx[1], w1);
+  _mm_store_ss(&wx[2], w2);
+  return static_cast<double>(wx[0] * sums[0] + wx[1] * sums[1] + wx[2] * sums[2]);
+}
+#endif
+
+double frame_value(const PaddedCoefficients& c, double x, double y, double z) {
+#if defined(__SSE2__)
+  if (c.degree == 2) return quadratic_value(c, x, y, z);
+#endif
+  return padded_value(c, x, y, z);
+}
 
 }  // namespace
 
@@ -54,6 +100,42 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
+// One chunk's sums (layout described in fit), with the parameter count fixed at compile
+// time so the accumulators live in registers.
+template <int NP>
+void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficients& coef,
+                                   const double* lo, const double* hi, double* out) const {
+  constexpr int kTri = NP * (NP + 1) / 2;
+  double jf[NP] = {}, ff = 0.0, fg = 0.0, inside = 0.0;
+  const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
+  double* outside = out + NP + 2;  // rarely touched: points beyond the frame's edge
+  for (std::size_t p = p0; p < p1; ++p) {
+    const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
+    const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
+    const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
+    const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
+    const double* j = &jac_[p * NP];
+    const double g = points_.g[p];
+    if (yx < lo[0] || yx > hi[0] || yy < lo[1] || yy > hi[1] || yz < lo[2] || yz > hi[2]) {
+      int t = 0;
+      for (int r = 0; r < NP; ++r)
+        for (int q = 0; q <= r; ++q) outside[t++] += j[r] * j[q];
+      for (int r = 0; r < NP; ++r) outside[kTri + r] += j[r] * g;
+      outside[kTri + NP] += g * g;
+      continue;
+    }
+    const double f = frame_value(coef, yx, yy, yz);
+    for (int r = 0; r < NP; ++r) jf[r] += j[r] * f;
+    ff += f * f;
+    fg += f * g;
+    inside += 1.0;
+  }
+  for (int r = 0; r < NP; ++r) out[r] = jf[r];
+  out[NP] = ff;
+  out[NP + 1] = fg;
+  out[NP + 2 + kTri + NP + 1] = inside;
+}
+
 FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid,
                           const Mat4& start) const {
   const int np = static_cast<int>(params_.size());
@@ -81,31 +163,10 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
     std::fill(per_chunk.begin(), per_chunk.end(), 0.0);
 #pragma omp parallel for schedule(static)
     for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c) {
-      double* acc = &per_chunk[c * width];
-      const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
-      for (std::size_t p = p0; p < p1; ++p) {
-        const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
-        const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
-        const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
-        const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
-        const double* j = &jac_[p * np];
-        const double g = points_.g[p];
-        if (yx < lo[0] || yx > hi[0] || yy < lo[1] || yy > hi[1] || yz < lo[2] || yz > hi[2]) {
-          double* out_sums = acc + np + 2;
-          int t = 0;
-          for (int r = 0; r < np; ++r)
-            for (int s = 0; s <= r; ++s) out_sums[t++] += j[r] * j[s];
-          for (int r = 0; r < np; ++r) out_sums[tri + r] += j[r] * g;
-          out_sums[tri + np] += g * g;
-          continue;
-        }
-        const double f = coef.degree == 2 ? padded_value<2>(coef, yx, yy, yz)
-                                          : padded_value(coef, yx, yy, yz);
-        for (int r = 0; r < np; ++r) acc[r] += j[r] * f;
-        acc[np] += f * f;
-        acc[np + 1] += f * g;
-        acc[width - 1] += 1.0;
-      }
+      if (np == 6)
+        accumulate_chunk<6>(c, a, coef, lo, hi, &per_chunk[c * width]);
+      else
+        accumulate_chunk<3>(c, a, coef, lo, hi, &per_chunk[c * width]);
     }
     if (reduce_) reduce_(per_chunk);
     std::vector<double> total(width, 0.0);

@@ -63,6 +63,10 @@ class FrameFitter {
   const Grid& reference_grid() const { return ref_grid_; }
 
  private:
+  template <int NP>
+  void accumulate_chunk(long chunk, const Mat4& ref_to_frame, const PaddedCoefficients& frame,
+                        const double* lo, const double* hi, double* out) const;
+
   SampleSet points_;
   std::vector<double> jac_;
   std::vector<int> params_;
