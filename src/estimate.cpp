@@ -50,7 +50,61 @@ inline double quadratic_value(const PaddedCoefficients& c, double x, double y, d
   _mm_store_ss(&wx[2], w2);
   return static_cast<double>(wx[0] * sums[0] + wx[1] * sums[1] + wx[2] * sums[2]);
 }
+
+// Value and gradient at degree 2, for the register-to-mean sums.
+inline double quadratic_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                                       double grad[3]) {
+  const int cx = fast_floor(x + 0.5), cy = fast_floor(y + 0.5), cz = fast_floor(z + 0.5);
+  const __m128 t = _mm_setr_ps(static_cast<float>(x - cx), static_cast<float>(y - cy),
+                               static_cast<float>(z - cz), 0.0f);
+  const __m128 half = _mm_set1_ps(0.5f);
+  const __m128 a = _mm_sub_ps(half, t), b = _mm_add_ps(half, t);
+  float w[3][4], dw[3][4];
+  _mm_storeu_ps(w[0], _mm_mul_ps(half, _mm_mul_ps(a, a)));
+  _mm_storeu_ps(w[1], _mm_sub_ps(_mm_set1_ps(0.75f), _mm_mul_ps(t, t)));
+  _mm_storeu_ps(w[2], _mm_mul_ps(half, _mm_mul_ps(b, b)));
+  _mm_storeu_ps(dw[0], _mm_sub_ps(t, half));
+  _mm_storeu_ps(dw[1], _mm_mul_ps(_mm_set1_ps(-2.0f), t));
+  _mm_storeu_ps(dw[2], b);
+  const float* base = c.origin() + (cx - 1) + (cy - 1) * c.sy + (cz - 1) * c.sz;
+  __m128 acc_v = _mm_setzero_ps(), acc_y = _mm_setzero_ps(), acc_z = _mm_setzero_ps();
+  for (int k = 0; k < 3; ++k) {
+    const float* plane = base + k * c.sz;
+    __m128 p = _mm_setzero_ps(), q = _mm_setzero_ps();
+    for (int j = 0; j < 3; ++j) {
+      const __m128 r = _mm_loadu_ps(plane + j * c.sy);
+      p = _mm_add_ps(p, _mm_mul_ps(_mm_set1_ps(w[j][1]), r));
+      q = _mm_add_ps(q, _mm_mul_ps(_mm_set1_ps(dw[j][1]), r));
+    }
+    acc_v = _mm_add_ps(acc_v, _mm_mul_ps(_mm_set1_ps(w[k][2]), p));
+    acc_z = _mm_add_ps(acc_z, _mm_mul_ps(_mm_set1_ps(dw[k][2]), p));
+    acc_y = _mm_add_ps(acc_y, _mm_mul_ps(_mm_set1_ps(w[k][2]), q));
+  }
+  float v[4], gy[4], gz[4];
+  _mm_storeu_ps(v, acc_v);
+  _mm_storeu_ps(gy, acc_y);
+  _mm_storeu_ps(gz, acc_z);
+  double value = 0, gx = 0, sy = 0, sz = 0;
+  for (int i = 0; i < 3; ++i) {
+    value += w[i][0] * v[i];
+    gx += dw[i][0] * v[i];
+    sy += w[i][0] * gy[i];
+    sz += w[i][0] * gz[i];
+  }
+  grad[0] = gx;
+  grad[1] = sy;
+  grad[2] = sz;
+  return value;
+}
 #endif
+
+double frame_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                            double grad[3]) {
+#if defined(__SSE2__)
+  if (c.degree == 2) return quadratic_value_gradient(c, x, y, z, grad);
+#endif
+  return padded_value_gradient(c, x, y, z, grad);
+}
 
 double frame_value(const PaddedCoefficients& c, double x, double y, double z) {
 #if defined(__SSE2__)
@@ -254,8 +308,7 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
     }
     if (!inside) continue;
     double grad[3];
-    const double v = coef.degree == 2 ? padded_value_gradient<2>(coef, y[0], y[1], y[2], grad)
-                                      : padded_value_gradient(coef, y[0], y[1], y[2], grad);
+    const double v = frame_value_gradient(coef, y[0], y[1], y[2], grad);
     // The gradient with respect to reference voxel axes: chain rule through the map.
     const Eigen::Vector3d gref =
         a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);

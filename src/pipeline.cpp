@@ -150,6 +150,7 @@ RunResult run_realign(const Options& opt) {
       paths = output_paths(opt);
       check_paths(opt, paths);
       series = read_series(opt.input, &header);
+      spdlog::debug("read {:.3f} s", since(t_start));
       if (series.nonfinite_voxels)
         spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input,
                      series.nonfinite_voxels);
@@ -241,9 +242,11 @@ RunResult run_realign(const Options& opt) {
                         fits[f - fb].scale);
       }
     }
+    spdlog::debug("mean accumulated, {:.3f} s", since(t_est));
     for (double* b : acc.buffers()) allreduce_sum(b, mean_points.size());
     acc.finish(mean_points);
     FrameFitter mean_fitter = make_fitter(std::move(mean_points), grid, est, false, opt);
+    spdlog::debug("mean reference ready, {:.3f} s", since(t_est));
     for (int f = fb; f < fe; ++f)
       fits[f - fb] = mean_fitter.fit(coef[f - fb], grid, fits[f - fb].correction);
   }

@@ -1,14 +1,14 @@
 #include "realign/reslice.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
 #include "realign/bspline.hpp"
 
 #if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace realign {
@@ -136,83 +136,44 @@ void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals
 }
 
 #if defined(__SSE2__)
-// Degree 4, the default: weights of the three axes computed together in one set of
-// vector operations, and every coefficient row read as two overlapping 4-float loads
-// (elements 0-3 and 1-4) so that no scalar work remains in the 25-row loop.
-inline __m128 quartic_middle(__m128 u) {  // B4 on [0.5, 1.5] in Horner form
-  const __m128 a0 = _mm_set1_ps(55.0f / 96.0f), a1 = _mm_set1_ps(5.0f / 24.0f),
-               a2 = _mm_set1_ps(-5.0f / 4.0f), a3 = _mm_set1_ps(5.0f / 6.0f),
-               a4 = _mm_set1_ps(-1.0f / 6.0f);
-  __m128 p = _mm_add_ps(a3, _mm_mul_ps(u, a4));
-  p = _mm_add_ps(a2, _mm_mul_ps(u, p));
-  p = _mm_add_ps(a1, _mm_mul_ps(u, p));
-  return _mm_add_ps(a0, _mm_mul_ps(u, p));
-}
+// Degree 4, the default, in two builds of one source: baseline SSE2 and AVX2+FMA,
+// chosen at run time so one binary suits every x86-64 node.
+#define REALIGN_QUARTIC_NAME reslice_rows_quartic_sse2
+#include "reslice_quartic.inc"
+#undef REALIGN_QUARTIC_NAME
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define REALIGN_QUARTIC_AVX2 1
+#define REALIGN_QUARTIC_NAME reslice_rows_quartic_avx2
+#include "reslice_quartic.inc"
+#undef REALIGN_QUARTIC_NAME
+#undef REALIGN_QUARTIC_AVX2
+#pragma GCC pop_options
+
+std::atomic<bool> g_allow_avx2{true};
 
 void reslice_rows_quartic(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
                           float fill, float* out) {
-  const std::array<int, 3> odim = visible.dim;
-  const long rows = static_cast<long>(odim[1]) * odim[2];
-  const std::ptrdiff_t sy = c.sy, sz = c.sz;
-#pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; ++r) {
-    const int j = static_cast<int>(r % odim[1]), k = static_cast<int>(r / odim[1]);
-    float* row = out + static_cast<std::size_t>(r) * odim[0];
-    const int lo = std::max(visible.lo[r], 0), hi = std::min(visible.hi[r], odim[0] - 1);
-    for (int i = 0; i < std::min(lo, odim[0]); ++i) row[i] = fill;
-    for (int i = std::max(hi + 1, 0); i < odim[0]; ++i) row[i] = fill;
-    const double bx = m(0, 1) * j + m(0, 2) * k + m(0, 3);
-    const double by = m(1, 1) * j + m(1, 2) * k + m(1, 3);
-    const double bz = m(2, 1) * j + m(2, 2) * k + m(2, 3);
-    const float* origin = c.origin();
-    const __m128 half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f);
-    const __m128 c24 = _mm_set1_ps(1.0f / 24.0f), c115 = _mm_set1_ps(115.0f / 192.0f),
-                 c58 = _mm_set1_ps(-5.0f / 8.0f), c14 = _mm_set1_ps(0.25f);
-    for (int i = lo; i <= hi; ++i) {
-      const double x = bx + m(0, 0) * i, y = by + m(1, 0) * i, z = bz + m(2, 0) * i;
-      const int cx = fast_floor(x + 0.5), cy = fast_floor(y + 0.5), cz = fast_floor(z + 0.5);
-      const __m128 t = _mm_setr_ps(static_cast<float>(x - cx), static_cast<float>(y - cy),
-                                   static_cast<float>(z - cz), 0.0f);
-      const __m128 a = _mm_sub_ps(half, t), b = _mm_add_ps(half, t), t2 = _mm_mul_ps(t, t);
-      const __m128 a2 = _mm_mul_ps(a, a), b2 = _mm_mul_ps(b, b);
-      __m128 w[5];
-      w[0] = _mm_mul_ps(_mm_mul_ps(a2, a2), c24);
-      w[4] = _mm_mul_ps(_mm_mul_ps(b2, b2), c24);
-      w[2] = _mm_add_ps(c115, _mm_mul_ps(t2, _mm_add_ps(c58, _mm_mul_ps(t2, c14))));
-      w[1] = quartic_middle(_mm_add_ps(one, t));
-      w[3] = quartic_middle(_mm_sub_ps(one, t));
-      // Lane 1 holds the y weights, lane 2 the z weights.
-      __m128 wy[5];
-      for (int q = 0; q < 5; ++q) wy[q] = _mm_shuffle_ps(w[q], w[q], 0x55);
-      const float* base = origin + (cx - 2) + (cy - 2) * sy + (cz - 2) * sz;
-      __m128 acc = _mm_setzero_ps(), acc_tail = _mm_setzero_ps();
-      for (int kk = 0; kk < 5; ++kk) {
-        const float* plane = base + kk * sz;
-        __m128 p = _mm_setzero_ps(), p_tail = _mm_setzero_ps();
-        for (int jj = 0; jj < 5; ++jj) {
-          const float* q = plane + jj * sy;
-          p = _mm_add_ps(p, _mm_mul_ps(wy[jj], _mm_loadu_ps(q)));
-          p_tail = _mm_add_ps(p_tail, _mm_mul_ps(wy[jj], _mm_loadu_ps(q + 1)));
-        }
-        const __m128 wz = _mm_shuffle_ps(w[kk], w[kk], 0xAA);
-        acc = _mm_add_ps(acc, _mm_mul_ps(wz, p));
-        acc_tail = _mm_add_ps(acc_tail, _mm_mul_ps(wz, p_tail));
-      }
-      // x weights: lane 0 of w[0..3] against acc, and w[4] against element 4 (lane 3 of
-      // the shifted load).
-      __m128 w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-      _MM_TRANSPOSE4_PS(w0, w1, w2, w3);  // w0 now holds (wx0, wx1, wx2, wx3)
-      float partial[4], tail[4], wx4;
-      _mm_storeu_ps(partial, _mm_mul_ps(w0, acc));
-      _mm_storeu_ps(tail, acc_tail);
-      _mm_store_ss(&wx4, w[4]);
-      row[i] = partial[0] + partial[1] + partial[2] + partial[3] + wx4 * tail[3];
-    }
-  }
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2 && g_allow_avx2)
+    reslice_rows_quartic_avx2(c, m, visible, fill, out);
+  else
+    reslice_rows_quartic_sse2(c, m, visible, fill, out);
 }
 #endif
 
 }  // namespace
+
+bool reslice_use_avx2(bool allow) {
+#if defined(__SSE2__)
+  g_allow_avx2 = allow;
+  return allow && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  (void)allow;
+  return false;
+#endif
+}
 
 void reslice_frame(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
                    float fill, float* out) {

@@ -35,6 +35,10 @@ RowIntervals visible_rows(const std::array<int, 3>& out_dim, const std::array<in
 void reslice_frame(const PaddedCoefficients& coef, const Mat4& out_to_frame,
                    const RowIntervals& visible, float fill, float* out);
 
+// Lets the 4th-degree kernel use AVX2+FMA when the CPU has them (the default) or pins it
+// to the SSE2 baseline; returns whether AVX2 will be used. For tests and benchmarks.
+bool reslice_use_avx2(bool allow);
+
 // Running per-voxel sums for the mean image over the frames that cover each voxel.
 struct MeanImage {
   std::vector<double> sum;
