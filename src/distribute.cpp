@@ -1,6 +1,7 @@
 #include "realign/distribute.hpp"
 
 #include <mpi.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -144,27 +145,25 @@ void reduce_sum_to_root(std::vector<float>& v) {
                MPI_COMM_WORLD);
 }
 
-void scatter_frames(Series& s, int frames_total) {
+void scatter_frames(int frames_total, std::size_t nv,
+                    const std::function<void(int frame, float* out)>& load, float* mine) {
   const int size = mpi_size(), rank = mpi_rank();
-  if (size == 1) return;
-  const std::size_t nv = s.grid.voxels();
   const auto [b, e] = block_range(frames_total, size, rank);
   if (rank == 0) {
+    std::vector<float> frame(size > 1 ? nv : 0);
     for (int r = 1; r < size; ++r) {
       const auto [rb, re] = block_range(frames_total, size, r);
-      for (int f = rb; f < re; ++f)
-        MPI_Send(s.frame(f), static_cast<int>(nv), MPI_FLOAT, r, f, MPI_COMM_WORLD);
+      for (int f = rb; f < re; ++f) {
+        load(f, frame.data());
+        MPI_Send(frame.data(), static_cast<int>(nv), MPI_FLOAT, r, f, MPI_COMM_WORLD);
+      }
     }
-    // Rank 0 keeps only its own block (which starts at frame 0).
-    s.data.resize(static_cast<std::size_t>(e - b) * nv);
-    s.data.shrink_to_fit();
+    for (int f = b; f < e; ++f) load(f, mine + static_cast<std::size_t>(f - b) * nv);
   } else {
-    s.data.assign(static_cast<std::size_t>(e - b) * nv, 0.0f);
     for (int f = b; f < e; ++f)
-      MPI_Recv(s.frame(f - b), static_cast<int>(nv), MPI_FLOAT, 0, f, MPI_COMM_WORLD,
-               MPI_STATUS_IGNORE);
+      MPI_Recv(mine + static_cast<std::size_t>(f - b) * nv, static_cast<int>(nv), MPI_FLOAT, 0, f,
+               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   }
-  s.frames = e - b;
 }
 
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total) {
@@ -190,6 +189,18 @@ void send_frame_to_root(const float* data, std::size_t n, int frame) {
 
 void receive_frame(float* data, std::size_t n, int frame, int from) {
   MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+double sum_peak_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double mb = usage.ru_maxrss / 1024.0;  // Linux reports kilobytes
+  if (mpi_size() > 1) {
+    double total = 0.0;
+    MPI_Reduce(&mb, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    mb = total;
+  }
+  return mb;
 }
 
 void abort_all(const std::string& message, int code) {

@@ -46,8 +46,11 @@ void print_summary(const realign::RunResult& r, double fd_radius) {
   }
   spdlog::info("motion: max |translation| {:.3f} mm, max |rotation| {:.3f} deg, mean FD {:.3f} mm",
                max_t, max_r * 180.0 / M_PI, mean_fd);
-  spdlog::info("time: read {:.2f} s, estimate {:.2f} s, reslice {:.2f} s, write {:.2f} s",
-               r.seconds_read, r.seconds_estimate, r.seconds_reslice, r.seconds_write);
+  spdlog::info(
+      "time: read {:.2f} s, estimate {:.2f} s, reslice {:.2f} s, write {:.2f} s, total {:.2f} s",
+      r.seconds_read, r.seconds_estimate, r.seconds_reslice, r.seconds_write, r.seconds_total);
+  spdlog::info("memory: peak {:.0f} MB summed over ranks ({:.2f} x the float32 series)",
+               r.peak_memory_mb, r.series_mb > 0 ? r.peak_memory_mb / r.series_mb : 0.0);
   for (const auto& o : r.outputs) spdlog::info("wrote {}", o);
 }
 

@@ -188,65 +188,90 @@ Mat4 header_vox2world(const NiftiHeader& h) {
   return m;
 }
 
-Series read_series(const std::string& path, NiftiHeader* header_out) {
+struct SeriesFile::Impl {
+  std::string path;
+  std::vector<char> bytes;  // the whole (inflated) file
+  nifti_1_header n{};
+  bool swap = false;
+  std::size_t offset = 0;
+  int nbyper = 0;
+};
+
+SeriesFile::SeriesFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
   check_readable(path);
-  std::vector<char> bytes = load_file(path);
-  const nifti_1_header n = parse_header(path, bytes);
-  const bool swap = reinterpret_cast<const nifti_1_header*>(bytes.data())->sizeof_hdr != 348;
-  const NiftiHeader h = wrap(n);
-  const int frames = frames_of(path, n);
+  Impl& f = *impl_;
+  f.path = path;
+  f.bytes = load_file(path);
+  f.n = parse_header(path, f.bytes);
+  f.swap = reinterpret_cast<const nifti_1_header*>(f.bytes.data())->sizeof_hdr != 348;
+  header_ = wrap(f.n);
+  frames_ = frames_of(path, f.n);
+  grid_.dim = {f.n.dim[1], f.n.dim[0] >= 2 ? f.n.dim[2] : 1, f.n.dim[0] >= 3 ? f.n.dim[3] : 1};
+  grid_.vox2world = header_vox2world(header_);
+  const double tr = f.n.pixdim[4];
+  const int tunits = XYZT_TO_TIME(f.n.xyzt_units);
+  tr_s_ = tunits == NIFTI_UNITS_MSEC ? tr / 1000.0 : tunits == NIFTI_UNITS_USEC ? tr / 1e6 : tr;
 
-  Series s;
-  s.grid.dim = {n.dim[1], n.dim[0] >= 2 ? n.dim[2] : 1, n.dim[0] >= 3 ? n.dim[3] : 1};
-  s.grid.vox2world = header_vox2world(h);
-  s.frames = frames;
-  const double tr = n.pixdim[4];
-  const int tunits = XYZT_TO_TIME(n.xyzt_units);
-  s.tr_s = tunits == NIFTI_UNITS_MSEC ? tr / 1000.0 : tunits == NIFTI_UNITS_USEC ? tr / 1e6 : tr;
-
-  int nbyper = 0, swapsize = 0;
-  nifti_datatype_sizes(n.datatype, &nbyper, &swapsize);
-  const std::size_t count = s.grid.voxels() * static_cast<std::size_t>(frames);
-  const std::size_t offset = static_cast<std::size_t>(n.vox_offset);
-  if (nbyper <= 0) throw InputError(path, "unsupported voxel datatype " + h.datatype_name());
-  if (offset < 348 || bytes.size() < offset + count * nbyper)
-    throw InputError(path, "truncated: the header promises " + std::to_string(count * nbyper) +
+  int swapsize = 0;
+  nifti_datatype_sizes(f.n.datatype, &f.nbyper, &swapsize);
+  const std::size_t bytes_needed = grid_.voxels() * static_cast<std::size_t>(frames_) * f.nbyper;
+  f.offset = static_cast<std::size_t>(f.n.vox_offset);
+  if (f.nbyper <= 0 || f.n.datatype == DT_RGB24 || f.n.datatype == DT_RGBA32 ||
+      f.n.datatype == DT_COMPLEX64 || f.n.datatype == DT_COMPLEX128 ||
+      f.n.datatype == DT_COMPLEX256 || f.n.datatype == DT_FLOAT128)
+    throw InputError(path, "unsupported voxel datatype " + header_.datatype_name());
+  if (f.offset < 348 || f.bytes.size() < f.offset + bytes_needed)
+    throw InputError(path, "truncated: the header promises " + std::to_string(bytes_needed) +
                                " bytes of voxels, the file holds " +
-                               std::to_string(bytes.size() > offset ? bytes.size() - offset : 0));
-  s.data.resize(count);
-  const char* raw = bytes.data() + offset;
-  switch (n.datatype) {
-    case DT_UINT8: convert<std::uint8_t>(raw, count, swap, s.data.data()); break;
-    case DT_INT8: convert<std::int8_t>(raw, count, swap, s.data.data()); break;
-    case DT_INT16: convert<std::int16_t>(raw, count, swap, s.data.data()); break;
-    case DT_UINT16: convert<std::uint16_t>(raw, count, swap, s.data.data()); break;
-    case DT_INT32: convert<std::int32_t>(raw, count, swap, s.data.data()); break;
-    case DT_UINT32: convert<std::uint32_t>(raw, count, swap, s.data.data()); break;
-    case DT_INT64: convert<std::int64_t>(raw, count, swap, s.data.data()); break;
-    case DT_UINT64: convert<std::uint64_t>(raw, count, swap, s.data.data()); break;
-    case DT_FLOAT32: convert<float>(raw, count, swap, s.data.data()); break;
-    case DT_FLOAT64: convert<double>(raw, count, swap, s.data.data()); break;
-    default: throw InputError(path, "unsupported voxel datatype " + h.datatype_name());
+                               std::to_string(f.bytes.size() > f.offset ? f.bytes.size() - f.offset : 0));
+}
+
+SeriesFile::~SeriesFile() = default;
+
+std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
+  const Impl& f = *impl_;
+  const std::size_t count = grid_.voxels() * static_cast<std::size_t>(end - begin);
+  const char* raw = f.bytes.data() + f.offset + grid_.voxels() * begin * f.nbyper;
+  switch (f.n.datatype) {
+    case DT_UINT8: convert<std::uint8_t>(raw, count, f.swap, out); break;
+    case DT_INT8: convert<std::int8_t>(raw, count, f.swap, out); break;
+    case DT_INT16: convert<std::int16_t>(raw, count, f.swap, out); break;
+    case DT_UINT16: convert<std::uint16_t>(raw, count, f.swap, out); break;
+    case DT_INT32: convert<std::int32_t>(raw, count, f.swap, out); break;
+    case DT_UINT32: convert<std::uint32_t>(raw, count, f.swap, out); break;
+    case DT_INT64: convert<std::int64_t>(raw, count, f.swap, out); break;
+    case DT_UINT64: convert<std::uint64_t>(raw, count, f.swap, out); break;
+    case DT_FLOAT32: convert<float>(raw, count, f.swap, out); break;
+    case DT_FLOAT64: convert<double>(raw, count, f.swap, out); break;
+    default: throw InputError(f.path, "unsupported voxel datatype " + header_.datatype_name());
   }
-  bytes.clear();
-  bytes.shrink_to_fit();
   // NIfTI: a slope of 0 means no scaling.
-  const float slope = n.scl_slope, inter = n.scl_inter;
-  if (std::isfinite(slope) && slope != 0.0f && std::isfinite(inter) &&
-      (slope != 1.0f || inter != 0.0f)) {
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < static_cast<long>(count); ++i) s.data[i] = s.data[i] * slope + inter;
-  }
+  const float slope = f.n.scl_slope, inter = f.n.scl_inter;
+  const bool scale = std::isfinite(slope) && slope != 0.0f && std::isfinite(inter) &&
+                     (slope != 1.0f || inter != 0.0f);
   // Non-finite voxels (masked float images) are missing data: zero, as SPM treats them.
   std::size_t bad = 0;
 #pragma omp parallel for reduction(+ : bad) schedule(static)
-  for (long i = 0; i < static_cast<long>(count); ++i)
-    if (!std::isfinite(s.data[i])) {
-      s.data[i] = 0.0f;
+  for (long i = 0; i < static_cast<long>(count); ++i) {
+    float v = scale ? out[i] * slope + inter : out[i];
+    if (!std::isfinite(v)) {
+      v = 0.0f;
       ++bad;
     }
-  s.nonfinite_voxels = bad;
-  if (header_out) *header_out = h;
+    out[i] = v;
+  }
+  return bad;
+}
+
+Series read_series(const std::string& path, NiftiHeader* header_out) {
+  const SeriesFile file(path);
+  Series s;
+  s.grid = file.grid();
+  s.frames = file.frames();
+  s.tr_s = file.tr_s();
+  s.data.resize(s.grid.voxels() * static_cast<std::size_t>(s.frames));
+  s.nonfinite_voxels = file.read_frames(0, s.frames, s.data.data());
+  if (header_out) *header_out = file.header();
   return s;
 }
 

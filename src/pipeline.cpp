@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 
@@ -118,6 +119,11 @@ std::vector<std::uint8_t> dvars_mask(const std::vector<float>& mean) {
   return m;
 }
 
+void load_all(const std::function<void(int, float*)>& load, int frames, std::size_t nv,
+              float* out) {
+  for (int f = 0; f < frames; ++f) load(f, out + nv * f);
+}
+
 double frame_dvars(const float* a, const float* b, const std::vector<std::uint8_t>& mask) {
   double s = 0;
   std::size_t n = 0;
@@ -138,22 +144,25 @@ RunResult run_realign(const Options& opt) {
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
   const auto t_start = Clock::now();
 
-  // ---- Rank 0 reads and checks everything before any rank commits to work.
+  // ---- Rank 0 opens and checks everything before any rank commits to work.
   Series series;
   NiftiHeader header;
   OutputPaths paths;
   ReferenceChoice refc;
   std::vector<float> ref_volume;
+  std::unique_ptr<SeriesFile> file;
+  std::size_t nonfinite = 0;
   std::string error;
   if (rank == 0) {
     try {
       paths = output_paths(opt);
       check_paths(opt, paths);
-      series = read_series(opt.input, &header);
-      spdlog::debug("read {:.3f} s", since(t_start));
-      if (series.nonfinite_voxels)
-        spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input,
-                     series.nonfinite_voxels);
+      file = std::make_unique<SeriesFile>(opt.input);
+      spdlog::debug("opened {:.3f} s", since(t_start));
+      header = file->header();
+      series.grid = file->grid();
+      series.frames = file->frames();
+      series.tr_s = file->tr_s();
       if (series.frames < 2)
         throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
       refc = parse_reference(opt.reference, series.frames, opt.input);
@@ -163,8 +172,8 @@ RunResult run_realign(const Options& opt) {
           throw InputError(opt.reference, "reference is on a different grid from the input");
         ref_volume = std::move(ref.data);
       } else {
-        const float* f = series.frame(refc.frame);
-        ref_volume.assign(f, f + series.frame_voxels());
+        ref_volume.resize(series.grid.voxels());
+        file->read_frames(refc.frame, refc.frame + 1, ref_volume.data());
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -181,16 +190,25 @@ RunResult run_realign(const Options& opt) {
   broadcast(ref_volume);
   refc.kind = static_cast<ReferenceChoice::Kind>(kind);
   refc.frame = ref_frame;
+  series.frames = frames;
   const Grid grid = series.grid;
   result.grid = grid;
   const std::size_t nv = grid.voxels();
+  // Rank 0 converts each frame just before it leaves, so it never holds the whole series
+  // beside the file's bytes.
+  auto load = [&](int f, float* out) { nonfinite += file->read_frames(f, f + 1, out); };
   if (opt.split == Split::Points) {
+    series.data.resize(nv * frames);
+    if (rank == 0) load_all(load, frames, nv, series.data.data());
     broadcast(series.data);
-    series.frames = frames;
   } else {
-    if (rank != 0) series.frames = frames;
-    scatter_frames(series, frames);
+    const auto [b, e] = block_range(frames, size, rank);
+    series.data.resize(nv * (e - b));
+    scatter_frames(frames, nv, load, series.data.data());
   }
+  file.reset();
+  if (nonfinite)
+    spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
   // Frames this rank fits: its block, or every frame when points are split.
   const auto [fb, fe] = opt.split == Split::Points ? std::pair<int, int>{0, frames}
                                                     : block_range(frames, size, rank);
@@ -340,6 +358,8 @@ RunResult run_realign(const Options& opt) {
   if (rank != 0) {
     for (int f = rb; f < re; ++f)
       send_frame_to_root(series.frame(opt.split == Split::Points ? f : f - rb), nv, f);
+    series.data = {};
+    result.peak_memory_mb = sum_peak_memory_mb();
     return result;
   }
   const auto t_write = Clock::now();
@@ -392,6 +412,9 @@ RunResult run_realign(const Options& opt) {
     throw;
   }
   result.seconds_write = since(t_write);
+  result.seconds_total = since(t_start);
+  result.series_mb = static_cast<double>(nv) * frames * sizeof(float) / (1024.0 * 1024.0);
+  result.peak_memory_mb = sum_peak_memory_mb();
   return result;
 }
 

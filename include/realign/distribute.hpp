@@ -2,6 +2,7 @@
 // calls MPI directly; it receives reductions through these functions.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,10 +52,11 @@ void allreduce_sum(double* v, std::size_t n);
 void reduce_sum_to_root(std::vector<double>& v);
 void reduce_sum_to_root(std::vector<float>& v);
 
-// Rank 0 sends frames [begin, end) of its series to their owners under the block split;
-// every rank returns its own block. `series` on rank 0 holds all frames on entry and
-// only its block on return.
-void scatter_frames(Series& series, int frames_total);
+// Every rank receives its block of frames (block_range) into `mine`; rank 0 produces
+// each frame with load(frame, out) just before sending it, so it never holds other
+// ranks' frames. `mine` must have room for the block.
+void scatter_frames(int frames_total, std::size_t voxels,
+                    const std::function<void(int frame, float* out)>& load, float* mine);
 
 // Gathers per-frame matrices from their owners onto every rank, in frame order.
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
@@ -64,6 +66,10 @@ std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total
 // Point-to-point transfer of one frame to rank 0 (tags are the frame number).
 void send_frame_to_root(const float* data, std::size_t n, int frame);
 void receive_frame(float* data, std::size_t n, int frame, int from);
+
+// Peak resident memory of this process, summed over all ranks (collective; the sum is
+// valid on rank 0).
+double sum_peak_memory_mb();
 
 // Ends every rank with the message; used when one rank cannot continue.
 [[noreturn]] void abort_all(const std::string& message, int code = 1);

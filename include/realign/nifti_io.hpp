@@ -34,6 +34,33 @@ struct NiftiHeader {
 // qform_code > 0, else pixdim scaling. RAS mm, 0-based voxels.
 Mat4 header_vox2world(const NiftiHeader& h);
 
+// An opened NIfTI file: header checked, bytes in memory (inflated), voxels converted to
+// float frame by frame on request, so that a reader can hand frames out without ever
+// holding the whole series twice.
+class SeriesFile {
+ public:
+  explicit SeriesFile(const std::string& path);  // throws InputError
+  ~SeriesFile();
+  SeriesFile(const SeriesFile&) = delete;
+  SeriesFile& operator=(const SeriesFile&) = delete;
+
+  const Grid& grid() const { return grid_; }
+  int frames() const { return frames_; }
+  double tr_s() const { return tr_s_; }
+  const NiftiHeader& header() const { return header_; }
+  // Frames [begin, end) as float, scaling applied; NaN/Inf become 0 and are counted in
+  // the return value.
+  std::size_t read_frames(int begin, int end, float* out) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  NiftiHeader header_;
+  Grid grid_;
+  int frames_ = 0;
+  double tr_s_ = 0.0;
+};
+
 // Reads a 4D series (a 3D file gives frames == 1). NaN and Inf voxels become 0 and are
 // counted in nonfinite_voxels. Throws InputError.
 Series read_series(const std::string& path, NiftiHeader* header = nullptr);

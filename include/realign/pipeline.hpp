@@ -18,6 +18,9 @@ struct RunResult {
   std::vector<int> unconverged;       // frames that hit the cap or lost overlap
   std::vector<std::string> outputs;   // files written (rank 0)
   double seconds_read = 0, seconds_estimate = 0, seconds_reslice = 0, seconds_write = 0;
+  double seconds_total = 0;   // from the start of reading to the last byte written
+  double peak_memory_mb = 0;  // peak resident memory summed over all ranks
+  double series_mb = 0;       // the series as float32
 };
 
 // Throws InputError for bad input (on rank 0; other ranks return a result with an
