@@ -2,7 +2,6 @@
 
 #include <libdeflate.h>
 #include <nifti1_io.h>
-#include <znzlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -318,15 +317,33 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 }
 
 // ---------------------------------------------------------------------------------------
-// Writing: one header, then frames streamed through znzlib (gzip when the name ends .gz).
+// Writing: one header, then frames streamed to the file. A .gz name gets one gzip member
+// per write (header, then each frame), compressed by libdeflate: concatenated members
+// are standard gzip that every NIfTI reader accepts, and frames never wait on a single
+// long zlib stream.
 
 struct NiftiWriter::Impl {
-  znzFile file = nullptr;
+  std::FILE* file = nullptr;
+  bool gzip = false;
+  libdeflate_compressor* compressor = nullptr;
+  std::vector<char> packed;
   std::string path;
   int datatype = DT_FLOAT32;
   float slope = 1.0f, inter = 0.0f;
   std::size_t voxels = 0;
   std::vector<char> buffer;
+
+  ~Impl() {
+    if (file) std::fclose(file);
+    if (compressor) libdeflate_free_compressor(compressor);
+  }
+  bool put(const void* data, std::size_t size) {
+    if (!gzip) return std::fwrite(data, 1, size, file) == size;
+    packed.resize(libdeflate_gzip_compress_bound(compressor, size));
+    const std::size_t n =
+        libdeflate_gzip_compress(compressor, data, size, packed.data(), packed.size());
+    return n > 0 && std::fwrite(packed.data(), 1, n, file) == n;
+  }
 };
 
 namespace {
@@ -381,20 +398,17 @@ NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const
   }
   impl_->buffer.resize(impl_->voxels * static_cast<std::size_t>(nbyper));
 
-  impl_->file = znzopen(path.c_str(), "wb", ends_with(path, ".gz") ? 1 : 0);
-  if (znz_isnull(impl_->file))
-    throw InputError(path, std::string("cannot create: ") + std::strerror(errno));
-  const char extender[4] = {0, 0, 0, 0};
-  if (znzwrite(&n, 1, sizeof(n), impl_->file) != sizeof(n) ||
-      znzwrite(extender, 1, 4, impl_->file) != 4) {
-    znzclose(impl_->file);
-    throw InputError(path, "write failed");
-  }
+  impl_->gzip = ends_with(path, ".gz");
+  // Level 4: most of level 6's size at a fraction of its time.
+  if (impl_->gzip) impl_->compressor = libdeflate_alloc_compressor(4);
+  impl_->file = std::fopen(path.c_str(), "wb");
+  if (!impl_->file) throw InputError(path, std::string("cannot create: ") + std::strerror(errno));
+  char head[352] = {};
+  std::memcpy(head, &n, sizeof(n));
+  if (!impl_->put(head, sizeof(head))) throw InputError(path, "write failed");
 }
 
-NiftiWriter::~NiftiWriter() {
-  if (impl_ && !znz_isnull(impl_->file)) znzclose(impl_->file);
-}
+NiftiWriter::~NiftiWriter() = default;
 
 void NiftiWriter::write_frame(const float* frame) {
   const std::size_t n = impl_->voxels;
@@ -424,13 +438,12 @@ void NiftiWriter::write_frame(const float* frame) {
     bytes = impl_->buffer.data();
     size = impl_->buffer.size();
   }
-  if (znzwrite(bytes, 1, size, impl_->file) != size)
-    throw InputError(impl_->path, "write failed (disk full?)");
+  if (!impl_->put(bytes, size)) throw InputError(impl_->path, "write failed (disk full?)");
 }
 
 void NiftiWriter::close() {
-  if (znz_isnull(impl_->file)) return;
-  const int rc = znzclose(impl_->file);
+  if (!impl_->file) return;
+  const int rc = std::fclose(impl_->file);
   impl_->file = nullptr;
   if (rc != 0) throw InputError(impl_->path, "write failed on close");
 }

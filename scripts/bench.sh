@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Speed and memory of realign on this machine: medians of repeated runs, printed as
+# Markdown tables (docs/benchmarks.md holds a copy of the last published run).
+#
+#   scripts/bench.sh [repeats=3]
+#
+# Inputs: decnef_sub-1_run-2 from ../shared when present (else a phantom of the same
+# shape), a long run made by putting that run three times back to back (627 frames),
+# and a high-resolution phantom (104x104x72x300 at 2 mm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+REPEATS=${1:-3}
+BIN=${BUILD_DIR:-build}/realign
+[[ -x "$BIN" ]] || scripts/build.sh >/dev/null
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN=(mpirun --bind-to hwthread --map-by core)
+WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/realign-bench.XXXXXX")}
+mkdir -p "$WORK"
+trap '[[ -z "${BENCH_DIR:-}" ]] && rm -rf "$WORK"' EXIT
+
+SHARED="$ROOT/../shared/data/real/decnef_sub-1_run-2_bold.nii.gz"
+if [[ -f "$SHARED" ]]; then
+  RUN=$SHARED
+  RUN_NAME="decnef_sub-1_run-2 (real, 64x64x34x209 int16)"
+else
+  "$BIN" phantom -q --dim 64 64 34 --frames 209 --datatype int16 "$WORK/run.nii.gz"
+  RUN=$WORK/run.nii.gz
+  RUN_NAME="phantom 64x64x34x209 int16 (../shared absent)"
+fi
+
+# One run: prints "wall read estimate reslice write total peak_mb ratio".
+measure() {
+  local out=$1
+  shift
+  local t0 t1 log
+  log=$WORK/log.txt
+  t0=$(date +%s.%N)
+  "$@" "$out" 2>"$log" >/dev/null
+  t1=$(date +%s.%N)
+  python3 - "$t0" "$t1" "$log" <<'PY'
+import re, sys
+t0, t1, log = float(sys.argv[1]), float(sys.argv[2]), open(sys.argv[3]).read()
+m = re.search(r"time: read ([\d.]+) s, estimate ([\d.]+) s, reslice ([\d.]+) s, write ([\d.]+) s, total ([\d.]+) s", log)
+g = re.search(r"memory: peak (\d+) MB summed over ranks \(([\d.]+) x", log)
+if not m or not g:
+    sys.exit("could not parse realign's log:\n" + log)
+print("%.3f %s %s %s %s %s %s %s" % ((t1 - t0,) + m.groups() + g.groups()))
+PY
+}
+
+# Median of each column over REPEATS runs.
+median_of() {
+  local rows=()
+  for ((i = 0; i < REPEATS; ++i)); do rows+=("$(measure "$@")"); done
+  printf '%s\n' "${rows[@]}" | python3 -c '
+import sys, statistics
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+print(" ".join("%.3f" % statistics.median(c) for c in zip(*rows)))'
+}
+
+row() {  # label, then the median columns
+  local label=$1
+  shift
+  read -r wall rd est res wr tot mem ratio <<<"$*"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %.0f | %s |\n' "$label" "$wall" "$tot" "$rd" "$est" "$res" "$wr" "$mem" "$ratio"
+}
+
+echo "realign benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, median of $REPEATS runs"
+echo "input: $RUN_NAME"
+echo
+echo "| configuration | wall s | total s | read s | estimate s | reslice s | write s | peak MB (all ranks) | x series |"
+echo "|---|---|---|---|---|---|---|---|---|"
+row "mpirun -n 2, defaults" "$(median_of "$WORK/a.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$RUN")"
+row "mpirun -n 1, defaults" "$(median_of "$WORK/b.nii" "${MPIRUN[@]}" -n 1 "$BIN" "$RUN")"
+row "no mpirun, --threads 2" "$(median_of "$WORK/c.nii" "$BIN" --threads 2 "$RUN")"
+row "no mpirun, --threads 1" "$(median_of "$WORK/d.nii" "$BIN" --threads 1 "$RUN")"
+row "mpirun -n 2, --split points" "$(median_of "$WORK/e.nii" "${MPIRUN[@]}" -n 2 "$BIN" --split points "$RUN")"
+row "mpirun -n 2, .nii.gz output" "$(median_of "$WORK/f.nii.gz" "${MPIRUN[@]}" -n 2 "$BIN" "$RUN")"
+
+# The long run: the same series three times back to back.
+python3 - "$RUN" "$WORK/long.nii" <<'PY'
+import gzip, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+data = (gzip.open if src.endswith(".gz") else open)(src, "rb").read()
+hdr = bytearray(data[:348])
+dim = list(struct.unpack("<8h", hdr[40:56]))
+offset = int(struct.unpack("<f", hdr[108:112])[0])
+dim[4] *= 3
+hdr[40:56] = struct.pack("<8h", *dim)
+body = data[offset:]
+with open(dst, "wb") as f:
+    f.write(hdr + data[348:offset] + body + body + body)
+PY
+row "long run (x3 frames), mpirun -n 2" "$(median_of "$WORK/g.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/long.nii")"
+
+"$BIN" phantom -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
+row "high-res phantom 104x104x72x300, mpirun -n 2" "$(median_of "$WORK/h.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/hires.nii.gz")"
