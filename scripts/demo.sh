@@ -14,12 +14,9 @@ REALIGN=${BUILD_DIR:-$ROOT/build}/realign
 mkdir -p demo
 echo
 echo "== making demo/input.nii.gz: synthetic head 64x64x34, 40 frames, int16, known motion"
-# 64x64x34 is also phantom's default grid: fall back to it if --dim is not accepted.
-if ! "$REALIGN" -q phantom --dim 64 64 34 --frames 40 --datatype int16 demo/input.nii.gz 2>/dev/null; then
-  "$REALIGN" -q phantom --frames 40 --datatype int16 demo/input.nii.gz
-fi
+"$REALIGN" -q phantom --dim 64 64 34 --frames 40 --datatype int16 demo/input.nii.gz
 
-MPIRUN=(mpirun -n 2 --oversubscribe)
+MPIRUN=(mpirun -n 2 --bind-to hwthread --map-by core --oversubscribe)
 if [[ $(id -u) -eq 0 ]]; then
   MPIRUN+=(--allow-run-as-root)
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

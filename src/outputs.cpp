@@ -282,7 +282,7 @@ class SvgPlot {
       line(x, fr.top + fr.height, x, fr.top + fr.height + 5, "#000000", 1, "");
       text(x, fr.top + fr.height + 18, tick_label(v, xa.step), "middle", "");
     }
-    text(fr.left + fr.width / 2, fr.top + fr.height + 34, "frame (0-based)", "middle", "");
+    text(fr.left + fr.width / 2, fr.top + fr.height + 34, "frame", "middle", "");
     // Rotated y label to the left of the tick labels.
     const double lx = fr.left - 58, ly = fr.top + fr.height / 2;
     out << "<text x=\"" << fixed(lx, 2) << "\" y=\"" << fixed(ly, 2)
@@ -294,8 +294,8 @@ class SvgPlot {
       line(fr.left, y, fr.left + fr.width, y, "#555555", 1, "6,4");
     }
     for (int u : unconverged) {
-      if (u < 0 || u > xmax) continue;
-      line(px(u), fr.top, px(u), fr.top + fr.height, "#9467bd", 1, "2,3");
+      if (u < 0 || u + 1 > xmax) continue;
+      line(px(u + 1), fr.top, px(u + 1), fr.top + fr.height, "#9467bd", 1, "2,3");
     }
 
     // One polyline per stretch of finite values: a NaN (FD's first frame) breaks the line
@@ -317,7 +317,7 @@ class SvgPlot {
           continue;
         }
         if (count) pts += ' ';
-        pts += fixed(px(static_cast<double>(n)), 2) + "," + fixed(py(s.y[n]), 2);
+        pts += fixed(px(static_cast<double>(n + 1)), 2) + "," + fixed(py(s.y[n]), 2);
         ++count;
       }
       flush();
@@ -479,7 +479,7 @@ void write_confounds(const std::string& tsv_path, const std::string& json_path,
   if (r.tr_s > 0) j << "  \"RepetitionTime\": " << json_number(r.tr_s) << ",\n";
   j << "  \"UnconvergedFrames\": [";
   for (std::size_t i = 0; i < r.unconverged.size(); ++i) {
-    j << (i ? ", " : "") << r.unconverged[i];
+    j << (i ? ", " : "") << r.unconverged[i] + 1;
   }
   j << "],\n";
   j << "  \"Source\": " << json_string(r.input_name) << "\n";
@@ -492,7 +492,7 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
   f << "# realign per-frame world transforms (NIfTI RAS mm to RAS mm), one 4x4 matrix per "
        "frame, row by row: corrected vox2world = M * original vox2world\n";
   for (std::size_t n = 0; n < xfm.size(); ++n) {
-    f << "# frame " << n << '\n';
+    f << "# frame " << n + 1 << '\n';
     for (int i = 0; i < 4; ++i) {
       for (int k = 0; k < 4; ++k) f << (k ? " " : "") << gen10(xfm[n](i, k));
       f << '\n';
@@ -523,7 +523,7 @@ std::vector<Mat4> read_xfm(const std::string& path) {
 
 void write_motion_plot(const std::string& path, const MotionReport& r) {
   const std::size_t n = r.rp.size();
-  const double xmax = n > 1 ? static_cast<double>(n - 1) : 1.0;
+  const double xmax = n > 1 ? static_cast<double>(n) : 1.0;  // frames are numbered 1..n
 
   std::vector<PlotSeries> trans = {
       {"x", "#1f77b4", {}}, {"y", "#2ca02c", {}}, {"z", "#d62728", {}}};

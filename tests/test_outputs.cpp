@@ -158,8 +158,8 @@ TEST(XfmFile, RoundTrip) {
 
   const std::string text = slurp(path);
   EXPECT_EQ(text.front(), '#');
-  EXPECT_NE(text.find("# frame 0\n"), std::string::npos);
-  EXPECT_NE(text.find("# frame 4\n"), std::string::npos);
+  EXPECT_NE(text.find("# frame 1\n"), std::string::npos);  // numbered from 1, as SPM
+  EXPECT_NE(text.find("# frame 5\n"), std::string::npos);
 
   const auto back = read_xfm(path);
   ASSERT_EQ(back.size(), xfm.size());

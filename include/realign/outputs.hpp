@@ -18,7 +18,7 @@ struct MotionReport {
   // As in metrics.hpp; NaN (element 0) is written "n/a". An empty vector means "not
   // computed" and is written as a column of "n/a".
   std::vector<double> fd, rmsd, dvars;
-  std::vector<int> unconverged;  // 0-based frame indices that hit the iteration cap
+  std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
   double fd_radius_mm = 50.0;
   double tr_s = 0.0;       // 0 when unknown
   std::string input_name;  // for titles
@@ -42,7 +42,7 @@ std::vector<RigidParams> read_rp(const std::string& path);
 void write_confounds(const std::string& tsv_path, const std::string& json_path,
                      const MotionReport& r);
 
-// Text file: comment lines explaining the convention, then per frame "# frame N" (0-based)
+// Text file: comment lines explaining the convention, then per frame "# frame N" (1-based)
 // and 4 rows of 4 numbers (%.10g).
 void write_xfm(const std::string& path, const std::vector<Mat4>& xfm);
 
@@ -53,7 +53,7 @@ std::vector<Mat4> read_xfm(const std::string& path);
 
 // Standalone SVG with three stacked panels like SPM's realign figure: translations (mm),
 // rotations (degrees), and FD (mm) with a dashed 0.5 mm reference line; frame number
-// (0-based) on x; unconverged frames marked in every panel.
+// (1-based) on x; unconverged frames marked in every panel.
 void write_motion_plot(const std::string& path, const MotionReport& r);
 
 // All writers throw std::runtime_error("<path>: cannot write") on I/O failure.

@@ -42,26 +42,9 @@ need_mpirun() { command -v mpirun >/dev/null 2>&1 || fail "mpirun not found (ins
 need_python() { command -v python3 >/dev/null 2>&1 || fail "python3 not found"; }
 
 # make_phantom OUT [phantom options...]: write a synthetic series (and OUT's _truth_rp.txt).
-# Some CLI11 versions want --dim/--voxel given 9 values (a std::array bound with
-# expected(3)); retry that way so the tests do not depend on that quirk.
 make_phantom() {
   local out=$1; shift
-  local err
-  if err=$("$REALIGN" -q phantom "$@" "$out" 2>&1); then return 0; fi
-  if [[ "$err" == *"At least 9 required"* ]]; then
-    local args=() a
-    while [[ $# -gt 0 ]]; do
-      a=$1; shift
-      if [[ ($a == --dim || $a == --voxel) && $# -ge 3 ]]; then
-        args+=("$a" "$1" "$2" "$3" "$1" "$2" "$3" "$1" "$2" "$3"); shift 3
-      else
-        args+=("$a")
-      fi
-    done
-    "$REALIGN" -q phantom "${args[@]}" "$out" && return 0
-  fi
-  printf '%s\n' "$err" >&2
-  fail "could not make phantom $out"
+  "$REALIGN" -q phantom "$@" "$out" || fail "could not make phantom $out"
 }
 
 # rp_close A B TOL: every number of rp files A and B within TOL (absolute), same shape.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# An MPI rank that dies mid-run: the job must end (no hang), exit non-zero, and leave no
+# output files behind, wherever in the run the rank died.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+need_mpirun
+make_phantom "$WORK/in.nii" --dim 64 64 34 --frames 120 --datatype int16
+for delay in 0.3 0.8 1.5; do
+  out=$WORK/out-$delay
+  mkdir -p "$out"
+  status=0
+  timeout 60 "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/in.nii" "$out/r.nii" >"$out.log" 2>&1 &
+  job=$!
+  sleep "$delay"
+  # The second realign process is rank 1 (or the last to start); kill it hard.
+  victim=$(pgrep -f -n "$REALIGN $WORK/in.nii" || true)
+  [[ -n "$victim" ]] && kill -9 "$victim" 2>/dev/null || true
+  wait "$job" || status=$?
+  if [[ -z "$victim" ]]; then
+    log "delay $delay: run finished before a rank could be killed (status $status)"
+    continue
+  fi
+  [[ $status -ne 124 ]] || fail "delay $delay: the job hung after a rank died"
+  [[ $status -ne 0 ]] || fail "delay $delay: exit status 0 after a rank died"
+  left=$(find "$out" -type f | wc -l)
+  [[ $left -eq 0 ]] || fail "delay $delay: files left behind: $(find "$out" -type f)"
+  log "ok   delay $delay: exit $status, no files left"
+done
+log "PASS"
