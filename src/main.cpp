@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "realign/distribute.hpp"
+#include "realign/metrics.hpp"
 #include "realign/nifti_io.hpp"
 #include "realign/options.hpp"
 #include "realign/output_set.hpp"
@@ -34,16 +35,12 @@ Outputs (from the output path's stem, here OUT for OUT.nii.gz):
 
 void print_summary(const realign::RunResult& r, double fd_radius) {
   double max_t = 0, max_r = 0, mean_fd = 0;
-  for (std::size_t f = 0; f < r.rp.size(); ++f) {
-    for (int k = 0; k < 3; ++k) max_t = std::max(max_t, std::fabs(r.rp[f][k]));
-    for (int k = 3; k < 6; ++k) max_r = std::max(max_r, std::fabs(r.rp[f][k]));
-    if (f > 0) {
-      double fd = 0;
-      for (int k = 0; k < 3; ++k) fd += std::fabs(r.rp[f][k] - r.rp[f - 1][k]);
-      for (int k = 3; k < 6; ++k) fd += fd_radius * std::fabs(r.rp[f][k] - r.rp[f - 1][k]);
-      mean_fd += fd / (r.rp.size() - 1);
-    }
+  for (const auto& q : r.rp) {
+    for (int k = 0; k < 3; ++k) max_t = std::max(max_t, std::fabs(q[k]));
+    for (int k = 3; k < 6; ++k) max_r = std::max(max_r, std::fabs(q[k]));
   }
+  const std::vector<double> fd = realign::framewise_displacement(r.rp, fd_radius);
+  for (std::size_t f = 1; f < fd.size(); ++f) mean_fd += fd[f] / (fd.size() - 1);
   spdlog::info("motion: max |translation| {:.3f} mm, max |rotation| {:.3f} deg, mean FD {:.3f} mm",
                max_t, max_r * 180.0 / M_PI, mean_fd);
   spdlog::info(

@@ -134,6 +134,22 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
   return out;
 }
 
+double frame_dvars(const float* prev, const float* cur, std::size_t voxels,
+                   const std::vector<std::uint8_t>& mask) {
+  const bool all = mask.empty();
+  double sum = 0.0;
+  std::size_t count = 0;
+  for (std::size_t v = 0; v < voxels; ++v) {
+    if (!all && !mask[v]) continue;
+    // Differences in double: float intensities can be large and nearly equal.
+    const double diff = static_cast<double>(cur[v]) - static_cast<double>(prev[v]);
+    if (std::isnan(diff)) continue;
+    sum += diff * diff;
+    ++count;
+  }
+  return count ? std::sqrt(sum / static_cast<double>(count)) : kNaN;
+}
+
 std::vector<double> dvars(const float* series, std::size_t voxels, int frames,
                           const std::vector<std::uint8_t>& mask) {
   if (frames < 0) throw std::invalid_argument("dvars: negative frame count");
@@ -142,23 +158,26 @@ std::vector<double> dvars(const float* series, std::size_t voxels, int frames,
                                 " voxels, series frames have " + std::to_string(voxels));
   }
   std::vector<double> out(static_cast<std::size_t>(frames), kNaN);
-  const bool all = mask.empty();
   for (int n = 1; n < frames; ++n) {
     const float* cur = series + static_cast<std::size_t>(n) * voxels;
-    const float* prev = cur - voxels;
-    double sum = 0.0;
-    std::size_t count = 0;
-    for (std::size_t v = 0; v < voxels; ++v) {
-      if (!all && !mask[v]) continue;
-      // Differences in double: float intensities can be large and nearly equal.
-      const double diff = static_cast<double>(cur[v]) - static_cast<double>(prev[v]);
-      if (std::isnan(diff)) continue;
-      sum += diff * diff;
-      ++count;
-    }
-    if (count) out[static_cast<std::size_t>(n)] = std::sqrt(sum / static_cast<double>(count));
+    out[static_cast<std::size_t>(n)] = frame_dvars(cur - voxels, cur, voxels, mask);
   }
   return out;
+}
+
+std::vector<std::uint8_t> brain_mask(const std::vector<float>& mean) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (float v : mean)
+    if (std::isfinite(v)) {
+      sum += v;
+      ++n;
+    }
+  const double threshold = n ? sum / static_cast<double>(n) / 8.0 : 0.0;
+  std::vector<std::uint8_t> mask(mean.size());
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    mask[i] = std::isfinite(mean[i]) && mean[i] > threshold;
+  return mask;
 }
 
 }  // namespace realign

@@ -103,37 +103,9 @@ FrameFitter make_fitter(SampleSet points, const Grid& ref_grid, const EstimateOp
   return fitter;
 }
 
-// DVARS mask: voxels the mean image covers and whose mean exceeds an eighth of the
-// overall mean (the rule of SPM's spm_global), so background noise does not dilute it.
-std::vector<std::uint8_t> dvars_mask(const std::vector<float>& mean) {
-  double s = 0;
-  std::size_t n = 0;
-  for (float v : mean)
-    if (std::isfinite(v)) {
-      s += v;
-      ++n;
-    }
-  const double thr = n ? s / n / 8.0 : 0.0;
-  std::vector<std::uint8_t> m(mean.size());
-  for (std::size_t i = 0; i < mean.size(); ++i) m[i] = std::isfinite(mean[i]) && mean[i] > thr;
-  return m;
-}
-
 void load_all(const std::function<void(int, float*)>& load, int frames, std::size_t nv,
               float* out) {
   for (int f = 0; f < frames; ++f) load(f, out + nv * f);
-}
-
-double frame_dvars(const float* a, const float* b, const std::vector<std::uint8_t>& mask) {
-  double s = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < mask.size(); ++i)
-    if (mask[i] && std::isfinite(a[i]) && std::isfinite(b[i])) {
-      const double d = double(b[i]) - a[i];
-      s += d * d;
-      ++n;
-    }
-  return n ? std::sqrt(s / n) : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace
@@ -354,7 +326,7 @@ RunResult run_realign(const Options& opt) {
   result.seconds_reslice = since(t_res);
 
   // ---- Rank 0 takes every frame in order: into the output image and into DVARS.
-  const std::vector<std::uint8_t> dmask = dvars_mask(mean_image);
+  const std::vector<std::uint8_t> dmask = brain_mask(mean_image);
   if (rank != 0) {
     for (int f = rb; f < re; ++f)
       send_frame_to_root(series.frame(opt.split == Split::Points ? f : f - rb), nv, f);
@@ -382,7 +354,7 @@ RunResult run_realign(const Options& opt) {
         data = incoming.data();
       }
       if (writer) writer->write_frame(data);
-      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, dmask);
+      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, nv, dmask);
       std::copy(data, data + nv, prev.begin());
     }
     if (writer) writer->close();

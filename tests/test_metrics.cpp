@@ -198,3 +198,21 @@ TEST(Dvars, HandMadeSeries) {
 
 }  // namespace
 }  // namespace realign
+
+TEST(BrainMask, KeepsVoxelsAboveAnEighthOfTheGlobalMean) {
+  // Global mean of the finite values: (0 + 10 + 100 + 100 + 1) / 5 = 42.2, threshold 5.275.
+  const std::vector<float> mean{0.0f, 10.0f, 100.0f, 100.0f, 1.0f, std::nanf("")};
+  const std::vector<std::uint8_t> mask = realign::brain_mask(mean);
+  const std::vector<std::uint8_t> expect{0, 1, 1, 1, 0, 0};
+  EXPECT_EQ(mask, expect);
+}
+
+TEST(FrameDvars, StreamedPairsMatchTheWholeSeries) {
+  const std::size_t voxels = 4;
+  const std::vector<float> series{1, 2, 3, 4, 2, 2, 5, 4, 0, 2, 5, 8};
+  const std::vector<double> whole = realign::dvars(series.data(), voxels, 3, {});
+  EXPECT_DOUBLE_EQ(realign::frame_dvars(&series[0], &series[4], voxels, {}), whole[1]);
+  EXPECT_DOUBLE_EQ(realign::frame_dvars(&series[4], &series[8], voxels, {}), whole[2]);
+  // (1 + 0 + 4 + 0) / 4 = 1.25 for the first pair.
+  EXPECT_DOUBLE_EQ(whole[1], std::sqrt(1.25));
+}

@@ -44,6 +44,14 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
 // (x_n - x_{n-1})^2. Frames are contiguous, `voxels` values each. An empty mask means every
 // voxel; otherwise it must have `voxels` entries (nonzero = inside). Voxels that are NaN in
 // either frame are skipped; a frame with no usable voxel gets NaN. dvars[0] is NaN.
+// DVARS between two frames (the same rules), for callers that stream frames.
+double frame_dvars(const float* prev, const float* cur, std::size_t voxels,
+                   const std::vector<std::uint8_t>& mask);
+
+// Voxels of a mean image above an eighth of its global mean (the rule of SPM's
+// spm_global): the brain for DVARS, without background noise diluting it.
+std::vector<std::uint8_t> brain_mask(const std::vector<float>& mean);
+
 std::vector<double> dvars(const float* series, std::size_t voxels, int frames,
                           const std::vector<std::uint8_t>& mask);
 
