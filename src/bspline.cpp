@@ -199,8 +199,7 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
         for (int j = 0; j < n; ++j)
           std::copy(base + j * inner, base + j * inner + w, &block[j * w]);
         filter_columns(block.data(), n, w, z, np);
-        for (int j = 0; j < n; ++j)
-          std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
+        for (int j = 0; j < n; ++j) std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
       }
     }
   }
@@ -208,23 +207,35 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
 
 double BSplineView::value(double x, double y, double z) const {
   switch (degree_) {
-    case 0: return spline_value<0>(c_, dim_, x, y, z);
-    case 1: return spline_value<1>(c_, dim_, x, y, z);
-    case 2: return spline_value<2>(c_, dim_, x, y, z);
-    case 3: return spline_value<3>(c_, dim_, x, y, z);
-    case 4: return spline_value<4>(c_, dim_, x, y, z);
-    default: return spline_value<5>(c_, dim_, x, y, z);
+    case 0:
+      return spline_value<0>(c_, dim_, x, y, z);
+    case 1:
+      return spline_value<1>(c_, dim_, x, y, z);
+    case 2:
+      return spline_value<2>(c_, dim_, x, y, z);
+    case 3:
+      return spline_value<3>(c_, dim_, x, y, z);
+    case 4:
+      return spline_value<4>(c_, dim_, x, y, z);
+    default:
+      return spline_value<5>(c_, dim_, x, y, z);
   }
 }
 
 double BSplineView::value_gradient(double x, double y, double z, double grad[3]) const {
   switch (degree_) {
-    case 0: return spline_value_gradient<0>(c_, dim_, x, y, z, grad);
-    case 1: return spline_value_gradient<1>(c_, dim_, x, y, z, grad);
-    case 2: return spline_value_gradient<2>(c_, dim_, x, y, z, grad);
-    case 3: return spline_value_gradient<3>(c_, dim_, x, y, z, grad);
-    case 4: return spline_value_gradient<4>(c_, dim_, x, y, z, grad);
-    default: return spline_value_gradient<5>(c_, dim_, x, y, z, grad);
+    case 0:
+      return spline_value_gradient<0>(c_, dim_, x, y, z, grad);
+    case 1:
+      return spline_value_gradient<1>(c_, dim_, x, y, z, grad);
+    case 2:
+      return spline_value_gradient<2>(c_, dim_, x, y, z, grad);
+    case 3:
+      return spline_value_gradient<3>(c_, dim_, x, y, z, grad);
+    case 4:
+      return spline_value_gradient<4>(c_, dim_, x, y, z, grad);
+    default:
+      return spline_value_gradient<5>(c_, dim_, x, y, z, grad);
   }
 }
 
@@ -259,24 +270,36 @@ PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>&
 
 double padded_value(const PaddedCoefficients& c, double x, double y, double z) {
   switch (c.degree) {
-    case 0: return padded_value<0>(c, x, y, z);
-    case 1: return padded_value<1>(c, x, y, z);
-    case 2: return padded_value<2>(c, x, y, z);
-    case 3: return padded_value<3>(c, x, y, z);
-    case 4: return padded_value<4>(c, x, y, z);
-    default: return padded_value<5>(c, x, y, z);
+    case 0:
+      return padded_value<0>(c, x, y, z);
+    case 1:
+      return padded_value<1>(c, x, y, z);
+    case 2:
+      return padded_value<2>(c, x, y, z);
+    case 3:
+      return padded_value<3>(c, x, y, z);
+    case 4:
+      return padded_value<4>(c, x, y, z);
+    default:
+      return padded_value<5>(c, x, y, z);
   }
 }
 
 double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
                              double grad[3]) {
   switch (c.degree) {
-    case 0: return padded_value_gradient<0>(c, x, y, z, grad);
-    case 1: return padded_value_gradient<1>(c, x, y, z, grad);
-    case 2: return padded_value_gradient<2>(c, x, y, z, grad);
-    case 3: return padded_value_gradient<3>(c, x, y, z, grad);
-    case 4: return padded_value_gradient<4>(c, x, y, z, grad);
-    default: return padded_value_gradient<5>(c, x, y, z, grad);
+    case 0:
+      return padded_value_gradient<0>(c, x, y, z, grad);
+    case 1:
+      return padded_value_gradient<1>(c, x, y, z, grad);
+    case 2:
+      return padded_value_gradient<2>(c, x, y, z, grad);
+    case 3:
+      return padded_value_gradient<3>(c, x, y, z, grad);
+    case 4:
+      return padded_value_gradient<4>(c, x, y, z, grad);
+    default:
+      return padded_value_gradient<5>(c, x, y, z, grad);
   }
 }
 

@@ -38,7 +38,8 @@ template <typename T>
 std::vector<T> assemble(const std::vector<T>& mine, int frames_total, int per_frame) {
   std::vector<T> all(static_cast<std::size_t>(frames_total) * per_frame, T(0));
   const auto [b, e] = block_range(frames_total, mpi_size(), mpi_rank());
-  for (std::size_t i = 0; i < mine.size(); ++i) all[static_cast<std::size_t>(b) * per_frame + i] = mine[i];
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    all[static_cast<std::size_t>(b) * per_frame + i] = mine[i];
   (void)e;
   if (mpi_size() > 1)
     MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), mpi_type<T>(), MPI_SUM,

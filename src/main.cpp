@@ -1,8 +1,8 @@
 // realign: command line only. Parses options into realign::Options and runs the library.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 
@@ -67,57 +67,84 @@ int main(int argc, char** argv) {
   app.fallthrough();  // -q/-v may follow the subcommand name
   app.set_version_flag("--version", std::string("realign ") + REALIGN_VERSION);
   app.add_option("input", opt.input, "4D NIfTI series (.nii or .nii.gz)");
-  app.add_option("output", opt.output, "resliced output (.nii or .nii.gz); names the other outputs");
+  app.add_option("output", opt.output,
+                 "resliced output (.nii or .nii.gz); names the other outputs");
   app.add_option("--ref", opt.reference,
                  "reference: mean (two passes, as SPM), first, a frame number (1-based) or a 3D "
                  "NIfTI on the same grid")
       ->capture_default_str();
   app.add_option("--fwhm", opt.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--sep", opt.estimate.sep_mm, "sample point spacing in mm")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--quality", opt.estimate.quality,
                  "fraction of the information kept when thinning sample points (0-1]")
-      ->capture_default_str()->check(CLI::Range(1e-6, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1.0));
   app.add_option("--est-degree", opt.estimate.degree, "B-spline degree for estimation")
-      ->capture_default_str()->check(CLI::Range(1, 5));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5));
   app.add_option("--reslice-degree", opt.reslice_degree, "B-spline degree for reslicing")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  app.add_option("--max-iter", opt.estimate.max_iter, "Gauss-Newton iterations at most, per frame and pass")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--tol", opt.estimate.tol, "stop when the relative decrease of the mean squared residual is below this")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_flag("!--no-reslice", opt.reslice, "estimate only: write parameters and reports, no images");
+      ->capture_default_str()
+      ->check(CLI::Range(0, 5));
+  app.add_option("--max-iter", opt.estimate.max_iter,
+                 "Gauss-Newton iterations at most, per frame and pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--tol", opt.estimate.tol,
+                 "stop when the relative decrease of the mean squared residual is below this")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("!--no-reslice", opt.reslice,
+               "estimate only: write parameters and reports, no images");
   app.add_flag("!--no-mask", opt.mask, "keep voxels that some frames cannot see");
   app.add_option("--datatype", datatype, "output datatype: float32, or input (rounded, clamped)")
-      ->capture_default_str()->check(CLI::IsMember({"float32", "input"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "input"}));
   app.add_option("--fd-radius", opt.fd_radius_mm, "head radius in mm for framewise displacement")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--split", split, "MPI work split: frames (blocks of frames per rank) or points (sample points of each frame)")
-      ->capture_default_str()->check(CLI::IsMember({"frames", "points"}));
-  app.add_option("--threads", opt.threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or all)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--split", split,
+                 "MPI work split: frames (blocks of frames per rank) or points (sample points of "
+                 "each frame)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"frames", "points"}));
+  app.add_option("--threads", opt.threads,
+                 "OpenMP threads per rank (default: OMP_NUM_THREADS or all)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", quiet, "warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "debug output");
 
   realign::PhantomSpec ph;
   std::string ph_out, ph_rp, ph_type = "int16";
-  CLI::App* phantom = app.add_subcommand("phantom", "write a synthetic 4D head with known rigid motion");
+  CLI::App* phantom =
+      app.add_subcommand("phantom", "write a synthetic 4D head with known rigid motion");
   phantom->add_option("output", ph_out, "phantom series (.nii or .nii.gz)")->required();
-  phantom->add_option("--truth", ph_rp, "true parameters in rp format (default: <stem>_truth_rp.txt)");
+  phantom->add_option("--truth", ph_rp,
+                      "true parameters in rp format (default: <stem>_truth_rp.txt)");
   std::vector<int> ph_dim(ph.dim.begin(), ph.dim.end());
   std::vector<double> ph_vox(ph.voxel_mm.begin(), ph.voxel_mm.end());
   phantom->add_option("--dim", ph_dim, "grid size (3 numbers)")->expected(3)->capture_default_str();
-  phantom->add_option("--voxel", ph_vox, "voxel size in mm (3 numbers)")->expected(3)->capture_default_str();
-  phantom->add_option("--frames", ph.frames, "number of frames")->capture_default_str()->check(CLI::Range(2, 100000));
-  phantom->add_option("--max-trans", ph.max_trans_mm, "largest translation, mm")->capture_default_str();
-  phantom->add_option("--max-rot", ph.max_rot_deg, "largest rotation, degrees")->capture_default_str();
+  phantom->add_option("--voxel", ph_vox, "voxel size in mm (3 numbers)")
+      ->expected(3)
+      ->capture_default_str();
+  phantom->add_option("--frames", ph.frames, "number of frames")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100000));
+  phantom->add_option("--max-trans", ph.max_trans_mm, "largest translation, mm")
+      ->capture_default_str();
+  phantom->add_option("--max-rot", ph.max_rot_deg, "largest rotation, degrees")
+      ->capture_default_str();
   phantom->add_option("--spikes", ph.spikes, "frames with a sudden jump")->capture_default_str();
-  phantom->add_option("--noise", ph.noise, "noise sd as a fraction of mean head signal")->capture_default_str();
+  phantom->add_option("--noise", ph.noise, "noise sd as a fraction of mean head signal")
+      ->capture_default_str();
   phantom->add_option("--tr", ph.tr_s, "repetition time, s")->capture_default_str();
   phantom->add_flag("--oblique", ph.oblique, "tilted voxel grid");
   phantom->add_option("--seed", ph.seed, "random seed")->capture_default_str();
-  phantom->add_option("--datatype", ph_type, "uint8 int16 uint16 int32 float32 float64")->capture_default_str();
+  phantom->add_option("--datatype", ph_type, "uint8 int16 uint16 int32 float32 float64")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -125,7 +152,9 @@ int main(int argc, char** argv) {
     const int code = mpi.rank() == 0 ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 2);
     return code == 0 ? 0 : 2;
   }
-  spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
+  spdlog::set_level(quiet     ? spdlog::level::warn
+                    : verbose ? spdlog::level::debug
+                              : spdlog::level::info);
   if (mpi.rank() != 0 && !verbose) spdlog::set_level(spdlog::level::err);
 
   try {

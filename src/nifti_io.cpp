@@ -59,9 +59,9 @@ std::vector<char> load_file(const std::string& path) {
     for (;;) {
       out.resize(out_pos + capacity);
       std::size_t in_used = 0, produced = 0;
-      const libdeflate_result r = libdeflate_gzip_decompress_ex(
-          d.get(), bytes.data() + in_pos, bytes.size() - in_pos, out.data() + out_pos, capacity,
-          &in_used, &produced);
+      const libdeflate_result r =
+          libdeflate_gzip_decompress_ex(d.get(), bytes.data() + in_pos, bytes.size() - in_pos,
+                                        out.data() + out_pos, capacity, &in_used, &produced);
       if (r == LIBDEFLATE_SUCCESS) {
         in_pos += in_used;
         out_pos += produced;
@@ -109,7 +109,8 @@ NiftiHeader wrap(const nifti_1_header& h) {
   auto* raw = static_cast<nifti_1_header*>(std::malloc(sizeof(nifti_1_header)));
   *raw = h;
   NiftiHeader out;
-  out.raw = std::shared_ptr<const void>(raw, [](const void* p) { std::free(const_cast<void*>(p)); });
+  out.raw =
+      std::shared_ptr<const void>(raw, [](const void* p) { std::free(const_cast<void*>(p)); });
   out.datatype = h.datatype;
   return out;
 }
@@ -131,7 +132,8 @@ void convert(const char* src, std::size_t n, bool swap, float* dst) {
 // Shape checks shared by series and volume readers; returns the frame count.
 int frames_of(const std::string& path, const nifti_1_header& h) {
   const int nd = h.dim[0];
-  if (nd < 2 || nd > 7) throw InputError(path, "invalid number of dimensions " + std::to_string(nd));
+  if (nd < 2 || nd > 7)
+    throw InputError(path, "invalid number of dimensions " + std::to_string(nd));
   for (int d = 1; d <= std::min(nd, 3); ++d)
     if (h.dim[d] <= 0) throw InputError(path, "zero-sized dimension " + std::to_string(d));
   for (int d = 5; d <= nd; ++d)
@@ -144,15 +146,24 @@ int frames_of(const std::string& path, const nifti_1_header& h) {
 
 std::string NiftiHeader::datatype_name() const {
   switch (datatype) {
-    case DT_UINT8: return "uint8";
-    case DT_INT8: return "int8";
-    case DT_INT16: return "int16";
-    case DT_UINT16: return "uint16";
-    case DT_INT32: return "int32";
-    case DT_UINT32: return "uint32";
-    case DT_FLOAT32: return "float32";
-    case DT_FLOAT64: return "float64";
-    default: return "code " + std::to_string(datatype);
+    case DT_UINT8:
+      return "uint8";
+    case DT_INT8:
+      return "int8";
+    case DT_INT16:
+      return "int16";
+    case DT_UINT16:
+      return "uint16";
+    case DT_INT32:
+      return "int32";
+    case DT_UINT32:
+      return "uint32";
+    case DT_FLOAT32:
+      return "float32";
+    case DT_FLOAT64:
+      return "float64";
+    default:
+      return "code " + std::to_string(datatype);
   }
 }
 
@@ -176,9 +187,9 @@ Mat4 header_vox2world(const NiftiHeader& h) {
       m(2, c) = n.srow_z[c];
     }
   } else if (n.qform_code > 0) {
-    const mat44 q = nifti_quatern_to_mat44(n.quatern_b, n.quatern_c, n.quatern_d, n.qoffset_x,
-                                           n.qoffset_y, n.qoffset_z, n.pixdim[1], n.pixdim[2],
-                                           n.pixdim[3], n.pixdim[0]);
+    const mat44 q =
+        nifti_quatern_to_mat44(n.quatern_b, n.quatern_c, n.quatern_d, n.qoffset_x, n.qoffset_y,
+                               n.qoffset_z, n.pixdim[1], n.pixdim[2], n.pixdim[3], n.pixdim[0]);
     for (int r = 0; r < 4; ++r)
       for (int c = 0; c < 4; ++c) m(r, c) = q.m[r][c];
   } else {
@@ -220,9 +231,10 @@ SeriesFile::SeriesFile(const std::string& path) : impl_(std::make_unique<Impl>()
       f.n.datatype == DT_COMPLEX256 || f.n.datatype == DT_FLOAT128)
     throw InputError(path, "unsupported voxel datatype " + header_.datatype_name());
   if (f.offset < 348 || f.bytes.size() < f.offset + bytes_needed)
-    throw InputError(path, "truncated: the header promises " + std::to_string(bytes_needed) +
-                               " bytes of voxels, the file holds " +
-                               std::to_string(f.bytes.size() > f.offset ? f.bytes.size() - f.offset : 0));
+    throw InputError(path,
+                     "truncated: the header promises " + std::to_string(bytes_needed) +
+                         " bytes of voxels, the file holds " +
+                         std::to_string(f.bytes.size() > f.offset ? f.bytes.size() - f.offset : 0));
 }
 
 SeriesFile::~SeriesFile() = default;
@@ -232,17 +244,38 @@ std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
   const std::size_t count = grid_.voxels() * static_cast<std::size_t>(end - begin);
   const char* raw = f.bytes.data() + f.offset + grid_.voxels() * begin * f.nbyper;
   switch (f.n.datatype) {
-    case DT_UINT8: convert<std::uint8_t>(raw, count, f.swap, out); break;
-    case DT_INT8: convert<std::int8_t>(raw, count, f.swap, out); break;
-    case DT_INT16: convert<std::int16_t>(raw, count, f.swap, out); break;
-    case DT_UINT16: convert<std::uint16_t>(raw, count, f.swap, out); break;
-    case DT_INT32: convert<std::int32_t>(raw, count, f.swap, out); break;
-    case DT_UINT32: convert<std::uint32_t>(raw, count, f.swap, out); break;
-    case DT_INT64: convert<std::int64_t>(raw, count, f.swap, out); break;
-    case DT_UINT64: convert<std::uint64_t>(raw, count, f.swap, out); break;
-    case DT_FLOAT32: convert<float>(raw, count, f.swap, out); break;
-    case DT_FLOAT64: convert<double>(raw, count, f.swap, out); break;
-    default: throw InputError(f.path, "unsupported voxel datatype " + header_.datatype_name());
+    case DT_UINT8:
+      convert<std::uint8_t>(raw, count, f.swap, out);
+      break;
+    case DT_INT8:
+      convert<std::int8_t>(raw, count, f.swap, out);
+      break;
+    case DT_INT16:
+      convert<std::int16_t>(raw, count, f.swap, out);
+      break;
+    case DT_UINT16:
+      convert<std::uint16_t>(raw, count, f.swap, out);
+      break;
+    case DT_INT32:
+      convert<std::int32_t>(raw, count, f.swap, out);
+      break;
+    case DT_UINT32:
+      convert<std::uint32_t>(raw, count, f.swap, out);
+      break;
+    case DT_INT64:
+      convert<std::int64_t>(raw, count, f.swap, out);
+      break;
+    case DT_UINT64:
+      convert<std::uint64_t>(raw, count, f.swap, out);
+      break;
+    case DT_FLOAT32:
+      convert<float>(raw, count, f.swap, out);
+      break;
+    case DT_FLOAT64:
+      convert<double>(raw, count, f.swap, out);
+      break;
+    default:
+      throw InputError(f.path, "unsupported voxel datatype " + header_.datatype_name());
   }
   // NIfTI: a slope of 0 means no scaling.
   const float slope = f.n.scl_slope, inter = f.n.scl_inter;
@@ -426,13 +459,26 @@ void NiftiWriter::write_frame(const float* frame) {
       size = n * sizeof(double);
       break;
     }
-    case DT_UINT8: quantise<unsigned char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    case DT_INT8: quantise<signed char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    case DT_INT16: quantise<short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    case DT_UINT16: quantise<unsigned short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    case DT_INT32: quantise<int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    case DT_UINT32: quantise<unsigned int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data()); break;
-    default: throw InputError(impl_->path, "unsupported output datatype");
+    case DT_UINT8:
+      quantise<unsigned char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    case DT_INT8:
+      quantise<signed char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    case DT_INT16:
+      quantise<short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    case DT_UINT16:
+      quantise<unsigned short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    case DT_INT32:
+      quantise<int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    case DT_UINT32:
+      quantise<unsigned int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
+      break;
+    default:
+      throw InputError(impl_->path, "unsupported output datatype");
   }
   if (!bytes) {
     bytes = impl_->buffer.data();
@@ -451,7 +497,8 @@ void NiftiWriter::close() {
 void write_image(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
                  const float* data, OutputType type, const std::string& descrip) {
   NiftiWriter w(path, like, grid, frames, type, descrip);
-  for (int f = 0; f < frames; ++f) w.write_frame(data + static_cast<std::size_t>(f) * grid.voxels());
+  for (int f = 0; f < frames; ++f)
+    w.write_frame(data + static_cast<std::size_t>(f) * grid.voxels());
   w.close();
 }
 

@@ -80,7 +80,8 @@ void OutputSet::commit() {
   for (std::size_t i = 0; i < temps_.size(); ++i) {
     std::error_code ec;
     std::filesystem::rename(temps_[i], finals_[i], ec);
-    if (ec) throw InputError(finals_[i], "cannot move the finished output into place: " + ec.message());
+    if (ec)
+      throw InputError(finals_[i], "cannot move the finished output into place: " + ec.message());
   }
   committed_ = true;
   forget_temps();

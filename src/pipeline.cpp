@@ -58,8 +58,7 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw InputError(opt.output, "output directory does not exist");
   for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot})
-    if (same_file(out, opt.input))
-      throw InputError(out, "output would overwrite the input");
+    if (same_file(out, opt.input)) throw InputError(out, "output would overwrite the input");
 }
 
 // What the reference is, decided once on rank 0.
@@ -179,11 +178,10 @@ RunResult run_realign(const Options& opt) {
     scatter_frames(frames, nv, load, series.data.data());
   }
   file.reset();
-  if (nonfinite)
-    spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
+  if (nonfinite) spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
   // Frames this rank fits: its block, or every frame when points are split.
-  const auto [fb, fe] = opt.split == Split::Points ? std::pair<int, int>{0, frames}
-                                                    : block_range(frames, size, rank);
+  const auto [fb, fe] =
+      opt.split == Split::Points ? std::pair<int, int>{0, frames} : block_range(frames, size, rank);
   auto local = [&, fb = fb](int f) { return opt.split == Split::Points ? f : f - fb; };
   result.seconds_read = since(t_start);
   spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, grid.dim[0], grid.dim[1],
@@ -201,7 +199,8 @@ RunResult run_realign(const Options& opt) {
 
   // Smoothed coefficients of this rank's frames, kept for the second pass.
   std::vector<PaddedCoefficients> coef(fe - fb);
-  for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
+  for (int f = fb; f < fe; ++f)
+    coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
 
   spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
   std::vector<FrameFit> fits(fe - fb);
@@ -245,7 +244,8 @@ RunResult run_realign(const Options& opt) {
   {
     long total_iter = 0;
     for (const FrameFit& f : fits) total_iter += f.iterations;
-    spdlog::debug("estimation done, {:.3f} s, {} iterations in the last pass", since(t_est), total_iter);
+    spdlog::debug("estimation done, {:.3f} s, {} iterations in the last pass", since(t_est),
+                  total_iter);
   }
 
   // ---- Every rank learns every frame's correction (in frame order).
@@ -289,8 +289,8 @@ RunResult run_realign(const Options& opt) {
   std::vector<RowIntervals> visible(frames);
   RowIntervals common;
   for (int f = 0; f < frames; ++f) {
-    const Mat4 map = opt.reslice ? reference_to_frame_voxels(result.xfm[f], grid, grid)
-                                 : Mat4::Identity();
+    const Mat4 map =
+        opt.reslice ? reference_to_frame_voxels(result.xfm[f], grid, grid) : Mat4::Identity();
     visible[f] = visible_rows(grid.dim, grid.dim, map);
     if (f == 0)
       common = visible[f];

@@ -178,18 +178,24 @@ bool reslice_use_avx2(bool allow) {
 void reslice_frame(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
                    float fill, float* out) {
   switch (c.degree) {
-    case 0: return reslice_rows<0>(c, m, visible, fill, out);
-    case 1: return reslice_rows<1>(c, m, visible, fill, out);
-    case 2: return reslice_rows<2>(c, m, visible, fill, out);
-    case 3: return reslice_rows<3>(c, m, visible, fill, out);
+    case 0:
+      return reslice_rows<0>(c, m, visible, fill, out);
+    case 1:
+      return reslice_rows<1>(c, m, visible, fill, out);
+    case 2:
+      return reslice_rows<2>(c, m, visible, fill, out);
+    case 3:
+      return reslice_rows<3>(c, m, visible, fill, out);
     case 4:
 #if defined(__SSE2__)
       return reslice_rows_quartic(c, m, visible, fill, out);
 #else
       return reslice_rows<4>(c, m, visible, fill, out);
 #endif
-    case 5: return reslice_rows<5>(c, m, visible, fill, out);
-    default: throw std::invalid_argument("reslice degree must be 0-5");
+    case 5:
+      return reslice_rows<5>(c, m, visible, fill, out);
+    default:
+      throw std::invalid_argument("reslice degree must be 0-5");
   }
 }
 

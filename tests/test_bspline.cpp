@@ -23,7 +23,8 @@ struct Fixture {
     for (float& v : samples) v = u(rng);
     image = Image::New();
     Image::RegionType region;
-    region.SetSize({static_cast<itk::SizeValueType>(dim[0]), static_cast<itk::SizeValueType>(dim[1]),
+    region.SetSize({static_cast<itk::SizeValueType>(dim[0]),
+                    static_cast<itk::SizeValueType>(dim[1]),
                     static_cast<itk::SizeValueType>(dim[2])});
     image->SetRegions(region);
     image->Allocate();
@@ -129,8 +130,10 @@ TEST(BSpline, GradientMatchesFiniteDifferenceOfValue) {
       continue;
     double grad[3];
     view.value_gradient(p[0], p[1], p[2], grad);
-    const double fdx = (view.value(p[0] + h, p[1], p[2]) - view.value(p[0] - h, p[1], p[2])) / (2 * h);
-    const double fdz = (view.value(p[0], p[1], p[2] + h) - view.value(p[0], p[1], p[2] - h)) / (2 * h);
+    const double fdx =
+        (view.value(p[0] + h, p[1], p[2]) - view.value(p[0] - h, p[1], p[2])) / (2 * h);
+    const double fdz =
+        (view.value(p[0], p[1], p[2] + h) - view.value(p[0], p[1], p[2] - h)) / (2 * h);
     EXPECT_NEAR(grad[0], fdx, 1e-5);
     EXPECT_NEAR(grad[2], fdz, 1e-5);
   }

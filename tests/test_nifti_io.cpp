@@ -158,7 +158,8 @@ TEST(NiftiIo, DecodingAgreesWithItkForEveryDatatype) {
       reader->Update();
       const float* theirs = reader->GetOutput()->GetBufferPointer();
       ASSERT_EQ(ours.data.size(), n);
-      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(ours.data[i], theirs[i]) << type << ext << " " << i;
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(ours.data[i], theirs[i]) << type << ext << " " << i;
     }
   }
 }
@@ -212,7 +213,8 @@ TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
   std::vector<float> data(g.voxels() * 3);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
   const std::string dir = realign::testing::temp_dir("gz");
-  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(), OutputType::Float32);
+  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
+              OutputType::Float32);
   std::string bytes;
   {
     std::ifstream f(dir + "/ok.nii.gz", std::ios::binary);

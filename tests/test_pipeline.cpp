@@ -45,8 +45,8 @@ TEST(Pipeline, RegisterToMeanRecoversPhantomMotion) {
   opt.output = run.dir + "/mean_ref.nii.gz";
   const RunResult r = run_realign(opt);
   ASSERT_EQ(r.rp.size(), 40u);
-  const Displacement d =
-      run_displacement_difference(r.rp, run.phantom.truth, run.phantom.series.grid.centre_mm(), 50.0);
+  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
+                                                     run.phantom.series.grid.centre_mm(), 50.0);
   RecordProperty("mean_mm", std::to_string(d.mean_mm));
   std::printf("phantom, --ref mean: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
@@ -67,8 +67,8 @@ TEST(Pipeline, FirstFrameReferenceRecoversPhantomMotion) {
   opt.reference = "first";
   opt.reslice = false;
   const RunResult r = run_realign(opt);
-  const Displacement d =
-      run_displacement_difference(r.rp, run.phantom.truth, run.phantom.series.grid.centre_mm(), 50.0);
+  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
+                                                     run.phantom.series.grid.centre_mm(), 50.0);
   std::printf("phantom, --ref first: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
   EXPECT_LE(d.max_mm, 0.05);
@@ -92,7 +92,8 @@ TEST(Pipeline, AccuracyHoldsAcrossMotionAndNoiseDraws) {
     opt.output = dir + "/r.nii";
     opt.reslice = false;
     const RunResult r = run_realign(opt);
-    const Displacement d = run_displacement_difference(r.rp, ph.truth, ph.series.grid.centre_mm(), 50.0);
+    const Displacement d =
+        run_displacement_difference(r.rp, ph.truth, ph.series.grid.centre_mm(), 50.0);
     std::printf("seed %d: mean %.4f mm, max %.4f mm\n", seed, d.mean_mm, d.max_mm);
     EXPECT_LE(d.max_mm, 0.05) << "seed " << seed;
     sum += d.mean_mm;
@@ -109,8 +110,8 @@ TEST(Pipeline, ObliqueHeaderPhantom) {
   opt.output = run.dir + "/oblique.nii";
   opt.reslice = false;
   const RunResult r = run_realign(opt);
-  const Displacement d =
-      run_displacement_difference(r.rp, run.phantom.truth, run.phantom.series.grid.centre_mm(), 50.0);
+  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
+                                                     run.phantom.series.grid.centre_mm(), 50.0);
   std::printf("oblique phantom: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
   EXPECT_LE(d.max_mm, 0.05);

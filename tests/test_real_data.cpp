@@ -14,8 +14,8 @@ using namespace realign;
 
 struct Case {
   const char* run;
-  const char* ref;   // realign --ref
-  const char* spm;   // SPM12 rp file suffix
+  const char* ref;  // realign --ref
+  const char* spm;  // SPM12 rp file suffix
 };
 
 class AgainstSpm12 : public ::testing::TestWithParam<Case> {};

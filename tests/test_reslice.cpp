@@ -23,9 +23,7 @@ std::vector<float> smooth_volume() {
   return v;
 }
 
-Mat4 some_map() {
-  return rigid_matrix({0.7, -1.3, 0.4, 0.05, -0.03, 0.08});
-}
+Mat4 some_map() { return rigid_matrix({0.7, -1.3, 0.4, 0.05, -0.03, 0.08}); }
 
 TEST(Reslice, VisibleRowsMatchAPerVoxelCheck) {
   const Mat4 m = some_map();

@@ -43,10 +43,9 @@ TEST(Rigid, SingleRotationsFollowSpmMatrix) {
 
 TEST(Rigid, ComposesTranslationAfterRotationsInSpmOrder) {
   const RigidParams q{1, 2, 3, 0.1, -0.2, 0.3};
-  const Mat4 expect = realign::rigid_matrix({1, 2, 3, 0, 0, 0}) *
-                      realign::rigid_matrix({0, 0, 0, 0.1, 0, 0}) *
-                      realign::rigid_matrix({0, 0, 0, 0, -0.2, 0}) *
-                      realign::rigid_matrix({0, 0, 0, 0, 0, 0.3});
+  const Mat4 expect =
+      realign::rigid_matrix({1, 2, 3, 0, 0, 0}) * realign::rigid_matrix({0, 0, 0, 0.1, 0, 0}) *
+      realign::rigid_matrix({0, 0, 0, 0, -0.2, 0}) * realign::rigid_matrix({0, 0, 0, 0, 0, 0.3});
   EXPECT_TRUE(realign::rigid_matrix(q).isApprox(expect, 1e-15));
 }
 

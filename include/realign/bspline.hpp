@@ -23,7 +23,8 @@ class BSplineView {
  public:
   BSplineView(const float* coef, const std::array<int, 3>& dim, int degree)
       : c_(coef), dim_(dim), degree_(degree) {
-    if (degree < 0 || degree > kMaxSplineDegree) throw std::invalid_argument("B-spline degree must be 0-5");
+    if (degree < 0 || degree > kMaxSplineDegree)
+      throw std::invalid_argument("B-spline degree must be 0-5");
   }
 
   double value(double x, double y, double z) const;
@@ -226,7 +227,7 @@ inline double spline_value_gradient(const float* c, const std::array<int, 3>& di
 struct PaddedCoefficients {
   std::array<int, 3> dim{0, 0, 0};  // the grid's own size
   std::array<int, 3> pad{0, 0, 0};
-  std::ptrdiff_t sy = 0, sz = 0;    // strides of the padded array
+  std::ptrdiff_t sy = 0, sz = 0;  // strides of the padded array
   int degree = 0;
   std::vector<float> data;
 

@@ -11,12 +11,12 @@
 namespace realign {
 
 struct RunResult {
-  Grid grid;                          // the input's grid
-  std::vector<RigidParams> rp;        // rp convention, row 0 zero
-  std::vector<Mat4> xfm;              // world matrices used for reslicing
-  std::vector<int> iterations;        // last pass, per frame
-  std::vector<int> unconverged;       // frames that hit the cap or lost overlap
-  std::vector<std::string> outputs;   // files written (rank 0)
+  Grid grid;                         // the input's grid
+  std::vector<RigidParams> rp;       // rp convention, row 0 zero
+  std::vector<Mat4> xfm;             // world matrices used for reslicing
+  std::vector<int> iterations;       // last pass, per frame
+  std::vector<int> unconverged;      // frames that hit the cap or lost overlap
+  std::vector<std::string> outputs;  // files written (rank 0)
   double seconds_read = 0, seconds_estimate = 0, seconds_reslice = 0, seconds_write = 0;
   double seconds_total = 0;   // from the start of reading to the last byte written
   double peak_memory_mb = 0;  // peak resident memory summed over all ranks
