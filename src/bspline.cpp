@@ -205,40 +205,6 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
   }
 }
 
-double BSplineView::value(double x, double y, double z) const {
-  switch (degree_) {
-    case 0:
-      return spline_value<0>(c_, dim_, x, y, z);
-    case 1:
-      return spline_value<1>(c_, dim_, x, y, z);
-    case 2:
-      return spline_value<2>(c_, dim_, x, y, z);
-    case 3:
-      return spline_value<3>(c_, dim_, x, y, z);
-    case 4:
-      return spline_value<4>(c_, dim_, x, y, z);
-    default:
-      return spline_value<5>(c_, dim_, x, y, z);
-  }
-}
-
-double BSplineView::value_gradient(double x, double y, double z, double grad[3]) const {
-  switch (degree_) {
-    case 0:
-      return spline_value_gradient<0>(c_, dim_, x, y, z, grad);
-    case 1:
-      return spline_value_gradient<1>(c_, dim_, x, y, z, grad);
-    case 2:
-      return spline_value_gradient<2>(c_, dim_, x, y, z, grad);
-    case 3:
-      return spline_value_gradient<3>(c_, dim_, x, y, z, grad);
-    case 4:
-      return spline_value_gradient<4>(c_, dim_, x, y, z, grad);
-    default:
-      return spline_value_gradient<5>(c_, dim_, x, y, z, grad);
-  }
-}
-
 PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>& dim, int degree) {
   PaddedCoefficients p;
   p.dim = dim;

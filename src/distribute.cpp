@@ -106,7 +106,6 @@ static void bcast_vector(std::vector<T>& v) {
 }
 
 void broadcast(std::vector<float>& v) { bcast_vector(v); }
-void broadcast(std::vector<double>& v) { bcast_vector(v); }
 
 void broadcast(Grid& g) {
   if (mpi_size() == 1) return;
@@ -126,25 +125,6 @@ void allreduce_sum(double* v, std::size_t n) {
     MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
-
-void reduce_sum_to_root(std::vector<double>& v) {
-  if (mpi_size() == 1) return;
-  if (mpi_rank() == 0)
-    MPI_Reduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, 0,
-               MPI_COMM_WORLD);
-  else
-    MPI_Reduce(v.data(), nullptr, static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, 0,
-               MPI_COMM_WORLD);
-}
-void reduce_sum_to_root(std::vector<float>& v) {
-  if (mpi_size() == 1) return;
-  if (mpi_rank() == 0)
-    MPI_Reduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_FLOAT, MPI_SUM, 0,
-               MPI_COMM_WORLD);
-  else
-    MPI_Reduce(v.data(), nullptr, static_cast<int>(v.size()), MPI_FLOAT, MPI_SUM, 0,
-               MPI_COMM_WORLD);
-}
 
 void scatter_frames(int frames_total, std::size_t nv,
                     const std::function<void(int frame, float* out)>& load, float* mine) {
@@ -174,10 +154,6 @@ std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_tot
   std::vector<Mat4> out(frames_total);
   for (int f = 0; f < frames_total; ++f) out[f] = Eigen::Map<const Mat4>(&all[16 * f]);
   return out;
-}
-
-std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total) {
-  return assemble(mine, frames_total, 1);
 }
 
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total) {

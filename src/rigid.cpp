@@ -6,60 +6,24 @@
 namespace realign {
 namespace {
 
-Mat4 rot_x(double a) {  // R1 (pitch)
-  Mat4 r = Mat4::Identity();
-  const double c = std::cos(a), s = std::sin(a);
-  r(1, 1) = c;
-  r(1, 2) = s;
-  r(2, 1) = -s;
-  r(2, 2) = c;
+// A rotation in the plane of axes (p, q) as SPM writes it, [c s; -s c] in rows p and q,
+// with `one` on the rest of the diagonal: 1 gives the rotation, and (c, s, one) =
+// (-sin, cos, 0) its derivative with respect to the angle.
+Mat4 planar(int p, int q, double c, double s, double one) {
+  Mat4 r = Mat4::Identity() * one;
+  r(p, p) = c;
+  r(p, q) = s;
+  r(q, p) = -s;
+  r(q, q) = c;
   return r;
 }
-Mat4 rot_y(double a) {  // R2 (roll)
-  Mat4 r = Mat4::Identity();
-  const double c = std::cos(a), s = std::sin(a);
-  r(0, 0) = c;
-  r(0, 2) = s;
-  r(2, 0) = -s;
-  r(2, 2) = c;
-  return r;
+// Axes of pitch (about x), roll (about y) and yaw (about z), in SPM's sign convention.
+constexpr int kPlane[3][2] = {{1, 2}, {0, 2}, {0, 1}};
+Mat4 rotation(int k, double a) {
+  return planar(kPlane[k][0], kPlane[k][1], std::cos(a), std::sin(a), 1.0);
 }
-Mat4 rot_z(double a) {  // R3 (yaw)
-  Mat4 r = Mat4::Identity();
-  const double c = std::cos(a), s = std::sin(a);
-  r(0, 0) = c;
-  r(0, 1) = s;
-  r(1, 0) = -s;
-  r(1, 1) = c;
-  return r;
-}
-// Derivatives of the single rotations with respect to their angle.
-Mat4 drot_x(double a) {
-  Mat4 r = Mat4::Zero();
-  const double c = std::cos(a), s = std::sin(a);
-  r(1, 1) = -s;
-  r(1, 2) = c;
-  r(2, 1) = -c;
-  r(2, 2) = -s;
-  return r;
-}
-Mat4 drot_y(double a) {
-  Mat4 r = Mat4::Zero();
-  const double c = std::cos(a), s = std::sin(a);
-  r(0, 0) = -s;
-  r(0, 2) = c;
-  r(2, 0) = -c;
-  r(2, 2) = -s;
-  return r;
-}
-Mat4 drot_z(double a) {
-  Mat4 r = Mat4::Zero();
-  const double c = std::cos(a), s = std::sin(a);
-  r(0, 0) = -s;
-  r(0, 1) = c;
-  r(1, 0) = -c;
-  r(1, 1) = -s;
-  return r;
+Mat4 rotation_derivative(int k, double a) {
+  return planar(kPlane[k][0], kPlane[k][1], -std::sin(a), std::cos(a), 0.0);
 }
 Mat4 translation(double x, double y, double z) {
   Mat4 t = Mat4::Identity();
@@ -72,7 +36,7 @@ Mat4 translation(double x, double y, double z) {
 }  // namespace
 
 Mat4 rigid_matrix(const RigidParams& q) {
-  return translation(q[0], q[1], q[2]) * rot_x(q[3]) * rot_y(q[4]) * rot_z(q[5]);
+  return translation(q[0], q[1], q[2]) * rotation(0, q[3]) * rotation(1, q[4]) * rotation(2, q[5]);
 }
 
 RigidParams rigid_params(const Mat4& m) {
@@ -95,21 +59,17 @@ RigidParams rigid_params(const Mat4& m) {
 }
 
 std::array<Mat4, 6> rigid_matrix_derivatives(const RigidParams& q) {
-  const Mat4 r1 = rot_x(q[3]), r2 = rot_y(q[4]), r3 = rot_z(q[5]);
   const Mat4 t = translation(q[0], q[1], q[2]);
-  const Mat4 rot = r1 * r2 * r3;
+  const Mat4 r[3] = {rotation(0, q[3]), rotation(1, q[4]), rotation(2, q[5])};
   std::array<Mat4, 6> d;
   for (int k = 0; k < 3; ++k) {
-    d[k] = Mat4::Zero();
-    d[k].block<3, 3>(0, 0).setZero();
     // Only the translation column depends on t, and linearly.
-    Mat4 dt = Mat4::Zero();
-    dt(k, 3) = 1.0;
-    d[k] = dt * rot;
+    d[k] = Mat4::Zero();
+    d[k](k, 3) = 1.0;
   }
-  d[3] = t * drot_x(q[3]) * r2 * r3;
-  d[4] = t * r1 * drot_y(q[4]) * r3;
-  d[5] = t * r1 * r2 * drot_z(q[5]);
+  d[3] = t * rotation_derivative(0, q[3]) * r[1] * r[2];
+  d[4] = t * r[0] * rotation_derivative(1, q[4]) * r[2];
+  d[5] = t * r[0] * r[1] * rotation_derivative(2, q[5]);
   return d;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "realign/bspline.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -56,7 +57,7 @@ TEST_P(BSplineVsItk, ValueAndGradientMatchItk) {
 
   std::vector<float> coef = fx.samples;
   realign::bspline_coefficients(coef.data(), fx.dim, degree);
-  const realign::BSplineView view(coef.data(), fx.dim, degree);
+  const realign::PaddedCoefficients padded = realign::pad_coefficients(coef.data(), fx.dim, degree);
 
   for (const auto& p : random_points(fx.dim, 200)) {
     itk::ContinuousIndex<double, 3> ci;
@@ -64,9 +65,9 @@ TEST_P(BSplineVsItk, ValueAndGradientMatchItk) {
     const double expect = interp->EvaluateAtContinuousIndex(ci);
     const auto expect_grad = interp->EvaluateDerivativeAtContinuousIndex(ci);
     double grad[3];
-    const double got = view.value_gradient(p[0], p[1], p[2], grad);
+    const double got = realign::padded_value_gradient(padded, p[0], p[1], p[2], grad);
     EXPECT_NEAR(got, expect, 1e-5) << "degree " << degree;
-    EXPECT_NEAR(view.value(p[0], p[1], p[2]), expect, 1e-5);
+    EXPECT_NEAR(realign::padded_value(padded, p[0], p[1], p[2]), expect, 1e-5);
     // Linear interpolation has no derivative at the knots; compare elsewhere.
     const bool at_knot = degree == 1 && (p[0] == std::floor(p[0]) || p[1] == std::floor(p[1]) ||
                                          p[2] == std::floor(p[2]));
@@ -82,12 +83,17 @@ TEST(BSpline, InterpolatesTheSamplesForEveryDegree) {
   for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
     std::vector<float> coef = fx.samples;
     realign::bspline_coefficients(coef.data(), fx.dim, degree);
-    const realign::BSplineView view(coef.data(), fx.dim, degree);
+    const realign::PaddedCoefficients padded =
+        realign::pad_coefficients(coef.data(), fx.dim, degree);
     for (int k = 0; k < fx.dim[2]; k += 2)
       for (int j = 0; j < fx.dim[1]; j += 3)
-        for (int i = 0; i < fx.dim[0]; i += 1)
-          EXPECT_NEAR(view.value(i, j, k), fx.samples[i + fx.dim[0] * (j + fx.dim[1] * k)], 2e-5)
+        for (int i = 0; i < fx.dim[0]; i += 1) {
+          const float sample = fx.samples[i + fx.dim[0] * (j + fx.dim[1] * k)];
+          EXPECT_NEAR(realign::padded_value(padded, i, j, k), sample, 2e-5) << "degree " << degree;
+          EXPECT_NEAR(realign::testing::textbook_spline(coef.data(), fx.dim, degree, i, j, k),
+                      sample, 2e-5)
               << "degree " << degree;
+        }
   }
 }
 
@@ -122,18 +128,17 @@ TEST(BSpline, GradientMatchesFiniteDifferenceOfValue) {
   Fixture fx;
   std::vector<float> coef = fx.samples;
   realign::bspline_coefficients(coef.data(), fx.dim, 3);
-  const realign::BSplineView view(coef.data(), fx.dim, 3);
+  const realign::PaddedCoefficients view = realign::pad_coefficients(coef.data(), fx.dim, 3);
   const double h = 1e-5;
   for (const auto& p : random_points(fx.dim, 50)) {
     if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[0] > fx.dim[0] - 2 || p[1] > fx.dim[1] - 2 ||
         p[2] > fx.dim[2] - 2)
       continue;
     double grad[3];
-    view.value_gradient(p[0], p[1], p[2], grad);
-    const double fdx =
-        (view.value(p[0] + h, p[1], p[2]) - view.value(p[0] - h, p[1], p[2])) / (2 * h);
-    const double fdz =
-        (view.value(p[0], p[1], p[2] + h) - view.value(p[0], p[1], p[2] - h)) / (2 * h);
+    realign::padded_value_gradient(view, p[0], p[1], p[2], grad);
+    auto value = [&](double x, double y, double z) { return realign::padded_value(view, x, y, z); };
+    const double fdx = (value(p[0] + h, p[1], p[2]) - value(p[0] - h, p[1], p[2])) / (2 * h);
+    const double fdz = (value(p[0], p[1], p[2] + h) - value(p[0], p[1], p[2] - h)) / (2 * h);
     EXPECT_NEAR(grad[0], fdx, 1e-5);
     EXPECT_NEAR(grad[2], fdz, 1e-5);
   }

@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "realign/bspline.hpp"
+
 namespace fs = std::filesystem;
 
 namespace realign::testing {
@@ -44,6 +46,26 @@ std::string shared_dir() {
   std::error_code ec;
   if (fs::is_directory(p / "data" / "real", ec)) return fs::canonical(p).string();
   return "";
+}
+
+double textbook_spline(const float* coef, const std::array<int, 3>& dim, int degree, double x,
+                       double y, double z) {
+  double wx[8], wy[8], wz[8];
+  const int fx = realign::bspline_weights(degree, x, wx, nullptr);
+  const int fy = realign::bspline_weights(degree, y, wy, nullptr);
+  const int fz = realign::bspline_weights(degree, z, wz, nullptr);
+  double s = 0.0;
+  for (int k = 0; k <= degree; ++k)
+    for (int j = 0; j <= degree; ++j)
+      for (int i = 0; i <= degree; ++i) {
+        const std::size_t idx =
+            realign::mirror_index(fx + i, dim[0]) +
+            static_cast<std::size_t>(dim[0]) *
+                (realign::mirror_index(fy + j, dim[1]) +
+                 static_cast<std::size_t>(dim[1]) * realign::mirror_index(fz + k, dim[2]));
+        s += wx[i] * wy[j] * wz[k] * coef[idx];
+      }
+  return s;
 }
 
 }  // namespace realign::testing

@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary directories and the optional shared data.
 #pragma once
 
+#include <array>
 #include <string>
 
 namespace realign::testing {
@@ -10,5 +11,11 @@ std::string temp_dir(const std::string& tag);
 
 // Path of ../shared beside the source tree, or "" when it is absent.
 std::string shared_dir();
+
+// The B-spline value at (x, y, z) the textbook way: weights from the truncated-power
+// definition (bspline_weights), indices mirrored one by one, a plain triple sum. An
+// independent check on the padded, vectorised evaluation of the library.
+double textbook_spline(const float* coef, const std::array<int, 3>& dim, int degree, double x,
+                       double y, double z);
 
 }  // namespace realign::testing

@@ -17,29 +17,6 @@ constexpr int kMaxSplineDegree = 5;
 // Runs the recursive filter along each axis; axes of length 1 are left alone.
 void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degree);
 
-// Evaluation of a coefficient volume at a continuous voxel position (0-based).
-// Positions outside the grid are mirrored about the edge voxels.
-class BSplineView {
- public:
-  BSplineView(const float* coef, const std::array<int, 3>& dim, int degree)
-      : c_(coef), dim_(dim), degree_(degree) {
-    if (degree < 0 || degree > kMaxSplineDegree)
-      throw std::invalid_argument("B-spline degree must be 0-5");
-  }
-
-  double value(double x, double y, double z) const;
-  // Value and gradient in voxel units (d/di, d/dj, d/dk).
-  double value_gradient(double x, double y, double z, double grad[3]) const;
-
-  int degree() const { return degree_; }
-  const std::array<int, 3>& dim() const { return dim_; }
-
- private:
-  const float* c_;
-  std::array<int, 3> dim_;
-  int degree_;
-};
-
 // The weights of one axis: the first index of the support and degree+1 weights
 // (and their derivatives when dw != nullptr).
 int bspline_weights(int degree, double x, double* w, double* dw);
@@ -133,92 +110,6 @@ inline int spline_weights_derivs(double x, double* w, double* dw) {
   } else {
     return bspline_weights(D, x, w, dw);
   }
-}
-
-// Value of a coefficient volume at a voxel position, degree D. Mirrors only when the
-// support leaves the grid, which keeps interior points on the cheap path.
-template <int D>
-inline double spline_value(const float* c, const std::array<int, 3>& dim, double x, double y,
-                           double z) {
-  double wx[D + 1], wy[D + 1], wz[D + 1];
-  const int fx = spline_weights<D>(x, wx);
-  const int fy = spline_weights<D>(y, wy);
-  const int fz = spline_weights<D>(z, wz);
-  const std::ptrdiff_t sy = dim[0], sz = static_cast<std::ptrdiff_t>(dim[0]) * dim[1];
-  double s = 0.0;
-  if (fx >= 0 && fy >= 0 && fz >= 0 && fx + D < dim[0] && fy + D < dim[1] && fz + D < dim[2]) {
-    const float* base = c + fx + fy * sy + fz * sz;
-    for (int k = 0; k <= D; ++k) {
-      double sj = 0.0;
-      for (int j = 0; j <= D; ++j) {
-        const float* row = base + k * sz + j * sy;
-        double si = 0.0;
-        for (int i = 0; i <= D; ++i) si += wx[i] * row[i];
-        sj += wy[j] * si;
-      }
-      s += wz[k] * sj;
-    }
-    return s;
-  }
-  int ix[D + 1];
-  std::ptrdiff_t iy[D + 1], iz[D + 1];
-  for (int t = 0; t <= D; ++t) {
-    ix[t] = mirror_index(fx + t, dim[0]);
-    iy[t] = mirror_index(fy + t, dim[1]) * sy;
-    iz[t] = mirror_index(fz + t, dim[2]) * sz;
-  }
-  for (int k = 0; k <= D; ++k) {
-    double sj = 0.0;
-    for (int j = 0; j <= D; ++j) {
-      const float* row = c + iz[k] + iy[j];
-      double si = 0.0;
-      for (int i = 0; i <= D; ++i) si += wx[i] * row[ix[i]];
-      sj += wy[j] * si;
-    }
-    s += wz[k] * sj;
-  }
-  return s;
-}
-
-// Value and gradient (voxel units) at compile-time degree D.
-template <int D>
-inline double spline_value_gradient(const float* c, const std::array<int, 3>& dim, double x,
-                                    double y, double z, double grad[3]) {
-  double wx[D + 1], wy[D + 1], wz[D + 1], dx[D + 1], dy[D + 1], dz[D + 1];
-  const int fx = spline_weights_derivs<D>(x, wx, dx);
-  const int fy = spline_weights_derivs<D>(y, wy, dy);
-  const int fz = spline_weights_derivs<D>(z, wz, dz);
-  const std::ptrdiff_t sy = dim[0], sz = static_cast<std::ptrdiff_t>(dim[0]) * dim[1];
-  int ix[D + 1];
-  std::ptrdiff_t iy[D + 1], iz[D + 1];
-  for (int t = 0; t <= D; ++t) {
-    ix[t] = mirror_index(fx + t, dim[0]);
-    iy[t] = mirror_index(fy + t, dim[1]) * sy;
-    iz[t] = mirror_index(fz + t, dim[2]) * sz;
-  }
-  double s = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
-  for (int k = 0; k <= D; ++k) {
-    double sj = 0.0, sjx = 0.0, sjy = 0.0;
-    for (int j = 0; j <= D; ++j) {
-      const float* row = c + iz[k] + iy[j];
-      double si = 0.0, sdi = 0.0;
-      for (int i = 0; i <= D; ++i) {
-        si += wx[i] * row[ix[i]];
-        sdi += dx[i] * row[ix[i]];
-      }
-      sj += wy[j] * si;
-      sjx += wy[j] * sdi;
-      sjy += dy[j] * si;
-    }
-    s += wz[k] * sj;
-    gx += wz[k] * sjx;
-    gy += wz[k] * sjy;
-    gz += dz[k] * sj;
-  }
-  grad[0] = gx;
-  grad[1] = gy;
-  grad[2] = gz;
-  return s;
 }
 
 // Coefficients surrounded by a mirrored border, so that evaluation anywhere within

@@ -40,7 +40,6 @@ std::string broadcast_status(const std::string& error_on_root);
 
 // Broadcasts from rank 0.
 void broadcast(std::vector<float>& v);
-void broadcast(std::vector<double>& v);
 void broadcast(Grid& g);
 void broadcast(int& v);
 void broadcast(double& v);
@@ -48,9 +47,6 @@ void broadcast(double& v);
 // Element-wise sum over all ranks, result on all ranks.
 void allreduce_sum(std::vector<double>& v);
 void allreduce_sum(double* v, std::size_t n);
-// Element-wise sum onto rank 0 (other ranks' v is unchanged).
-void reduce_sum_to_root(std::vector<double>& v);
-void reduce_sum_to_root(std::vector<float>& v);
 
 // Every rank receives its block of frames (block_range) into `mine`; rank 0 produces
 // each frame with load(frame, out) just before sending it, so it never holds other
@@ -60,7 +56,6 @@ void scatter_frames(int frames_total, std::size_t voxels,
 
 // Gathers per-frame matrices from their owners onto every rank, in frame order.
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
-std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
 
 // Point-to-point transfer of one frame to rank 0 (tags are the frame number).
