@@ -85,28 +85,22 @@ inline int spline_weights(double x, double* w) {
 // Weights and their derivatives for one axis at compile-time degree D.
 template <int D>
 inline int spline_weights_derivs(double x, double* w, double* dw) {
-  if constexpr (D == 2) {
-    const int c = fast_floor(x + 0.5);
-    const double t = x - c;
-    w[0] = 0.5 * (0.5 - t) * (0.5 - t);
-    w[1] = 0.75 - t * t;
-    w[2] = 0.5 * (0.5 + t) * (0.5 + t);
-    dw[0] = t - 0.5;
-    dw[1] = -2.0 * t;
-    dw[2] = t + 0.5;
-    return c - 1;
-  } else if constexpr (D == 3) {
-    const int f = fast_floor(x);
-    const double t = x - f, u = 1.0 - t, t2 = t * t;
-    w[0] = u * u * u / 6.0;
-    w[1] = (4.0 - 6.0 * t2 + 3.0 * t2 * t) / 6.0;
-    w[2] = (1.0 + 3.0 * t + 3.0 * t2 - 3.0 * t2 * t) / 6.0;
-    w[3] = t2 * t / 6.0;
-    dw[0] = -0.5 * u * u;
-    dw[1] = -2.0 * t + 1.5 * t2;
-    dw[2] = 0.5 + t - 1.5 * t2;
-    dw[3] = 0.5 * t2;
-    return f - 1;
+  if constexpr (D == 2 || D == 3) {
+    const int first = spline_weights<D>(x, w);
+    // Offset of x within its knot interval, as spline_weights measures it.
+    const double t = x - (first + 1);
+    if constexpr (D == 2) {
+      dw[0] = t - 0.5;
+      dw[1] = -2.0 * t;
+      dw[2] = t + 0.5;
+    } else {
+      const double u = 1.0 - t, t2 = t * t;
+      dw[0] = -0.5 * u * u;
+      dw[1] = -2.0 * t + 1.5 * t2;
+      dw[2] = 0.5 + t - 1.5 * t2;
+      dw[3] = 0.5 * t2;
+    }
+    return first;
   } else {
     return bspline_weights(D, x, w, dw);
   }
