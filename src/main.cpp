@@ -177,8 +177,13 @@ int main(int argc, char** argv) {
     realign::RunResult r = realign::run_realign(opt);
     if (mpi.rank() == 0) print_summary(r, opt.fd_radius_mm);
     return 0;
-  } catch (const std::exception& e) {
+  } catch (const realign::RunError& e) {
     if (mpi.rank() == 0) std::fprintf(stderr, "realign: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    // Only this rank knows: end every rank rather than leave peers waiting.
+    if (mpi.size() > 1) realign::abort_all(e.what());
+    std::fprintf(stderr, "realign: error: %s\n", e.what());
     return 1;
   }
 }

@@ -151,7 +151,7 @@ RunResult run_realign(const Options& opt) {
     }
   }
   error = broadcast_status(error);
-  if (!error.empty()) throw std::runtime_error(error);
+  if (!error.empty()) throw RunError(error);
   int frames = series.frames, kind = refc.kind, ref_frame = refc.frame;
   broadcast(series.grid);
   broadcast(frames);

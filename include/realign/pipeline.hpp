@@ -2,6 +2,7 @@
 // write. Every rank calls run_realign; rank 0 reads and writes.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,15 @@ struct RunResult {
   double series_mb = 0;       // the series as float32
 };
 
-// Throws InputError for bad input (on rank 0; other ranks return a result with an
-// error flag through the status broadcast and throw the same message).
+// An error every rank knows about (rank 0 found it and told the others before any
+// collective work), so each rank can simply return; any other exception on one rank
+// must end the whole job (abort_all), or its peers would wait forever.
+class RunError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws RunError for bad input ("<file>: <problem>"), on every rank alike.
 RunResult run_realign(const Options& opt);
 
 }  // namespace realign
