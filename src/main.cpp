@@ -75,10 +75,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--fwhm", opt.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 50.0));
   app.add_option("--sep", opt.estimate.sep_mm, "sample point spacing in mm")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.1, 100.0));
   app.add_option("--quality", opt.estimate.quality,
                  "fraction of the information kept when thinning sample points (0-1]")
       ->capture_default_str()
@@ -92,11 +92,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-iter", opt.estimate.max_iter,
                  "Gauss-Newton iterations at most, per frame and pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 10000));
   app.add_option("--tol", opt.estimate.tol,
                  "stop when the relative decrease of the mean squared residual is below this")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-16, 1.0));
   app.add_flag("!--no-reslice", opt.reslice,
                "estimate only: write parameters and reports, no images");
   app.add_flag("!--no-mask", opt.mask, "keep voxels that some frames cannot see");
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"float32", "input"}));
   app.add_option("--fd-radius", opt.fd_radius_mm, "head radius in mm for framewise displacement")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--split", split,
                  "MPI work split: frames (blocks of frames per rank) or points (sample points of "
                  "each frame)")
@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"frames", "points"}));
   app.add_option("--threads", opt.threads,
                  "OpenMP threads per rank (default: OMP_NUM_THREADS or all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 4096));
   app.add_flag("-q,--quiet", quiet, "warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "debug output");
 
