@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace realign {
 namespace {
@@ -160,12 +161,34 @@ std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total
   return assemble(mine, frames_total, 1);
 }
 
-void send_frame_to_root(const float* data, std::size_t n, int frame) {
-  MPI_Send(data, static_cast<int>(n), MPI_FLOAT, 0, frame, MPI_COMM_WORLD);
+static_assert(sizeof(MPI_Request) <= sizeof(long), "MPI_Request must fit in a long");
+
+void FrameSender::send(const float* data, std::size_t n, int frame) {
+  MPI_Request r;
+  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, 0, frame, MPI_COMM_WORLD, &r);
+  long handle = 0;
+  std::memcpy(&handle, &r, sizeof(r));
+  requests_.push_back(handle);
+}
+
+void FrameSender::wait_all() {
+  for (long handle : requests_) {
+    MPI_Request r;
+    std::memcpy(&r, &handle, sizeof(r));
+    MPI_Wait(&r, MPI_STATUS_IGNORE);
+  }
+  requests_.clear();
 }
 
 void receive_frame(float* data, std::size_t n, int frame, int from) {
   MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+double max_over_ranks(double v) {
+  if (mpi_size() == 1) return v;
+  double out = v;
+  MPI_Reduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+  return out;
 }
 
 double sum_peak_memory_mb() {

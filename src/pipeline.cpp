@@ -192,6 +192,8 @@ RunResult run_realign(const Options& opt) {
   const EstimateOptions& est = opt.estimate;
   SampleSet points = sample_grid(grid, est.sep_mm);
   evaluate_reference(points, smoothed_coefficients(ref_volume.data(), grid, est));
+  // DVARS counts the voxels where the reference shows the head.
+  const std::vector<std::uint8_t> brain = brain_mask(ref_volume);
   ref_volume = {};
   FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
@@ -281,7 +283,9 @@ RunResult run_realign(const Options& opt) {
   }
   result.seconds_estimate = since(t_est);
 
-  // ---- Reslicing, each rank its own block of frames, in place.
+  // ---- Reslicing, each rank its own block of frames, in place. Rank 0 writes its frames
+  // as they are done and then takes the others' in order (their sends start as each
+  // frame is ready), so writing overlaps reslicing.
   const auto t_res = Clock::now();
   const float fill = opt.datatype == OutputType::Float32 && opt.reslice
                          ? std::numeric_limits<float>::quiet_NaN()
@@ -298,43 +302,47 @@ RunResult run_realign(const Options& opt) {
       common.intersect(visible[f]);
   }
   const auto [rb, re] = block_range(frames, size, rank);
+  auto local_frame = [&, rb = rb](int f) {
+    return series.frame(opt.split == Split::Points ? f : f - rb);
+  };
   MeanImage mean;
   mean.reset(nv);
-  {
-    std::vector<float> work(nv);
-    for (int f = rb; f < re; ++f) {
-      float* frame = series.frame(opt.split == Split::Points ? f : f - rb);
-      if (opt.reslice) {
-        std::copy(frame, frame + nv, work.begin());
-        bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
-        reslice_frame(pad_coefficients(work.data(), grid.dim, opt.reslice_degree),
-                      reference_to_frame_voxels(result.xfm[f], grid, grid), visible[f], fill,
-                      frame);
-      }
-      mean.add(frame, visible[f]);
-      if (opt.reslice && opt.mask) common.apply(frame, fill);
+  std::vector<float> work(nv);
+  double reslice_seconds = 0.0;  // this rank's own reslicing, without waiting or writing
+  auto reslice_own = [&](int f) {
+    const auto t = Clock::now();
+    float* frame = local_frame(f);
+    if (opt.reslice) {
+      std::copy(frame, frame + nv, work.begin());
+      bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
+      reslice_frame(pad_coefficients(work.data(), grid.dim, opt.reslice_degree),
+                    reference_to_frame_voxels(result.xfm[f], grid, grid), visible[f], fill, frame);
     }
-  }
-  allreduce_sum(mean.sum);
-  {
+    mean.add(frame, visible[f]);
+    if (opt.reslice && opt.mask) common.apply(frame, fill);
+    reslice_seconds += since(t);
+    return frame;
+  };
+  auto finish_mean = [&]() {
+    allreduce_sum(mean.sum);
     std::vector<double> counts(mean.count.begin(), mean.count.end());
     allreduce_sum(counts);
     std::copy(counts.begin(), counts.end(), mean.count.begin());
-  }
-  std::vector<float> mean_image = mean.result(fill);
-  if (opt.reslice && opt.mask) common.apply(mean_image.data(), fill);
-  result.seconds_reslice = since(t_res);
+    std::vector<float> m = mean.result(fill);
+    if (opt.reslice && opt.mask) common.apply(m.data(), fill);
+    return m;
+  };
 
-  // ---- Rank 0 takes every frame in order: into the output image and into DVARS.
-  const std::vector<std::uint8_t> dmask = brain_mask(mean_image);
   if (rank != 0) {
-    for (int f = rb; f < re; ++f)
-      send_frame_to_root(series.frame(opt.split == Split::Points ? f : f - rb), nv, f);
+    FrameSender sender;
+    for (int f = rb; f < re; ++f) sender.send(reslice_own(f), nv, f);
+    sender.wait_all();
+    finish_mean();
     series.data = {};
+    max_over_ranks(reslice_seconds);
     result.peak_memory_mb = sum_peak_memory_mb();
     return result;
   }
-  const auto t_write = Clock::now();
   auto outs = std::make_unique<OutputSet>();
   try {
     std::vector<double> dvars(frames, std::numeric_limits<double>::quiet_NaN());
@@ -348,16 +356,17 @@ RunResult run_realign(const Options& opt) {
       while (f >= block_range(frames, size, owner).second) ++owner;
       const float* data;
       if (owner == 0) {
-        data = series.frame(f);
+        data = reslice_own(f);
       } else {
         receive_frame(incoming.data(), nv, f, owner);
         data = incoming.data();
       }
       if (writer) writer->write_frame(data);
-      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, nv, dmask);
+      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, nv, brain);
       std::copy(data, data + nv, prev.begin());
     }
     if (writer) writer->close();
+    const std::vector<float> mean_image = finish_mean();
     if (opt.reslice)
       write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype,
                   "realign: mean");
@@ -383,8 +392,11 @@ RunResult run_realign(const Options& opt) {
     if (size > 1) abort_all(e.what());
     throw;
   }
-  result.seconds_write = since(t_write);
   result.seconds_total = since(t_start);
+  // Reslicing is the slowest rank's own work; writing is the rest of the time after
+  // estimation (rank 0 writes while the ranks reslice).
+  result.seconds_reslice = max_over_ranks(reslice_seconds);
+  result.seconds_write = std::max(0.0, since(t_res) - result.seconds_reslice);
   result.series_mb = static_cast<double>(nv) * frames * sizeof(float) / (1024.0 * 1024.0);
   result.peak_memory_mb = sum_peak_memory_mb();
   return result;

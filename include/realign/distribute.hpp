@@ -58,9 +58,21 @@ void scatter_frames(int frames_total, std::size_t voxels,
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
 
-// Point-to-point transfer of one frame to rank 0 (tags are the frame number).
-void send_frame_to_root(const float* data, std::size_t n, int frame);
+// Frames on their way to rank 0 (tags are the frame numbers): each send starts as soon as
+// its frame is ready and the data must stay untouched until wait_all().
+class FrameSender {
+ public:
+  void send(const float* data, std::size_t n, int frame);
+  void wait_all();
+  ~FrameSender() { wait_all(); }
+
+ private:
+  std::vector<long> requests_;  // MPI_Request handles, kept opaque here
+};
 void receive_frame(float* data, std::size_t n, int frame, int from);
+
+// The largest value over all ranks (collective; valid on rank 0).
+double max_over_ranks(double v);
 
 // Peak resident memory of this process, summed over all ranks (collective; the sum is
 // valid on rank 0).

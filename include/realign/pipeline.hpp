@@ -18,6 +18,8 @@ struct RunResult {
   std::vector<int> iterations;       // last pass, per frame
   std::vector<int> unconverged;      // frames that hit the cap or lost overlap
   std::vector<std::string> outputs;  // files written (rank 0)
+  // Stages: reslice is the slowest rank's own reslicing; write is the time after
+  // estimation that is not reslicing (rank 0 writes while ranks reslice).
   double seconds_read = 0, seconds_estimate = 0, seconds_reslice = 0, seconds_write = 0;
   double seconds_total = 0;   // from the start of reading to the last byte written
   double peak_memory_mb = 0;  // peak resident memory summed over all ranks
