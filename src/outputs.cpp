@@ -448,8 +448,9 @@ void write_confounds(const std::string& tsv_path, const std::string& json_path,
            rms_r + " mm about the volume centre. n/a for the first frame.",
        "mm"},
       {"dvars",
-       "DVARS (Power et al. 2012): square root of the mean over brain-mask voxels of the "
-       "squared intensity change from the previous frame. n/a for the first frame.",
+       "DVARS (Power et al. 2012): square root of the mean over brain voxels (where the "
+       "reference exceeds 1/8 of its global mean) of the squared intensity change of the "
+       "written series from the previous frame. n/a for the first frame.",
        "image intensity units (arbitrary)"},
   };
 
