@@ -157,18 +157,40 @@ std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_tot
   return out;
 }
 
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total) {
+  return assemble(mine, frames_total, 1);
+}
+
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total) {
   return assemble(mine, frames_total, 1);
 }
 
 static_assert(sizeof(MPI_Request) <= sizeof(long), "MPI_Request must fit in a long");
 
-void FrameSender::send(const float* data, std::size_t n, int frame) {
+void FrameSender::send(const float* data, std::size_t n, int frame, int to) {
   MPI_Request r;
-  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, 0, frame, MPI_COMM_WORLD, &r);
+  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, to, frame, MPI_COMM_WORLD, &r);
   long handle = 0;
   std::memcpy(&handle, &r, sizeof(r));
   requests_.push_back(handle);
+}
+
+void FrameSender::send_bytes(const std::vector<char>& data, int frame) {
+  MPI_Request r;
+  MPI_Isend(data.data(), static_cast<int>(data.size()), MPI_BYTE, 0, frame, MPI_COMM_WORLD, &r);
+  long handle = 0;
+  std::memcpy(&handle, &r, sizeof(r));
+  requests_.push_back(handle);
+}
+
+std::vector<char> receive_bytes(int frame, int from) {
+  MPI_Status status;
+  MPI_Probe(from, frame, MPI_COMM_WORLD, &status);
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::vector<char> bytes(static_cast<std::size_t>(count));
+  MPI_Recv(bytes.data(), count, MPI_BYTE, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return bytes;
 }
 
 void FrameSender::wait_all() {

@@ -355,30 +355,6 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 // are standard gzip that every NIfTI reader accepts, and frames never wait on a single
 // long zlib stream.
 
-struct NiftiWriter::Impl {
-  std::FILE* file = nullptr;
-  bool gzip = false;
-  libdeflate_compressor* compressor = nullptr;
-  std::vector<char> packed;
-  std::string path;
-  int datatype = DT_FLOAT32;
-  float slope = 1.0f, inter = 0.0f;
-  std::size_t voxels = 0;
-  std::vector<char> buffer;
-
-  ~Impl() {
-    if (file) std::fclose(file);
-    if (compressor) libdeflate_free_compressor(compressor);
-  }
-  bool put(const void* data, std::size_t size) {
-    if (!gzip) return std::fwrite(data, 1, size, file) == size;
-    packed.resize(libdeflate_gzip_compress_bound(compressor, size));
-    const std::size_t n =
-        libdeflate_gzip_compress(compressor, data, size, packed.data(), packed.size());
-    return n > 0 && std::fwrite(packed.data(), 1, n, file) == n;
-  }
-};
-
 namespace {
 template <typename T>
 void quantise(const float* src, std::size_t n, float slope, float inter, char* dst) {
@@ -395,31 +371,121 @@ void quantise(const float* src, std::size_t n, float slope, float inter, char* d
 }
 }  // namespace
 
+FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::string& path) {
+  const nifti_1_header& n = hdr(like);
+  FrameFormat f;
+  f.datatype = type == OutputType::Float32 ? DT_FLOAT32 : n.datatype;
+  f.gzip = ends_with(path, ".gz");
+  // Stored values are (value - inter) / slope; floats and unscaled headers store values.
+  const bool scaled = f.datatype != DT_FLOAT32 && f.datatype != DT_FLOAT64 &&
+                      std::isfinite(n.scl_slope) && n.scl_slope != 0.0f &&
+                      std::isfinite(n.scl_inter);
+  f.slope = scaled ? n.scl_slope : 1.0f;
+  f.inter = scaled ? n.scl_inter : 0.0f;
+  int nbyper = 0, swapsize = 0;
+  nifti_datatype_sizes(f.datatype, &nbyper, &swapsize);
+  f.bytes_per_voxel = nbyper;
+  switch (f.datatype) {
+    case DT_FLOAT32:
+    case DT_FLOAT64:
+    case DT_UINT8:
+    case DT_INT8:
+    case DT_INT16:
+    case DT_UINT16:
+    case DT_INT32:
+    case DT_UINT32:
+      break;
+    default:
+      throw InputError(path, "cannot write datatype " + like.datatype_name());
+  }
+  return f;
+}
+
+FrameEncoder::FrameEncoder(const FrameFormat& format, std::size_t voxels)
+    : format_(format), voxels_(voxels), raw_(voxels * format.bytes_per_voxel) {
+  // Level 4: most of level 6's size at a fraction of its time.
+  if (format_.gzip) compressor_ = libdeflate_alloc_compressor(4);
+}
+
+FrameEncoder::~FrameEncoder() {
+  if (compressor_) libdeflate_free_compressor(static_cast<libdeflate_compressor*>(compressor_));
+}
+
+const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) {
+  if (!format_.gzip) {
+    packed_.assign(static_cast<const char*>(data), static_cast<const char*>(data) + size);
+    return packed_;
+  }
+  auto* c = static_cast<libdeflate_compressor*>(compressor_);
+  packed_.resize(libdeflate_gzip_compress_bound(c, size));
+  packed_.resize(libdeflate_gzip_compress(c, data, size, packed_.data(), packed_.size()));
+  return packed_;
+}
+
+const std::vector<char>& FrameEncoder::encode(const float* frame) {
+  const std::size_t n = voxels_;
+  char* out = raw_.data();
+  const float slope = format_.slope, inter = format_.inter;
+  switch (format_.datatype) {
+    case DT_FLOAT32:
+      return pack(frame, n * sizeof(float));
+    case DT_FLOAT64: {
+      double* d = reinterpret_cast<double*>(out);
+      for (std::size_t i = 0; i < n; ++i) d[i] = frame[i];
+      break;
+    }
+    case DT_UINT8:
+      quantise<unsigned char>(frame, n, slope, inter, out);
+      break;
+    case DT_INT8:
+      quantise<signed char>(frame, n, slope, inter, out);
+      break;
+    case DT_INT16:
+      quantise<short>(frame, n, slope, inter, out);
+      break;
+    case DT_UINT16:
+      quantise<unsigned short>(frame, n, slope, inter, out);
+      break;
+    case DT_INT32:
+      quantise<int>(frame, n, slope, inter, out);
+      break;
+    case DT_UINT32:
+      quantise<unsigned int>(frame, n, slope, inter, out);
+      break;
+  }
+  return pack(raw_.data(), raw_.size());
+}
+
+struct NiftiWriter::Impl {
+  std::FILE* file = nullptr;
+  std::string path;
+  FrameFormat format;
+  std::unique_ptr<FrameEncoder> encoder;
+  std::size_t voxels = 0;
+  ~Impl() {
+    if (file) std::fclose(file);
+  }
+  void put(const std::vector<char>& bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size())
+      throw InputError(path, "write failed (disk full?)");
+  }
+};
+
 NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid,
                          int frames, OutputType type, const std::string& descrip)
     : impl_(std::make_unique<Impl>()) {
-  nifti_1_header n = hdr(like);
   impl_->path = path;
-  impl_->voxels = grid.voxels();
-  impl_->datatype = type == OutputType::Float32 ? DT_FLOAT32 : n.datatype;
-  int nbyper = 0, swapsize = 0;
-  nifti_datatype_sizes(impl_->datatype, &nbyper, &swapsize);
-  if (nbyper <= 0 || impl_->datatype == DT_RGB24 || impl_->datatype >= DT_COMPLEX128 ||
-      impl_->datatype == DT_COMPLEX64)
-    throw InputError(path, "cannot write datatype " + like.datatype_name());
+  impl_->format = frame_format(like, type, path);
+  const FrameFormat& f = impl_->format;
+  nifti_1_header n = hdr(like);
   n.dim[0] = frames > 1 ? 4 : 3;
   for (int d = 0; d < 3; ++d) n.dim[d + 1] = static_cast<short>(grid.dim[d]);
   n.dim[4] = static_cast<short>(frames);
   for (int d = 5; d < 8; ++d) n.dim[d] = 1;
-  n.datatype = static_cast<short>(impl_->datatype);
-  n.bitpix = static_cast<short>(8 * nbyper);
-  if (impl_->datatype == DT_FLOAT32 || impl_->datatype == DT_FLOAT64 || n.scl_slope == 0.0f ||
-      !std::isfinite(n.scl_slope)) {
-    n.scl_slope = 1.0f;
-    n.scl_inter = 0.0f;
-  }
-  impl_->slope = n.scl_slope;
-  impl_->inter = n.scl_inter;
+  n.datatype = static_cast<short>(f.datatype);
+  n.bitpix = static_cast<short>(8 * f.bytes_per_voxel);
+  n.scl_slope = f.slope;
+  n.scl_inter = f.inter;
   n.cal_min = n.cal_max = 0.0f;
   n.glmin = n.glmax = 0;
   n.vox_offset = 352.0f;
@@ -429,63 +495,33 @@ NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const
     std::memset(n.descrip, 0, sizeof(n.descrip));
     std::strncpy(n.descrip, descrip.c_str(), sizeof(n.descrip) - 1);
   }
-  impl_->buffer.resize(impl_->voxels * static_cast<std::size_t>(nbyper));
-
-  impl_->gzip = ends_with(path, ".gz");
-  // Level 4: most of level 6's size at a fraction of its time.
-  if (impl_->gzip) impl_->compressor = libdeflate_alloc_compressor(4);
+  impl_->encoder = std::make_unique<FrameEncoder>(f, grid.voxels());
+  impl_->voxels = grid.voxels();
   impl_->file = std::fopen(path.c_str(), "wb");
   if (!impl_->file) throw InputError(path, std::string("cannot create: ") + std::strerror(errno));
   char head[352] = {};
   std::memcpy(head, &n, sizeof(n));
-  if (!impl_->put(head, sizeof(head))) throw InputError(path, "write failed");
+  // The header is a member of its own, so every frame can be one too.
+  FrameEncoder header_encoder(f, 0);
+  impl_->put(header_encoder.pack(head, sizeof(head)));
 }
 
 NiftiWriter::~NiftiWriter() = default;
 
+const FrameFormat& NiftiWriter::format() const { return impl_->format; }
+
 void NiftiWriter::write_frame(const float* frame) {
-  const std::size_t n = impl_->voxels;
-  const char* bytes = nullptr;
-  std::size_t size = 0;
-  switch (impl_->datatype) {
-    case DT_FLOAT32:
-      bytes = reinterpret_cast<const char*>(frame);
-      size = n * sizeof(float);
-      break;
-    case DT_FLOAT64: {
-      double* d = reinterpret_cast<double*>(impl_->buffer.data());
-      for (std::size_t i = 0; i < n; ++i) d[i] = frame[i];
-      bytes = impl_->buffer.data();
-      size = n * sizeof(double);
-      break;
-    }
-    case DT_UINT8:
-      quantise<unsigned char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    case DT_INT8:
-      quantise<signed char>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    case DT_INT16:
-      quantise<short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    case DT_UINT16:
-      quantise<unsigned short>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    case DT_INT32:
-      quantise<int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    case DT_UINT32:
-      quantise<unsigned int>(frame, n, impl_->slope, impl_->inter, impl_->buffer.data());
-      break;
-    default:
-      throw InputError(impl_->path, "unsupported output datatype");
+  const FrameFormat& f = impl_->format;
+  if (f.datatype == DT_FLOAT32 && !f.gzip) {  // the common case needs no copy
+    const std::size_t bytes = impl_->voxels * sizeof(float);
+    if (std::fwrite(frame, 1, bytes, impl_->file) != bytes)
+      throw InputError(impl_->path, "write failed (disk full?)");
+    return;
   }
-  if (!bytes) {
-    bytes = impl_->buffer.data();
-    size = impl_->buffer.size();
-  }
-  if (!impl_->put(bytes, size)) throw InputError(impl_->path, "write failed (disk full?)");
+  impl_->put(impl_->encoder->encode(frame));
 }
+
+void NiftiWriter::write_encoded(const std::vector<char>& bytes) { impl_->put(bytes); }
 
 void NiftiWriter::close() {
   if (!impl_->file) return;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -333,39 +334,86 @@ RunResult run_realign(const Options& opt) {
     return m;
   };
 
+  // How the output stores a frame, decided by rank 0 (it has the header) and known to all,
+  // so each rank encodes (converts, compresses) its own frames.
+  FrameFormat format;
+  if (rank == 0) format = frame_format(header, opt.datatype, opt.output);
+  {
+    int fields[3] = {format.datatype, format.bytes_per_voxel, format.gzip ? 1 : 0};
+    double scale[2] = {format.slope, format.inter};
+    for (int& v : fields) broadcast(v);
+    for (double& v : scale) broadcast(v);
+    format = {fields[0], fields[1], static_cast<float>(scale[0]), static_cast<float>(scale[1]),
+              fields[2] != 0};
+  }
+  // Float frames go out as they are; any other format is encoded where the frame is.
+  const bool plain = format.datatype == 16 && !format.gzip;
+
+  // Reslice this rank's block, DVARS within it, and send (rank 0 writes) each frame at once.
+  std::vector<double> dvars_mine(re - rb, std::numeric_limits<double>::quiet_NaN());
+  FrameSender sender;
+  FrameEncoder encoder(format, nv);
+  std::deque<std::vector<char>> encoded;  // kept until their sends complete
+  auto outs = rank == 0 ? std::make_unique<OutputSet>() : nullptr;
+  std::unique_ptr<NiftiWriter> writer;
+  auto handle_own = [&](int f) {
+    const float* frame = reslice_own(f);
+    if (f > rb) dvars_mine[f - rb] = frame_dvars(local_frame(f - 1), frame, nv, brain);
+    if (rank == 0) {
+      if (writer) writer->write_frame(frame);
+    } else if (opt.reslice) {
+      if (plain) {
+        sender.send(frame, nv, f);
+      } else {
+        encoded.push_back(encoder.encode(frame));
+        sender.send_bytes(encoded.back(), f);
+      }
+    }
+  };
+  // A block's first DVARS needs the previous block's last frame.
+  auto exchange_boundary = [&]() {
+    // Tags above the frame count keep these apart from the frames going to rank 0.
+    if (rank + 1 < size && re > rb) sender.send(local_frame(re - 1), nv, frames + re - 1, rank + 1);
+    if (rank > 0 && re > rb) {
+      std::vector<float> before(nv);
+      receive_frame(before.data(), nv, frames + rb - 1, rank - 1);
+      dvars_mine[0] = frame_dvars(before.data(), local_frame(rb), nv, brain);
+    }
+  };
+
   if (rank != 0) {
-    FrameSender sender;
-    for (int f = rb; f < re; ++f) sender.send(reslice_own(f), nv, f);
+    for (int f = rb; f < re; ++f) handle_own(f);
+    exchange_boundary();
     sender.wait_all();
+    allgather_frames(dvars_mine, frames);
     finish_mean();
     series.data = {};
     max_over_ranks(reslice_seconds);
     result.peak_memory_mb = sum_peak_memory_mb();
     return result;
   }
-  auto outs = std::make_unique<OutputSet>();
   try {
-    std::vector<double> dvars(frames, std::numeric_limits<double>::quiet_NaN());
-    std::unique_ptr<NiftiWriter> writer;
     if (opt.reslice)
       writer = std::make_unique<NiftiWriter>(outs->temp_for(paths.image), header, grid, frames,
                                              opt.datatype, "realign: resliced");
-    std::vector<float> prev(nv), incoming(nv);
-    int owner = 0;
-    for (int f = 0; f < frames; ++f) {
-      while (f >= block_range(frames, size, owner).second) ++owner;
-      const float* data;
-      if (owner == 0) {
-        data = reslice_own(f);
-      } else {
-        receive_frame(incoming.data(), nv, f, owner);
-        data = incoming.data();
+    for (int f = rb; f < re; ++f) handle_own(f);
+    exchange_boundary();
+    // Then every other rank's frames, in order, as they arrive.
+    std::vector<float> incoming(plain ? nv : 0);
+    for (int owner = 1; owner < size && opt.reslice; ++owner) {
+      const auto [ob_, oe_] = block_range(frames, size, owner);
+      for (int f = ob_; f < oe_; ++f) {
+        if (plain) {
+          receive_frame(incoming.data(), nv, f, owner);
+          writer->write_frame(incoming.data());
+        } else {
+          writer->write_encoded(receive_bytes(f, owner));
+        }
       }
-      if (writer) writer->write_frame(data);
-      if (f > 0) dvars[f] = frame_dvars(prev.data(), data, nv, brain);
-      std::copy(data, data + nv, prev.begin());
     }
     if (writer) writer->close();
+    sender.wait_all();
+    const std::vector<double> dvars = allgather_frames(dvars_mine, frames);
     const std::vector<float> mean_image = finish_mean();
     if (opt.reslice)
       write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype,

@@ -18,6 +18,9 @@ struct Case {
   const char* spm;  // SPM12 rp file suffix
 };
 
+// Readable test names in failure messages instead of a byte dump.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.run << " --ref " << c.ref; }
+
 class AgainstSpm12 : public ::testing::TestWithParam<Case> {};
 
 TEST_P(AgainstSpm12, MeanDisplacementDifferenceIsSmall) {

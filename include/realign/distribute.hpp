@@ -57,12 +57,14 @@ void scatter_frames(int frames_total, std::size_t voxels,
 // Gathers per-frame matrices from their owners onto every rank, in frame order.
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
 
 // Frames on their way to rank 0 (tags are the frame numbers): each send starts as soon as
 // its frame is ready and the data must stay untouched until wait_all().
 class FrameSender {
  public:
-  void send(const float* data, std::size_t n, int frame);
+  void send(const float* data, std::size_t n, int frame, int to = 0);
+  void send_bytes(const std::vector<char>& data, int frame);
   void wait_all();
   ~FrameSender() { wait_all(); }
 
@@ -70,6 +72,8 @@ class FrameSender {
   std::vector<long> requests_;  // MPI_Request handles, kept opaque here
 };
 void receive_frame(float* data, std::size_t n, int frame, int from);
+// A message of bytes whose length the receiver does not know in advance.
+std::vector<char> receive_bytes(int frame, int from);
 
 // The largest value over all ranks (collective; valid on rank 0).
 double max_over_ranks(double v);

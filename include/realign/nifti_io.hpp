@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "realign/volume.hpp"
 
@@ -77,6 +78,35 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 // Float32 writes floats (NaN allowed); Input converts to the header's datatype with
 // rounding and clamping (NaN -> 0). Writes exactly the path it is given: callers that
 // must leave nothing behind on failure write to a temporary name (see OutputSet).
+// How frames are stored in an output file: plain numbers, so rank 0 can tell every rank
+// and each can encode its own frames.
+struct FrameFormat {
+  int datatype = 16;  // NIfTI code
+  int bytes_per_voxel = 4;
+  float slope = 1.0f, inter = 0.0f;  // stored = (value - inter) / slope
+  bool gzip = false;                 // one gzip member per frame
+};
+FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::string& path);
+
+// Turns float frames into the bytes a file of `format` holds for them.
+class FrameEncoder {
+ public:
+  FrameEncoder(const FrameFormat& format, std::size_t voxels);
+  ~FrameEncoder();
+  FrameEncoder(const FrameEncoder&) = delete;
+  FrameEncoder& operator=(const FrameEncoder&) = delete;
+  // The encoded frame; valid until the next call.
+  const std::vector<char>& encode(const float* frame);
+  // Raw bytes as they are (or as one gzip member).
+  const std::vector<char>& pack(const void* data, std::size_t size);
+
+ private:
+  FrameFormat format_;
+  std::size_t voxels_;
+  void* compressor_ = nullptr;
+  std::vector<char> raw_, packed_;
+};
+
 class NiftiWriter {
  public:
   NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
@@ -85,7 +115,10 @@ class NiftiWriter {
   NiftiWriter(const NiftiWriter&) = delete;
   NiftiWriter& operator=(const NiftiWriter&) = delete;
   void write_frame(const float* frame);  // grid.voxels() values
-  void close();                          // throws if the data did not reach the file
+  // A frame another rank encoded with this writer's format.
+  void write_encoded(const std::vector<char>& bytes);
+  const FrameFormat& format() const;
+  void close();  // throws if the data did not reach the file
 
  private:
   struct Impl;
