@@ -199,7 +199,7 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
   const int tri = np * (np + 1) / 2;
   const int width = np + 2 + tri + np + 1 + 1;  // last: count of points inside
   const std::size_t nchunks = chunks();
-  std::vector<double> per_chunk(nchunks * width);
+  std::vector<double> per_chunk(nchunks * width), total(width);
   const std::array<int, 3> dim = frame_grid.dim;
   const double tol = 1e-6;
   const double lo[3] = {-axis_tolerance(dim[0], tol), -axis_tolerance(dim[1], tol),
@@ -223,7 +223,7 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
         accumulate_chunk<3>(c, a, coef, lo, hi, &per_chunk[c * width]);
     }
     if (reduce_) reduce_(per_chunk);
-    std::vector<double> total(width, 0.0);
+    std::fill(total.begin(), total.end(), 0.0);
     for (std::size_t c = 0; c < nchunks; ++c)
       for (int k = 0; k < width; ++k) total[k] += per_chunk[c * width + k];
 

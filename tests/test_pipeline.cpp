@@ -33,6 +33,18 @@ struct PhantomRun {
   }
 };
 
+// Estimation only, with the given reference; the error against the phantom's truth.
+Displacement estimation_error(const std::string& input, const Phantom& ph, const std::string& out,
+                              const std::string& reference = "mean") {
+  Options opt;
+  opt.input = input;
+  opt.output = out;
+  opt.reference = reference;
+  opt.reslice = false;
+  const RunResult r = run_realign(opt);
+  return run_displacement_difference(r.rp, ph.truth, ph.series.grid.centre_mm(), 50.0);
+}
+
 const PhantomRun& straight() {
   static const PhantomRun run(false);
   return run;
@@ -61,14 +73,8 @@ TEST(Pipeline, RegisterToMeanRecoversPhantomMotion) {
 
 TEST(Pipeline, FirstFrameReferenceRecoversPhantomMotion) {
   const PhantomRun& run = straight();
-  Options opt;
-  opt.input = run.input;
-  opt.output = run.dir + "/first_ref.nii";
-  opt.reference = "first";
-  opt.reslice = false;
-  const RunResult r = run_realign(opt);
-  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
-                                                     run.phantom.series.grid.centre_mm(), 50.0);
+  const Displacement d =
+      estimation_error(run.input, run.phantom, run.dir + "/first_ref.nii", "first");
   std::printf("phantom, --ref first: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
   EXPECT_LE(d.max_mm, 0.05);
@@ -87,13 +93,7 @@ TEST(Pipeline, AccuracyHoldsAcrossMotionAndNoiseDraws) {
     const Phantom ph = make_phantom(spec);
     const std::string dir = realign::testing::temp_dir("seeds");
     write_phantom(ph, dir + "/p.nii", dir + "/truth.txt", "int16");
-    Options opt;
-    opt.input = dir + "/p.nii";
-    opt.output = dir + "/r.nii";
-    opt.reslice = false;
-    const RunResult r = run_realign(opt);
-    const Displacement d =
-        run_displacement_difference(r.rp, ph.truth, ph.series.grid.centre_mm(), 50.0);
+    const Displacement d = estimation_error(dir + "/p.nii", ph, dir + "/r.nii");
     std::printf("seed %d: mean %.4f mm, max %.4f mm\n", seed, d.mean_mm, d.max_mm);
     EXPECT_LE(d.max_mm, 0.05) << "seed " << seed;
     sum += d.mean_mm;
@@ -105,13 +105,7 @@ TEST(Pipeline, AccuracyHoldsAcrossMotionAndNoiseDraws) {
 // origin rather than the grid.
 TEST(Pipeline, ObliqueHeaderPhantom) {
   const PhantomRun run(true);
-  Options opt;
-  opt.input = run.input;
-  opt.output = run.dir + "/oblique.nii";
-  opt.reslice = false;
-  const RunResult r = run_realign(opt);
-  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
-                                                     run.phantom.series.grid.centre_mm(), 50.0);
+  const Displacement d = estimation_error(run.input, run.phantom, run.dir + "/oblique.nii");
   std::printf("oblique phantom: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
   EXPECT_LE(d.max_mm, 0.05);
