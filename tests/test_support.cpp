@@ -6,12 +6,20 @@
 #include <random>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "realign/bspline.hpp"
 
 namespace fs = std::filesystem;
 
 namespace realign::testing {
 namespace {
+
+// The library logs progress at info level; tests only want warnings and errors.
+const bool kQuietLogs = [] {
+  spdlog::set_level(spdlog::level::warn);
+  return true;
+}();
 std::vector<fs::path>& created() {
   static std::vector<fs::path> dirs;
   static bool registered = false;
