@@ -395,7 +395,7 @@ RunResult run_realign(const Options& opt) {
   try {
     if (opt.reslice)
       writer = std::make_unique<NiftiWriter>(outs->temp_for(paths.image), header, grid, frames,
-                                             opt.datatype, "realign: resliced");
+                                             opt.datatype);
     for (int f = rb; f < re; ++f) handle_own(f);
     exchange_boundary();
     // Then every other rank's frames, in order, as they arrive.
@@ -416,8 +416,7 @@ RunResult run_realign(const Options& opt) {
     const std::vector<double> dvars = allgather_frames(dvars_mine, frames);
     const std::vector<float> mean_image = finish_mean();
     if (opt.reslice)
-      write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype,
-                  "realign: mean");
+      write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype);
 
     MotionReport report;
     report.rp = result.rp;

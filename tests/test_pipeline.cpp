@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "realign/metrics.hpp"
 #include "realign/nifti_io.hpp"
@@ -145,6 +146,63 @@ TEST(Pipeline, ReslicedFramesLineUpWithTheFirst) {
   // The mean image is 3D on the same grid.
   const Volume mean = read_volume(run.dir + "/resliced_mean.nii");
   EXPECT_TRUE(mean.grid.same_as(in.grid, 1e-4));
+}
+
+}  // namespace
+
+namespace {
+
+// The resliced series carries the input's header: geometry, codes, timing, slice
+// information and description; only the datatype (float32 by default) and scaling change.
+TEST(Pipeline, OutputKeepsTheInputHeader) {
+  PhantomSpec spec;
+  spec.dim = {24, 24, 16};
+  spec.frames = 4;
+  spec.oblique = true;
+  const Phantom ph = make_phantom(spec);
+  const std::string dir = realign::testing::temp_dir("header");
+  const std::string input = dir + "/in.nii";
+  write_phantom(ph, input, dir + "/truth.txt", "int16");
+  {
+    // Fields a scanner conversion would set: dim_info, slice_start, slice_end, slice_code,
+    // slice_duration, descrip (NIfTI-1 byte offsets).
+    std::fstream f(input, std::ios::in | std::ios::out | std::ios::binary);
+    const char dim_info = 0x39, slice_code = 3;
+    const short slice_start = 1, slice_end = 14;
+    const float slice_duration = 0.125f;
+    f.seekp(39), f.write(&dim_info, 1);
+    f.seekp(74), f.write(reinterpret_cast<const char*>(&slice_start), 2);
+    f.seekp(120), f.write(reinterpret_cast<const char*>(&slice_end), 2);
+    f.seekp(122), f.write(&slice_code, 1);
+    f.seekp(132), f.write(reinterpret_cast<const char*>(&slice_duration), 4);
+    f.seekp(148), f.write("scanner description", 20);
+  }
+  Options opt;
+  opt.input = input;
+  opt.output = dir + "/out.nii";
+  run_realign(opt);
+  auto bytes = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::string h(348, '\0');
+    f.read(h.data(), 348);
+    return h;
+  };
+  const std::string a = bytes(input), b = bytes(opt.output);
+  auto same = [&](int offset, int length, const char* what) {
+    EXPECT_EQ(a.substr(offset, length), b.substr(offset, length)) << what;
+  };
+  same(39, 1, "dim_info");
+  same(40, 16, "dim");
+  same(56, 14, "intent parameters and code");
+  same(74, 2, "slice_start");
+  same(76, 4 * 5, "pixdim 0-4 (qfac, voxel sizes, TR)");
+  same(120, 4, "slice_end, slice_code, xyzt_units");
+  same(132, 4, "slice_duration");
+  same(148, 80, "descrip");
+  same(252, 4, "qform_code, sform_code");
+  same(256, 24, "quaternion and offsets");
+  same(280, 48, "srow_x, srow_y, srow_z");
+  EXPECT_EQ(b.substr(70, 2), std::string("\x10\x00", 2)) << "datatype float32";
 }
 
 }  // namespace
