@@ -78,12 +78,14 @@ std::vector<char> load_file(const std::string& path) {
   return out;
 }
 
-// Header checks shared by every reader: NIfTI-1 single file, sane fields, native order.
-nifti_1_header parse_header(const std::string& path, const std::vector<char>& bytes) {
+// Header checks shared by every reader: NIfTI-1 single file, sane fields, returned in
+// native byte order; `swapped` tells whether the file's order is the other one.
+nifti_1_header parse_header(const std::string& path, const std::vector<char>& bytes,
+                            bool* swapped) {
   if (bytes.size() < 348) throw InputError(path, "not a NIfTI-1 file (too short for a header)");
   nifti_1_header h;
   std::memcpy(&h, bytes.data(), sizeof(h));
-  bool swapped = false;
+  *swapped = false;
   if (h.sizeof_hdr != 348) {
     nifti_1_header t = h;
     swap_nifti_header(&t, 1);
@@ -92,7 +94,7 @@ nifti_1_header parse_header(const std::string& path, const std::vector<char>& by
       throw InputError(path, "not a NIfTI-1 file (bad header)");
     }
     h = t;
-    swapped = true;
+    *swapped = true;
   }
   if (std::strncmp(h.magic, "n+1", 4) != 0) {
     if (std::strncmp(h.magic, "ni1", 4) == 0)
@@ -101,7 +103,6 @@ nifti_1_header parse_header(const std::string& path, const std::vector<char>& by
   }
   nifti_set_debug_level(0);
   if (!nifti_hdr_looks_good(&h)) throw InputError(path, "not a NIfTI-1 file (inconsistent header)");
-  (void)swapped;
   return h;
 }
 
@@ -212,8 +213,7 @@ SeriesFile::SeriesFile(const std::string& path) : impl_(std::make_unique<Impl>()
   Impl& f = *impl_;
   f.path = path;
   f.bytes = load_file(path);
-  f.n = parse_header(path, f.bytes);
-  f.swap = reinterpret_cast<const nifti_1_header*>(f.bytes.data())->sizeof_hdr != 348;
+  f.n = parse_header(path, f.bytes, &f.swap);
   header_ = wrap(f.n);
   frames_ = frames_of(path, f.n);
   grid_.dim = {f.n.dim[1], f.n.dim[0] >= 2 ? f.n.dim[2] : 1, f.n.dim[0] >= 3 ? f.n.dim[3] : 1};
