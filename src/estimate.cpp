@@ -20,11 +20,9 @@ double axis_tolerance(int n, double tol) { return n == 1 ? 0.5 : tol; }
 #if defined(__SSE2__)
 // Degree 2, the default for estimation: the weights of the three axes in one set of
 // vector operations and each of the nine coefficient rows as one 4-float load (the
-// fourth lane is ignored; the padded array has slack at its end).
-inline double quadratic_value(const PaddedCoefficients& c, double x, double y, double z) {
-  const int cx = fast_floor(x + 0.5), cy = fast_floor(y + 0.5), cz = fast_floor(z + 0.5);
-  const __m128 t = _mm_setr_ps(static_cast<float>(x - cx), static_cast<float>(y - cy),
-                               static_cast<float>(z - cz), 0.0f);
+// fourth lane is ignored; the padded array has slack at its end). `base` points at the
+// first coefficient of the support and t holds the offsets from the nearest knots.
+inline float quadratic_at(const float* base, std::ptrdiff_t sy, std::ptrdiff_t sz, __m128 t) {
   const __m128 half = _mm_set1_ps(0.5f);
   const __m128 a = _mm_sub_ps(half, t), b = _mm_add_ps(half, t);
   const __m128 w0 = _mm_mul_ps(half, _mm_mul_ps(a, a));
@@ -32,15 +30,14 @@ inline double quadratic_value(const PaddedCoefficients& c, double x, double y, d
   const __m128 w2 = _mm_mul_ps(half, _mm_mul_ps(b, b));
   const __m128 wy0 = _mm_shuffle_ps(w0, w0, 0x55), wy1 = _mm_shuffle_ps(w1, w1, 0x55),
                wy2 = _mm_shuffle_ps(w2, w2, 0x55);
-  const float* base = c.origin() + (cx - 1) + (cy - 1) * c.sy + (cz - 1) * c.sz;
   __m128 acc = _mm_setzero_ps();
   const __m128 wz[3] = {_mm_shuffle_ps(w0, w0, 0xAA), _mm_shuffle_ps(w1, w1, 0xAA),
                         _mm_shuffle_ps(w2, w2, 0xAA)};
   for (int k = 0; k < 3; ++k) {
-    const float* plane = base + k * c.sz;
+    const float* plane = base + k * sz;
     __m128 p = _mm_mul_ps(wy0, _mm_loadu_ps(plane));
-    p = _mm_add_ps(p, _mm_mul_ps(wy1, _mm_loadu_ps(plane + c.sy)));
-    p = _mm_add_ps(p, _mm_mul_ps(wy2, _mm_loadu_ps(plane + 2 * c.sy)));
+    p = _mm_add_ps(p, _mm_mul_ps(wy1, _mm_loadu_ps(plane + sy)));
+    p = _mm_add_ps(p, _mm_mul_ps(wy2, _mm_loadu_ps(plane + 2 * sy)));
     acc = _mm_add_ps(acc, _mm_mul_ps(wz[k], p));
   }
   float sums[4], wx[3];
@@ -48,7 +45,14 @@ inline double quadratic_value(const PaddedCoefficients& c, double x, double y, d
   _mm_store_ss(&wx[0], w0);
   _mm_store_ss(&wx[1], w1);
   _mm_store_ss(&wx[2], w2);
-  return static_cast<double>(wx[0] * sums[0] + wx[1] * sums[1] + wx[2] * sums[2]);
+  return wx[0] * sums[0] + wx[1] * sums[1] + wx[2] * sums[2];
+}
+
+inline double quadratic_value(const PaddedCoefficients& c, double x, double y, double z) {
+  const int cx = fast_floor(x + 0.5), cy = fast_floor(y + 0.5), cz = fast_floor(z + 0.5);
+  const __m128 t = _mm_setr_ps(static_cast<float>(x - cx), static_cast<float>(y - cy),
+                               static_cast<float>(z - cz), 0.0f);
+  return quadratic_at(c.origin() + (cx - 1) + (cy - 1) * c.sy + (cz - 1) * c.sz, c.sy, c.sz, t);
 }
 
 // Value and gradient at degree 2, for the register-to-mean sums.
@@ -146,6 +150,18 @@ FrameFitter::FrameFitter(SampleSet points, std::vector<double> jacobian, std::ve
   }
   jtj_ = Eigen::MatrixXd(jtj_.selfadjointView<Eigen::Lower>());
   chunk_end_ = chunks();
+  if (np == 6) {
+    packed_.assign(points_.size() * kPacked, 0.0f);
+    for (std::size_t p = 0; p < points_.size(); ++p) {
+      float* q = &packed_[p * kPacked];
+      q[0] = static_cast<float>(points_.x[p]);
+      q[1] = static_cast<float>(points_.y[p]);
+      q[2] = static_cast<float>(points_.z[p]);
+      q[3] = 1.0f;
+      for (int k = 0; k < 6; ++k) q[4 + k] = static_cast<float>(jac_[p * 6 + k]);
+      q[10] = static_cast<float>(points_.g[p]);
+    }
+  }
 }
 
 void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer reduce) {
@@ -190,6 +206,75 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
   out[NP + 2 + kTri + NP + 1] = inside;
 }
 
+#if defined(__SSE2__)
+// The default case (six parameters, degree 2) with each point's position, Jacobian row
+// and reference value packed in floats: the map to frame voxels, the bounds test and
+// the knot offsets take a handful of vector operations; sums stay in double.
+void FrameFitter::accumulate_chunk_quadratic(long c, const Mat4& a, const PaddedCoefficients& coef,
+                                             const double* lo, const double* hi,
+                                             double* out) const {
+  constexpr int NP = 6, kTri = NP * (NP + 1) / 2;
+  auto column = [&](int k) {
+    return _mm_setr_ps(static_cast<float>(a(0, k)), static_cast<float>(a(1, k)),
+                       static_cast<float>(a(2, k)), 0.0f);
+  };
+  const __m128 m0 = column(0), m1 = column(1), m2 = column(2), m3 = column(3);
+  const __m128 lo_v = _mm_setr_ps(static_cast<float>(lo[0]), static_cast<float>(lo[1]),
+                                  static_cast<float>(lo[2]), -1.0f);
+  const __m128 hi_v = _mm_setr_ps(static_cast<float>(hi[0]), static_cast<float>(hi[1]),
+                                  static_cast<float>(hi[2]), 1.0f);
+  const __m128 half = _mm_set1_ps(0.5f);
+  const float* origin = coef.origin();
+  const std::ptrdiff_t sy = coef.sy, sz = coef.sz;
+  __m128d s01 = _mm_setzero_pd(), s23 = _mm_setzero_pd(), s45 = _mm_setzero_pd(),
+          s_g = _mm_setzero_pd();
+  double ff = 0.0, inside = 0.0;
+  const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
+  double* outside = out + NP + 2;
+  for (std::size_t p = p0; p < p1; ++p) {
+    const float* q = &packed_[p * kPacked];
+    const __m128 x = _mm_loadu_ps(q);  // x, y, z, 1
+    __m128 y = _mm_add_ps(m3, _mm_mul_ps(m0, _mm_shuffle_ps(x, x, 0x00)));
+    y = _mm_add_ps(y, _mm_mul_ps(m1, _mm_shuffle_ps(x, x, 0x55)));
+    y = _mm_add_ps(y, _mm_mul_ps(m2, _mm_shuffle_ps(x, x, 0xAA)));
+    if (_mm_movemask_ps(_mm_or_ps(_mm_cmplt_ps(y, lo_v), _mm_cmpgt_ps(y, hi_v))) & 7) {
+      const double* j = &jac_[p * NP];
+      const double g = points_.g[p];
+      int t = 0;
+      for (int r = 0; r < NP; ++r)
+        for (int k = 0; k <= r; ++k) outside[t++] += j[r] * j[k];
+      for (int r = 0; r < NP; ++r) outside[kTri + r] += j[r] * g;
+      outside[kTri + NP] += g * g;
+      continue;
+    }
+    // Inside the grid y + 0.5 > 0, so truncation is the floor.
+    const __m128i knot = _mm_cvttps_epi32(_mm_add_ps(y, half));
+    const __m128 t = _mm_sub_ps(y, _mm_cvtepi32_ps(knot));
+    alignas(16) int k[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(k), knot);
+    const double f =
+        quadratic_at(origin + (k[0] - 1) + (k[1] - 1) * sy + (k[2] - 1) * sz, sy, sz, t);
+    const __m128d fv = _mm_set1_pd(f);
+    const __m128 j03 = _mm_loadu_ps(q + 4), j4g = _mm_loadu_ps(q + 8);  // j0-j3; j4, j5, g, 0
+    s01 = _mm_add_pd(s01, _mm_mul_pd(_mm_cvtps_pd(j03), fv));
+    s23 = _mm_add_pd(s23, _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(j03, j03)), fv));
+    s45 = _mm_add_pd(s45, _mm_mul_pd(_mm_cvtps_pd(j4g), fv));
+    s_g = _mm_add_pd(s_g, _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(j4g, j4g)), fv));
+    ff += f * f;
+    inside += 1.0;
+  }
+  double v[8];
+  _mm_storeu_pd(v, s01);
+  _mm_storeu_pd(v + 2, s23);
+  _mm_storeu_pd(v + 4, s45);
+  _mm_storeu_pd(v + 6, s_g);
+  for (int r = 0; r < NP; ++r) out[r] = v[r];
+  out[NP] = ff;
+  out[NP + 1] = v[6];
+  out[NP + 2 + kTri + NP + 1] = inside;
+}
+#endif
+
 FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid,
                           const Mat4& start) const {
   const int np = static_cast<int>(params_.size());
@@ -217,6 +302,12 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
     std::fill(per_chunk.begin(), per_chunk.end(), 0.0);
 #pragma omp parallel for schedule(static)
     for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c) {
+#if defined(__SSE2__)
+      if (np == 6 && coef.degree == 2) {
+        accumulate_chunk_quadratic(c, a, coef, lo, hi, &per_chunk[c * width]);
+        continue;
+      }
+#endif
       if (np == 6)
         accumulate_chunk<6>(c, a, coef, lo, hi, &per_chunk[c * width]);
       else

@@ -67,8 +67,15 @@ class FrameFitter {
   void accumulate_chunk(long chunk, const Mat4& ref_to_frame, const PaddedCoefficients& frame,
                         const double* lo, const double* hi, double* out) const;
 
+  void accumulate_chunk_quadratic(long chunk, const Mat4& ref_to_frame,
+                                  const PaddedCoefficients& frame, const double* lo,
+                                  const double* hi, double* out) const;
+
   SampleSet points_;
   std::vector<double> jac_;
+  // Per point, in floats for the vector path: x, y, z, 1, six Jacobian entries, g, 0.
+  static constexpr int kPacked = 12;
+  std::vector<float> packed_;
   std::vector<int> params_;
   Grid ref_grid_;
   EstimateOptions opt_;
