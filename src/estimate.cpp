@@ -170,6 +170,18 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
+// A point beyond the frame's edge: its share of the fixed full-set sums (J^T J lower
+// triangle, J^T g, g^T g), to be taken off them.
+template <int NP>
+inline void add_outside(const double* j, double g, double* outside) {
+  constexpr int kTri = NP * (NP + 1) / 2;
+  int t = 0;
+  for (int r = 0; r < NP; ++r)
+    for (int k = 0; k <= r; ++k) outside[t++] += j[r] * j[k];
+  for (int r = 0; r < NP; ++r) outside[kTri + r] += j[r] * g;
+  outside[kTri + NP] += g * g;
+}
+
 // One chunk's sums (layout described in fit), with the parameter count fixed at compile
 // time so the accumulators live in registers.
 template <int NP>
@@ -187,11 +199,7 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
     const double* j = &jac_[p * NP];
     const double g = points_.g[p];
     if (yx < lo[0] || yx > hi[0] || yy < lo[1] || yy > hi[1] || yz < lo[2] || yz > hi[2]) {
-      int t = 0;
-      for (int r = 0; r < NP; ++r)
-        for (int q = 0; q <= r; ++q) outside[t++] += j[r] * j[q];
-      for (int r = 0; r < NP; ++r) outside[kTri + r] += j[r] * g;
-      outside[kTri + NP] += g * g;
+      add_outside<NP>(j, g, outside);
       continue;
     }
     const double f = frame_value(coef, yx, yy, yz);
@@ -238,13 +246,7 @@ void FrameFitter::accumulate_chunk_quadratic(long c, const Mat4& a, const Padded
     y = _mm_add_ps(y, _mm_mul_ps(m1, _mm_shuffle_ps(x, x, 0x55)));
     y = _mm_add_ps(y, _mm_mul_ps(m2, _mm_shuffle_ps(x, x, 0xAA)));
     if (_mm_movemask_ps(_mm_or_ps(_mm_cmplt_ps(y, lo_v), _mm_cmpgt_ps(y, hi_v))) & 7) {
-      const double* j = &jac_[p * NP];
-      const double g = points_.g[p];
-      int t = 0;
-      for (int r = 0; r < NP; ++r)
-        for (int k = 0; k <= r; ++k) outside[t++] += j[r] * j[k];
-      for (int r = 0; r < NP; ++r) outside[kTri + r] += j[r] * g;
-      outside[kTri + NP] += g * g;
+      add_outside<NP>(&jac_[p * NP], points_.g[p], outside);
       continue;
     }
     // Inside the grid y + 0.5 > 0, so truncation is the floor.

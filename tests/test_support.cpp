@@ -1,12 +1,12 @@
 #include "test_support.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "realign/bspline.hpp"
 
