@@ -112,12 +112,21 @@ void select_by_quality(SampleSet& s, std::vector<double>& jac, int nparams, doub
     return v;
   };
   auto information = [&]() {
-    Mat7 a = Mat7::Zero();
-    for (std::size_t p = 0; p < s.size(); ++p) {
-      const Vec7 v = row(p);
-      for (int c = 0; c < m; ++c)
-        for (int r = c; r < m; ++r) a(r, c) += v[r] * v[c];
+    // Partial sums over fixed blocks of points, added in block order: the same result
+    // for any number of threads.
+    const std::size_t block = 4096, blocks = (s.size() + block - 1) / block;
+    std::vector<Mat7> partial(blocks, Mat7::Zero());
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < static_cast<long>(blocks); ++b) {
+      Mat7& a = partial[b];
+      for (std::size_t p = b * block; p < std::min(s.size(), (b + 1) * block); ++p) {
+        const Vec7 v = row(p);
+        for (int c = 0; c < m; ++c)
+          for (int r = c; r < m; ++r) a(r, c) += v[r] * v[c];
+      }
     }
+    Mat7 a = Mat7::Zero();
+    for (const Mat7& pb : partial) a += pb;
     // Padding the unused corner with the identity keeps the determinant unchanged.
     for (int c = 0; c < 7; ++c) {
       for (int r = 0; r < c; ++r) a(r, c) = a(c, r);
@@ -137,7 +146,8 @@ void select_by_quality(SampleSet& s, std::vector<double>& jac, int nparams, doub
     // points with the smallest leverage.
     const Mat7 inv = alpha.inverse();
     std::vector<double> leverage(s.size());
-    for (std::size_t p = 0; p < s.size(); ++p) {
+#pragma omp parallel for schedule(static)
+    for (long p = 0; p < static_cast<long>(s.size()); ++p) {
       const Vec7 v = row(p);
       leverage[p] = v.dot(inv * v);
     }
