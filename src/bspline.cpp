@@ -218,6 +218,7 @@ PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>&
   p.data.resize(static_cast<std::size_t>(p.sz) * pz + 8, 0.0f);
   std::vector<int> mirror_x(px);
   for (int i = 0; i < px; ++i) mirror_x[i] = mirror_index(i - p.pad[0], dim[0]);
+#pragma omp parallel for schedule(static)
   for (int k = 0; k < pz; ++k) {
     const int sk = mirror_index(k - p.pad[2], dim[2]);
     for (int j = 0; j < py; ++j) {
