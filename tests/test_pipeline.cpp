@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "realign/metrics.hpp"
 #include "realign/nifti_io.hpp"
@@ -261,6 +262,28 @@ TEST(Pipeline, SingleSliceSeriesFitsInPlaneMotion) {
     in_plane = std::max({in_plane, std::fabs(q[0]), std::fabs(q[1])});
   }
   EXPECT_GT(in_plane, 0.2);  // the phantom moves up to 2 mm; some of it is in-plane
+}
+
+}  // namespace
+
+namespace {
+
+// A frame that cannot converge in the allowed iterations is reported (warning, JSON,
+// plot) and the run still completes with every output.
+TEST(Pipeline, UnconvergedFramesAreReportedAndTheRunCompletes) {
+  const PhantomRun& run = straight();
+  Options opt;
+  opt.input = run.input;
+  opt.output = run.dir + "/capped.nii";
+  opt.estimate.max_iter = 2;
+  const RunResult r = run_realign(opt);
+  EXPECT_GT(r.unconverged.size(), 30u);  // nearly every frame needs more than two
+  std::ifstream json(run.dir + "/capped_confounds.json");
+  const std::string text((std::istreambuf_iterator<char>(json)), {});
+  const std::string listed = "\"UnconvergedFrames\": [" + std::to_string(r.unconverged[0] + 1);
+  EXPECT_NE(text.find(listed), std::string::npos) << text.substr(0, 200);
+  for (const char* suffix : {".nii", "_mean.nii", "_rp.txt", "_motion.svg", "_xfm.txt"})
+    EXPECT_TRUE(fs::exists(run.dir + "/capped" + suffix)) << suffix;
 }
 
 }  // namespace
