@@ -136,10 +136,6 @@ TEST(NiftiIo, BadFilesGiveOneLineErrorsNamingTheFile) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Our decoder against ITK's NiftiImageIO on every datatype, with scaling and gzip.
 TEST(NiftiIo, DecodingAgreesWithItkForEveryDatatype) {
   Grid g;
@@ -237,10 +233,6 @@ TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
   EXPECT_THROW(read_series(dir + "/flipped.nii.gz"), InputError);
   EXPECT_EQ(read_series(dir + "/ok.nii.gz").data.size(), data.size());
 }
-
-}  // namespace
-
-namespace {
 
 // A big-endian file (as some older scanners and tools write) decodes to the same values.
 TEST(NiftiIo, BigEndianFilesDecode) {

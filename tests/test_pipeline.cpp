@@ -35,13 +35,16 @@ struct PhantomRun {
   }
 };
 
-// Estimation only, with the given reference; the error against the phantom's truth.
+// Estimation only, with the given reference and settings; the error against the
+// phantom's truth.
 Displacement estimation_error(const std::string& input, const Phantom& ph, const std::string& out,
-                              const std::string& reference = "mean") {
+                              const std::string& reference = "mean",
+                              const EstimateOptions& estimate = {}) {
   Options opt;
   opt.input = input;
   opt.output = out;
   opt.reference = reference;
+  opt.estimate = estimate;
   opt.reslice = false;
   const RunResult r = run_realign(opt);
   return run_displacement_difference(r.rp, ph.truth, ph.series.grid.centre_mm(), 50.0);
@@ -149,10 +152,6 @@ TEST(Pipeline, ReslicedFramesLineUpWithTheFirst) {
   EXPECT_TRUE(mean.grid.same_as(in.grid, 1e-4));
 }
 
-}  // namespace
-
-namespace {
-
 // The resliced series carries the input's header: geometry, codes, timing, slice
 // information and description; only the datatype (float32 by default) and scaling change.
 TEST(Pipeline, OutputKeepsTheInputHeader) {
@@ -206,22 +205,14 @@ TEST(Pipeline, OutputKeepsTheInputHeader) {
   EXPECT_EQ(b.substr(70, 2), std::string("\x10\x00", 2)) << "datatype float32";
 }
 
-}  // namespace
-
-namespace {
-
 // Another estimation degree takes the general (non-vector) code path; it must be as
 // accurate.
 TEST(Pipeline, CubicEstimationAlsoRecoversMotion) {
   const PhantomRun& run = straight();
-  Options opt;
-  opt.input = run.input;
-  opt.output = run.dir + "/cubic.nii";
-  opt.reslice = false;
-  opt.estimate.degree = 3;
-  const RunResult r = run_realign(opt);
-  const Displacement d = run_displacement_difference(r.rp, run.phantom.truth,
-                                                     run.phantom.series.grid.centre_mm(), 50.0);
+  EstimateOptions cubic;
+  cubic.degree = 3;
+  const Displacement d =
+      estimation_error(run.input, run.phantom, run.dir + "/cubic.nii", "mean", cubic);
   std::printf("phantom, --est-degree 3: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
   EXPECT_LE(d.mean_mm, 0.015);
   EXPECT_LE(d.max_mm, 0.05);
@@ -263,10 +254,6 @@ TEST(Pipeline, SingleSliceSeriesFitsInPlaneMotion) {
   }
   EXPECT_GT(in_plane, 0.2);  // the phantom moves up to 2 mm; some of it is in-plane
 }
-
-}  // namespace
-
-namespace {
 
 // A frame that cannot converge in the allowed iterations is reported (warning, JSON,
 // plot) and the run still completes with every output.
