@@ -373,7 +373,8 @@ RunResult run_realign(const Options& opt) {
   // A block's first DVARS needs the previous block's last frame.
   auto exchange_boundary = [&]() {
     // Tags above the frame count keep these apart from the frames going to rank 0.
-    if (rank + 1 < size && re > rb) sender.send(local_frame(re - 1), nv, frames + re - 1, rank + 1);
+    const bool next_has_frames = rank + 1 < size && block_range(frames, size, rank + 1).second > re;
+    if (next_has_frames && re > rb) sender.send(local_frame(re - 1), nv, frames + re - 1, rank + 1);
     if (rank > 0 && re > rb) {
       std::vector<float> before(nv);
       receive_frame(before.data(), nv, frames + rb - 1, rank - 1);

@@ -100,4 +100,16 @@ for d1, d3 in ((g1, g3), (n1, n3)):
                 sys.exit("confounds differ: %s vs %s" % (x, y))
 print("  series identical, confounds agree")
 EOF
+# More ranks than frames: the last ranks have nothing to do and nobody waits for them.
+make_phantom "$WORK/three.nii" --dim 64 64 34 --frames 3
+mkdir -p "$WORK/few1" "$WORK/few4"
+timeout 120 "${MPIRUN[@]}" -n 1 "$REALIGN" -q "$WORK/three.nii" "$WORK/few1/out.nii" \
+  || fail "3 frames on 1 rank failed"
+timeout 120 "${MPIRUN[@]}" -n 4 "$REALIGN" -q "$WORK/three.nii" "$WORK/few4/out.nii" \
+  || fail "3 frames on 4 ranks failed or hung (status $?)"
+msg=$(rp_close "$WORK/few1/out_rp.txt" "$WORK/few4/out_rp.txt" 1e-6) \
+  || fail "3 frames: 4 ranks differ from 1: $msg"
+cmp -s "$WORK/few1/out_confounds.tsv" "$WORK/few4/out_confounds.tsv" \
+  || fail "3 frames: confounds differ between 1 and 4 ranks"
+log "check: 3 frames on 4 ranks agree with 1 rank"
 log "PASS: all runs agree"
