@@ -508,8 +508,6 @@ NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const
 
 NiftiWriter::~NiftiWriter() = default;
 
-const FrameFormat& NiftiWriter::format() const { return impl_->format; }
-
 void NiftiWriter::write_frame(const float* frame) {
   const FrameFormat& f = impl_->format;
   if (f.datatype == DT_FLOAT32 && !f.gzip) {  // the common case needs no copy

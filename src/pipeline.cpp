@@ -180,10 +180,12 @@ RunResult run_realign(const Options& opt) {
   }
   file.reset();
   if (nonfinite) spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
-  // Frames this rank fits: its block, or every frame when points are split.
-  const auto [fb, fe] =
-      opt.split == Split::Points ? std::pair<int, int>{0, frames} : block_range(frames, size, rank);
-  auto local = [&, fb = fb](int f) { return opt.split == Split::Points ? f : f - fb; };
+  // This rank's block [rb, re) reports, reslices and sends its frames; it fits them too,
+  // or every frame [fb, fe) when points are split (and then holds every frame).
+  const auto [rb, re] = block_range(frames, size, rank);
+  const bool all_frames_here = opt.split == Split::Points;
+  const int fb = all_frames_here ? 0 : rb, fe = all_frames_here ? frames : re;
+  auto local_frame = [&, fb = fb](int f) { return series.frame(f - fb); };
   result.seconds_read = since(t_start);
   spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, grid.dim[0], grid.dim[1],
                grid.dim[2], frames, series.tr_s);
@@ -202,8 +204,7 @@ RunResult run_realign(const Options& opt) {
 
   // Smoothed coefficients of this rank's frames, kept for the second pass.
   std::vector<PaddedCoefficients> coef(fe - fb);
-  for (int f = fb; f < fe; ++f)
-    coef[f - fb] = smoothed_coefficients(series.frame(local(f)), grid, est);
+  for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(local_frame(f), grid, est);
 
   spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
   std::vector<FrameFit> fits(fe - fb);
@@ -254,9 +255,7 @@ RunResult run_realign(const Options& opt) {
   // ---- Every rank learns every frame's correction (in frame order).
   std::vector<Mat4> mine;
   std::vector<int> iters, bad;
-  const int ob = opt.split == Split::Points ? block_range(frames, size, rank).first : fb;
-  const int oe = opt.split == Split::Points ? block_range(frames, size, rank).second : fe;
-  for (int f = ob; f < oe; ++f) {
+  for (int f = rb; f < re; ++f) {
     const FrameFit& fit = fits[f - fb];
     mine.push_back(fit.correction);
     iters.push_back(fit.iterations);
@@ -302,10 +301,6 @@ RunResult run_realign(const Options& opt) {
     else
       common.intersect(visible[f]);
   }
-  const auto [rb, re] = block_range(frames, size, rank);
-  auto local_frame = [&, rb = rb](int f) {
-    return series.frame(opt.split == Split::Points ? f : f - rb);
-  };
   MeanImage mean;
   mean.reset(nv);
   std::vector<float> work(nv);

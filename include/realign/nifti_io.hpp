@@ -117,7 +117,6 @@ class NiftiWriter {
   void write_frame(const float* frame);  // grid.voxels() values
   // A frame another rank encoded with this writer's format.
   void write_encoded(const std::vector<char>& bytes);
-  const FrameFormat& format() const;
   void close();  // throws if the data did not reach the file
 
  private:

@@ -28,7 +28,6 @@ struct Grid {
     Eigen::Vector4d c((dim[0] - 1) / 2.0, (dim[1] - 1) / 2.0, (dim[2] - 1) / 2.0, 1.0);
     return (vox2world * c).head<3>();
   }
-  bool same_shape(const Grid& o) const { return dim == o.dim; }
   // Same dimensions and the same matrix within tol_mm on every entry.
   bool same_as(const Grid& o, double tol_mm = 1e-3) const {
     return dim == o.dim && (vox2world - o.vox2world).cwiseAbs().maxCoeff() <= tol_mm;
@@ -39,9 +38,6 @@ struct Grid {
 struct Volume {
   Grid grid;
   std::vector<float> data;  // grid.voxels() values, i fastest
-
-  float* ptr() { return data.data(); }
-  const float* ptr() const { return data.data(); }
 };
 
 // A 4D series: frames stored one after another, each grid.voxels() long.
