@@ -24,6 +24,9 @@ struct Options {
   double fd_radius_mm = 50.0;
   Split split = Split::Frames;
   int threads = 0;  // 0: OpenMP's default
+  // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
+  // machine (or the job's cgroup, or ulimit -v) has available.
+  double max_memory_mb = 0.0;
 };
 
 }  // namespace realign
