@@ -23,7 +23,8 @@ struct Options {
   OutputType datatype = OutputType::Float32;
   double fd_radius_mm = 50.0;
   Split split = Split::Frames;
-  int threads = 0;  // 0: OpenMP's default
+  int threads = 0;         // 0: OpenMP's default
+  bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
 };
 
 }  // namespace realign
