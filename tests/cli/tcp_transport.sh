@@ -10,6 +10,7 @@ need_mpirun
 # ob1 is the point-to-point layer that uses the BTLs named here; forcing it keeps a UCX
 # build from bypassing the btl setting. btl_tcp_if_include overrides Open MPI's default
 # exclusion of loopback, the only network a single test machine is sure to have.
+# shellcheck disable=SC2054  # "tcp,self" is one argument
 TCP=(--mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include 127.0.0.1/8)
 
 make_phantom "$WORK/ph.nii.gz" --dim 32 32 20 --frames 8
