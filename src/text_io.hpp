@@ -1,15 +1,20 @@
 // Private to the text writers (outputs.cpp, confounds.cpp): locale-independent number
-// formatting, JSON string escaping, and opening/closing files with errors that name the path.
+// formatting, JSON string escaping, and opening/closing files with errors that name the path
+// (OutputError, so a run that cannot write ends with exit status 3).
 #pragma once
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <locale>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include "realign/errors.hpp"
 
 namespace realign::text {
 
@@ -76,7 +81,7 @@ inline std::string json_string(std::string_view s) {
 
 inline std::ofstream open_for_write(const std::string& path) {
   std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!f.is_open()) throw std::runtime_error(path + ": cannot write");
+  if (!f.is_open()) throw OutputError(path, std::string("cannot write: ") + std::strerror(errno));
   // Integers go through the stream; a global C++ locale could add digit grouping.
   f.imbue(std::locale::classic());
   return f;
@@ -85,7 +90,7 @@ inline std::ofstream open_for_write(const std::string& path) {
 // Closing flushes; a full disk only shows up at that point.
 inline void finish_write(std::ofstream& f, const std::string& path) {
   f.close();
-  if (f.fail()) throw std::runtime_error(path + ": cannot write");
+  if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
 }
 
 }  // namespace realign::text

@@ -23,7 +23,10 @@ struct Options {
   OutputType datatype = OutputType::Float32;
   double fd_radius_mm = 50.0;
   Split split = Split::Frames;
-  int threads = 0;         // 0: OpenMP's default
+  int threads = 0;  // 0: OpenMP's default
+  // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
+  // machine (or the job's cgroup, or ulimit -v) has available.
+  double max_memory_mb = 0.0;
   bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
 };
 
