@@ -37,7 +37,7 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 struct OutputPaths {
-  std::string image, mean, rp, tsv, json, xfm, plot;
+  std::string image, mean, rp, tsv, json, xfm, plot, par;
 };
 
 OutputPaths output_paths(const Options& opt) {
@@ -51,6 +51,7 @@ OutputPaths output_paths(const Options& opt) {
   p.json = stem + "_confounds.json";
   p.xfm = stem + "_xfm.txt";
   p.plot = stem + "_motion.svg";
+  p.par = stem + ".par";
   return p;
 }
 
@@ -59,7 +60,7 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw OutputError(opt.output, "output directory does not exist");
-  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot})
+  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.par})
     if (same_file(out, opt.input)) throw OutputError(out, "output would overwrite the input");
 }
 
@@ -487,6 +488,7 @@ RunResult run_realign(const Options& opt) {
     report.tr_s = series.tr_s;
     report.input_name = fs::path(opt.input).filename().string();
     write_rp(outs->temp_for(paths.rp), result.rp);
+    if (opt.write_par) write_par(outs->temp_for(paths.par), result.rp);
     write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
     write_xfm(outs->temp_for(paths.xfm), result.xfm);
     write_motion_plot(outs->temp_for(paths.plot), report);
