@@ -147,9 +147,9 @@ std::vector<char> file_of(nifti_1_header h, std::vector<char> voxels, bool swap 
       std::reverse(voxels.begin() + i, voxels.begin() + i + w);
     swap_nifti_header(&h, 1);
   }
-  std::vector<char> out(kNiftiHeaderBytes, '\0');
+  std::vector<char> out(kNiftiHeaderBytes + voxels.size(), '\0');
   std::memcpy(out.data(), &h, sizeof(h));
-  out.insert(out.end(), voxels.begin(), voxels.end());
+  std::copy(voxels.begin(), voxels.end(), out.begin() + kNiftiHeaderBytes);
   return out;
 }
 
