@@ -37,7 +37,8 @@ echo "fuzz: running fuzz_nifti for ${SECONDS_TO_RUN} s over $BUILD/corpus"
 status=0
 # rss_limit: the target decodes at most 64 MiB per input, so more is a leak or a bomb.
 "$BUILD/fuzz_nifti" -max_total_time="$SECONDS_TO_RUN" -max_len=16384 -rss_limit_mb=1024 \
-  -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD/crashes/" "$BUILD/corpus" ||
+  -timeout=10 -dict="$ROOT/tests/fuzz/nifti.dict" -print_final_stats=1 \
+  -artifact_prefix="$BUILD/crashes/" "$BUILD/corpus" ||
   status=$?
 if [[ $status -ne 0 ]]; then
   echo "fuzz: FAILED (exit $status); crash inputs:" >&2

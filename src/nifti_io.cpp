@@ -48,20 +48,6 @@ void convert(const char* src, std::size_t n, bool swap, float* dst) {
   }
 }
 
-}  // namespace
-
-int datatype_from_name(const std::string& name) {
-  if (name == "uint8") return DT_UINT8;
-  if (name == "int16") return DT_INT16;
-  if (name == "uint16") return DT_UINT16;
-  if (name == "int32") return DT_INT32;
-  if (name == "float32") return DT_FLOAT32;
-  if (name == "float64") return DT_FLOAT64;
-  throw std::invalid_argument("unknown datatype '" + name + "'");
-}
-
-namespace {
-
 // Inflates a gzip file into exactly `expected` bytes. A stream that would inflate to more
 // (beyond a small tolerance for trailing bytes, which an uncompressed file may also
 // carry) or to less is an error, and nothing larger than the header's promise is ever
@@ -96,6 +82,16 @@ std::unique_ptr<char[]> inflate_exactly(const std::string& path, const std::vect
 }
 
 }  // namespace
+
+int datatype_from_name(const std::string& name) {
+  if (name == "uint8") return DT_UINT8;
+  if (name == "int16") return DT_INT16;
+  if (name == "uint16") return DT_UINT16;
+  if (name == "int32") return DT_INT32;
+  if (name == "float32") return DT_FLOAT32;
+  if (name == "float64") return DT_FLOAT64;
+  throw std::invalid_argument("unknown datatype '" + name + "'");
+}
 
 SeriesFile::SeriesFile(const std::string& path) : info_(read_nifti_header(path)), path_(path) {
   // The header is sound and the file big enough: only now are the voxels read.
