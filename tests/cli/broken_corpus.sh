@@ -118,7 +118,8 @@ run_case() {
   mkdir -p "$out"
   local status=0 t0=$SECONDS
   if [[ ${#launcher[@]} -eq 0 ]]; then
-    (ulimit -v "$LIMIT_KB" && exec timeout 60 "$REALIGN" "$IN/$file" "$out/r.nii") \
+    # Two threads: each thread's stack and malloc arena count against the limit.
+    (ulimit -v "$LIMIT_KB" && OMP_NUM_THREADS=2 exec timeout 60 "$REALIGN" "$IN/$file" "$out/r.nii") \
       >"$WORK/stdout" 2>"$WORK/stderr" || status=$?
   else
     timeout 60 "${launcher[@]}" "$REALIGN" "$IN/$file" "$out/r.nii" \
