@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake g++
   libinsighttoolkit5-dev libeigen3-dev
   libopenmpi-dev openmpi-bin
-  libcli11-dev libdeflate-dev libspdlog-dev libgtest-dev
+  libcli11-dev libdeflate-dev zlib1g-dev libspdlog-dev libgtest-dev
   python3
 )
 

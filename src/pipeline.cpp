@@ -124,11 +124,11 @@ void check_memory(const Options& opt, const Grid& grid, int frames, std::uint64_
   spdlog::debug("memory: about {:.0f} MB needed on this node, {:.0f} MB available", need_mb,
                 have_mb);
   if (have_mb > 0 && need_mb > have_mb)
-    throw InputError(opt.input, fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
-                                            "(use fewer ranks per node, or --max-memory)",
-                                            need_mb, have_mb,
-                                            opt.max_memory_mb > 0 ? "allowed by --max-memory"
-                                                                  : "available"));
+    throw InputError(opt.input,
+                     fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
+                                 "(use fewer ranks per node, or --max-memory)",
+                                 need_mb, have_mb,
+                                 opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
 // Nothing can be aligned to an image without structure; a constant (or all-NaN, hence
@@ -165,8 +165,11 @@ RunResult run_realign(const Options& opt) {
     try {
       paths = output_paths(opt);
       check_paths(opt, paths);
+      // Sized from the header alone, before the file's bytes are read.
+      const NiftiInfo info = read_nifti_header(opt.input);
+      check_memory(opt, info.grid, info.frames,
+                   info.image_bytes() + (info.gzip ? info.stored_bytes : 0), ranks_here);
       file = std::make_unique<SeriesFile>(opt.input);
-      check_memory(opt, file->grid(), file->frames(), file->stored_bytes(), ranks_here);
       spdlog::debug("opened {:.3f} s", since(t_start));
       header = file->header();
       series.grid = file->grid();
@@ -184,10 +187,10 @@ RunResult run_realign(const Options& opt) {
       } else {
         ref_volume.resize(series.grid.voxels());
         file->read_frames(refc.frame, refc.frame + 1, ref_volume.data());
-        check_not_constant(ref_volume, opt.input,
-                           fmt::format("frame {}, the reference{},", refc.frame + 1,
-                                       refc.kind == ReferenceChoice::Mean ? " of the first pass"
-                                                                          : ""));
+        check_not_constant(
+            ref_volume, opt.input,
+            fmt::format("frame {}, the reference{},", refc.frame + 1,
+                        refc.kind == ReferenceChoice::Mean ? " of the first pass" : ""));
       }
     } catch (const std::exception& e) {
       error = e.what();
