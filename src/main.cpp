@@ -15,6 +15,7 @@
 #include "realign/output_set.hpp"
 #include "realign/phantom.hpp"
 #include "realign/pipeline.hpp"
+#include "realign/progress.hpp"
 
 namespace {
 
@@ -28,6 +29,8 @@ Examples:
       parameters and reports only, every frame registered to frame 1
   realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
       frame 10 as reference, trilinear reslicing, the input's datatype
+  realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
+      reslice another series with the transforms a run saved
   realign phantom --frames 40 --datatype int16 phantom.nii.gz
       test data with known motion (truth in phantom_truth_rp.txt)
 
@@ -119,8 +122,9 @@ int main(int argc, char** argv) {
   app.add_option("output", opt.output,
                  "resliced output (.nii or .nii.gz); names the other outputs");
   app.add_option("--ref", opt.reference,
-                 "reference: mean (two passes, as SPM), first, a frame number (1-based) or a 3D "
-                 "NIfTI on the same grid")
+                 "reference: mean (two passes, as SPM), first, median (the frame closest to "
+                 "the run's voxel-wise median), a frame number (1-based) or a 3D NIfTI on "
+                 "the same grid; the log names the frame used")
       ->capture_default_str();
   app.add_option("--fwhm", opt.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
       ->capture_default_str()
@@ -201,6 +205,18 @@ int main(int argc, char** argv) {
   phantom->add_option("--datatype", ph_type, "uint8 int16 uint16 int32 float32 float64")
       ->capture_default_str();
 
+  CLI::App* apply = app.add_subcommand(
+      "apply",
+      "reslice a series with transforms saved by an earlier run (OUT_xfm.txt), without "
+      "estimating: another echo, or any series on the same grid with as many frames; "
+      "--reslice-degree, --datatype, --no-mask and --threads apply");
+  std::string ap_in, ap_out;
+  apply->add_option("--xfm", opt.apply_xfm, "the OUT_xfm.txt of an earlier run")
+      ->required()
+      ->check(CLI::ExistingFile);
+  apply->add_option("input", ap_in, "series to reslice (.nii or .nii.gz)")->required();
+  apply->add_option("output", ap_out, "resliced output; OUT_mean beside it")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -211,6 +227,7 @@ int main(int argc, char** argv) {
                     : verbose ? spdlog::level::debug
                               : spdlog::level::info);
   if (mpi.rank() != 0 && !verbose) spdlog::set_level(spdlog::level::err);
+  realign::Progress::configure(mpi.rank() == 0);
 
   try {
     if (*phantom) {
@@ -222,6 +239,11 @@ int main(int argc, char** argv) {
       realign::write_phantom(p, ph_out, ph_rp, ph_type);
       spdlog::info("wrote {} and {}", ph_out, ph_rp);
       return 0;
+    }
+    if (*apply) {
+      if (!opt.reslice) throw realign::UsageError("apply: --no-reslice leaves nothing to do");
+      opt.input = ap_in;
+      opt.output = ap_out;
     }
     if (opt.input.empty() || opt.output.empty()) {
       if (mpi.rank() == 0) std::fprintf(stderr, "%s", app.help().c_str());

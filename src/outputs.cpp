@@ -81,7 +81,7 @@ bool parse_finite(std::string_view tok, double& v) {
 // to have `columns` finite numbers; errors name the file and the 1-based line.
 std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std::size_t columns) {
   std::ifstream f(path, std::ios::in | std::ios::binary);
-  if (!f.is_open()) throw std::runtime_error(path + ": cannot open for reading");
+  if (!f.is_open()) throw InputError(path, "cannot open for reading");
   std::vector<std::vector<double>> rows;
   std::string line;
   int lineno = 0;
@@ -90,20 +90,20 @@ std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std:
     const auto toks = split_ws(line);
     if (toks.empty() || toks.front().front() == '#') continue;
     if (toks.size() != columns) {
-      throw std::runtime_error(path + ": line " + std::to_string(lineno) + " has " +
+      throw InputError(path, "line " + std::to_string(lineno) + " has " +
                                std::to_string(toks.size()) + " values, expected " +
                                std::to_string(columns));
     }
     std::vector<double> row(columns);
     for (std::size_t k = 0; k < columns; ++k) {
       if (!parse_finite(toks[k], row[k])) {
-        throw std::runtime_error(path + ": line " + std::to_string(lineno) + ": '" +
+        throw InputError(path, "line " + std::to_string(lineno) + ": '" +
                                  std::string(toks[k]) + "' is not a finite number");
       }
     }
     rows.push_back(std::move(row));
   }
-  if (f.bad()) throw std::runtime_error(path + ": read error");
+  if (f.bad()) throw InputError(path, "read error");
   return rows;
 }
 
@@ -293,6 +293,12 @@ class SvgPlot {
   }
 };
 
+std::string exact(double v) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
 }  // namespace
 
 void write_rp(const std::string& path, const std::vector<RigidParams>& rp) {
@@ -319,7 +325,7 @@ void write_par(const std::string& path, const std::vector<RigidParams>& rp) {
 
 std::vector<RigidParams> read_rp(const std::string& path) {
   const auto rows = read_numeric_rows(path, 6);
-  if (rows.empty()) throw std::runtime_error(path + ": no parameter rows");
+  if (rows.empty()) throw InputError(path, "no parameter rows");
   std::vector<RigidParams> rp(rows.size());
   for (std::size_t n = 0; n < rows.size(); ++n) {
     std::copy(rows[n].begin(), rows[n].end(), rp[n].begin());
@@ -334,7 +340,9 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
   for (std::size_t n = 0; n < xfm.size(); ++n) {
     f << "# frame " << n + 1 << '\n';
     for (int i = 0; i < 4; ++i) {
-      for (int k = 0; k < 4; ++k) f << (k ? " " : "") << gen10(xfm[n](i, k));
+      // Shortest digits that read back to the same double: `realign apply` then reslices
+      // exactly as the run that wrote the file did.
+      for (int k = 0; k < 4; ++k) f << (k ? " " : "") << exact(xfm[n](i, k));
       f << '\n';
     }
   }
@@ -344,7 +352,7 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
 std::vector<Mat4> read_xfm(const std::string& path) {
   const auto rows = read_numeric_rows(path, 4);
   if (rows.size() % 4 != 0) {
-    throw std::runtime_error(path + ": " + std::to_string(rows.size()) +
+    throw InputError(path, std::to_string(rows.size()) +
                              " matrix rows, not a multiple of 4");
   }
   std::vector<Mat4> out(rows.size() / 4);
@@ -354,7 +362,7 @@ std::vector<Mat4> read_xfm(const std::string& path) {
     }
     const Eigen::RowVector4d bottom = out[n].row(3);
     if ((bottom - Eigen::RowVector4d(0, 0, 0, 1)).cwiseAbs().maxCoeff() > 1e-6) {
-      throw std::runtime_error(path + ": matrix " + std::to_string(n) +
+      throw InputError(path, "matrix " + std::to_string(n) +
                                " is not affine (last row is not 0 0 0 1)");
     }
   }

@@ -17,6 +17,8 @@
 #include "realign/nifti_io.hpp"
 #include "realign/output_set.hpp"
 #include "realign/outputs.hpp"
+#include "realign/progress.hpp"
+#include "realign/reference.hpp"
 #include "realign/reslice.hpp"
 #include "realign/sampling.hpp"
 
@@ -67,14 +69,16 @@ void check_paths(const Options& opt, const OutputPaths& p) {
 // What the reference is, decided once on rank 0.
 struct ReferenceChoice {
   enum Kind { Mean, Frame, File } kind = Mean;
-  int frame = 0;  // 0-based, for Frame (and the first pass of Mean)
+  int frame = 0;        // 0-based, for Frame (and the first pass of Mean)
+  bool median = false;  // Frame, to be chosen as the one closest to the run's median
 };
 
 ReferenceChoice parse_reference(const std::string& ref, int frames, const std::string& input) {
   ReferenceChoice c;
   if (ref == "mean") return c;
-  if (ref == "first") {
+  if (ref == "first" || ref == "median") {
     c.kind = ReferenceChoice::Frame;
+    c.median = ref == "median";
     return c;
   }
   char* end = nullptr;
@@ -89,6 +93,21 @@ ReferenceChoice parse_reference(const std::string& ref, int frames, const std::s
   }
   c.kind = ReferenceChoice::File;
   return c;
+}
+
+std::string describe(const ReferenceChoice& c, const std::string& ref) {
+  switch (c.kind) {
+    case ReferenceChoice::Mean:
+      return fmt::format("mean of the realigned frames (two passes; pass 1 to frame {})",
+                         c.frame + 1);
+    case ReferenceChoice::Frame:
+      return fmt::format(
+          "frame {}{}", c.frame + 1,
+          c.median ? " (closest to the run's median)" : (ref == "first" ? " (first)" : ""));
+    case ReferenceChoice::File:
+      break;
+  }
+  return ref;
 }
 
 // The reference's sample points, values and Jacobian, identical on every rank.
@@ -142,6 +161,81 @@ void check_not_constant(const std::vector<float>& v, const std::string& file,
                                ", NaN/Inf count as 0): nothing to align to");
 }
 
+// Fits this rank's frames [fb, fe) (every frame with --split points) to the reference.
+std::vector<FrameFit> fit_frames(const Options& opt, const Grid& grid,
+                                 const std::vector<float>& ref_volume, const ReferenceChoice& refc,
+                                 int frames, int fb, int fe,
+                                 const std::function<float*(int)>& local_frame) {
+  const int rank = mpi_rank();
+  const auto t_est = Clock::now();
+  const EstimateOptions& est = opt.estimate;
+  SampleSet points = sample_grid(grid, est.sep_mm);
+  evaluate_reference(points, smoothed_coefficients(ref_volume.data(), grid, est));
+  FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
+  spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
+                fitter.points().size(), since(t_est), omp_get_max_threads());
+
+  const bool two_pass = refc.kind == ReferenceChoice::Mean;
+  // Smoothed coefficients of this rank's frames, kept for the second pass.
+  std::vector<PaddedCoefficients> coef(fe - fb);
+  for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(local_frame(f), grid, est);
+
+  spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
+  std::vector<FrameFit> fits(fe - fb);
+  // The first pass leaves the reference frame itself at the identity (it is the target).
+  const int skip = refc.kind == ReferenceChoice::File ? -1 : refc.frame;
+  // Progress counts this rank's frames; a rank with a block holds about 1/size of them.
+  const double scale = opt.split == Split::Points ? 1.0 : mpi_size();
+  {
+    Progress progress(two_pass ? "estimating, pass 1 of 2" : "estimating", fe - fb, scale);
+    for (int f = fb; f < fe; ++f) {
+      if (f == skip)
+        fits[f - fb].converged = true;
+      else
+        fits[f - fb] = fitter.fit(coef[f - fb], grid, Mat4::Identity());
+      progress.step();
+    }
+  }
+  spdlog::debug("pass 1 done, {:.3f} s", since(t_est));
+  if (two_pass) {
+    // Register to the mean: average the moved frames at the sample points, then fit every
+    // frame again (from where pass one left it) to that mean.
+    SampleSet mean_points = fitter.points();
+    MeanAtPoints acc;
+    acc.reset(mean_points.size());
+    const bool accumulate_here = opt.split == Split::Frames || rank == 0;
+    if (accumulate_here) {
+      for (int f = fb; f < fe; ++f) {
+        if (f == skip)
+          acc.add_reference(mean_points);
+        else
+          acc.add_frame(mean_points, coef[f - fb], grid, grid, fits[f - fb].correction,
+                        fits[f - fb].scale);
+      }
+    }
+    spdlog::debug("mean accumulated, {:.3f} s", since(t_est));
+    for (double* b : acc.buffers()) allreduce_sum(b, mean_points.size());
+    acc.finish(mean_points);
+    FrameFitter mean_fitter = make_fitter(std::move(mean_points), grid, est, false, opt);
+    spdlog::debug("mean reference ready, {:.3f} s", since(t_est));
+    Progress progress("estimating, pass 2 of 2", fe - fb, scale);
+    for (int f = fb; f < fe; ++f) {
+      fits[f - fb] = mean_fitter.fit(coef[f - fb], grid, fits[f - fb].correction);
+      progress.step();
+    }
+  }
+  coef.clear();
+  coef.shrink_to_fit();
+  {
+    long total_iter = 0;
+    for (const FrameFit& f : fits) total_iter += f.iterations;
+    spdlog::debug("estimation done, {:.3f} s, {} iterations in the last pass", since(t_est),
+                  total_iter);
+  }
+
+  return fits;
+}
+
 }  // namespace
 
 RunResult run_realign(const Options& opt) {
@@ -158,6 +252,8 @@ RunResult run_realign(const Options& opt) {
   std::vector<float> ref_volume;
   std::unique_ptr<SeriesFile> file;
   std::size_t nonfinite = 0;
+  const bool applying = !opt.apply_xfm.empty();
+  std::vector<Mat4> given_xfm;
   std::string error;
   int error_status = kExitOk;
   const int ranks_here = ranks_on_root_node();
@@ -175,10 +271,22 @@ RunResult run_realign(const Options& opt) {
       series.grid = file->grid();
       series.frames = file->frames();
       series.tr_s = file->tr_s();
-      if (series.frames < 2)
+      if (applying) {
+        given_xfm = read_xfm(opt.apply_xfm);
+        if (static_cast<int>(given_xfm.size()) != series.frames)
+          throw InputError(opt.apply_xfm, fmt::format("holds {} transforms, {} has {} frames",
+                                                      given_xfm.size(), opt.input, series.frames));
+        refc.kind = ReferenceChoice::Frame;
+        ref_volume.resize(series.grid.voxels());
+        file->read_frames(0, 1, ref_volume.data());
+      } else if (series.frames < 2) {
         throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
-      refc = parse_reference(opt.reference, series.frames, opt.input);
-      if (refc.kind == ReferenceChoice::File) {
+      }
+      if (!applying) refc = parse_reference(opt.reference, series.frames, opt.input);
+      if (refc.median) refc.frame = median_frame(*file);
+      if (applying) {
+        spdlog::info("applying {} transforms from {}", given_xfm.size(), opt.apply_xfm);
+      } else if (refc.kind == ReferenceChoice::File) {
         Volume ref = read_volume(opt.reference);
         if (!ref.grid.same_as(series.grid, 1e-3))
           throw InputError(opt.reference, "reference is on a different grid from the input");
@@ -192,6 +300,7 @@ RunResult run_realign(const Options& opt) {
             fmt::format("frame {}, the reference{},", refc.frame + 1,
                         refc.kind == ReferenceChoice::Mean ? " of the first pass" : ""));
       }
+      if (!applying) spdlog::info("reference: {}", describe(refc, opt.reference));
     } catch (const std::exception& e) {
       error = e.what();
       error_status = exit_status_of(e);
@@ -206,6 +315,15 @@ RunResult run_realign(const Options& opt) {
   broadcast(ref_frame);
   broadcast(series.tr_s);
   broadcast(ref_volume);
+  if (applying) {
+    // Rank 0's numbers plus zeros from the others: every rank gets them exactly.
+    std::vector<double> m(16 * static_cast<std::size_t>(frames), 0.0);
+    if (rank == 0)
+      for (int f = 0; f < frames; ++f) Eigen::Map<Mat4>(m.data() + 16 * f) = given_xfm[f];
+    allreduce_sum(m);
+    given_xfm.resize(frames);
+    for (int f = 0; f < frames; ++f) given_xfm[f] = Eigen::Map<const Mat4>(m.data() + 16 * f);
+  }
   refc.kind = static_cast<ReferenceChoice::Kind>(kind);
   refc.frame = ref_frame;
   series.frames = frames;
@@ -235,7 +353,7 @@ RunResult run_realign(const Options& opt) {
     const double span = max_over_ranks(hi) + max_over_ranks(-lo);
     std::string empty;
     int why = kExitOk;
-    if (rank == 0 && !(span > 0)) {
+    if (rank == 0 && !(span > 0) && !applying) {
       why = kExitInput;
       empty = opt.input + ": " +
               (nonfinite == nv * frames ? std::string("every voxel is NaN or Inf")
@@ -256,96 +374,48 @@ RunResult run_realign(const Options& opt) {
   spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, grid.dim[0], grid.dim[1],
                grid.dim[2], frames, series.tr_s);
 
-  // ---- Estimation.
+  // ---- Estimation, or the transforms given to `realign apply`.
   const auto t_est = Clock::now();
-  const EstimateOptions& est = opt.estimate;
-  SampleSet points = sample_grid(grid, est.sep_mm);
-  evaluate_reference(points, smoothed_coefficients(ref_volume.data(), grid, est));
   // DVARS counts the voxels where the reference shows the head.
   const std::vector<std::uint8_t> brain = brain_mask(ref_volume);
+  std::vector<Mat4> corrections;
+  if (applying) {
+    corrections = given_xfm;
+  } else {
+    const std::vector<FrameFit> fits =
+        fit_frames(opt, grid, ref_volume, refc, frames, fb, fe, local_frame);
+    // ---- Every rank learns every frame's correction (in frame order).
+    std::vector<Mat4> mine;
+    std::vector<int> iters, bad;
+    for (int f = rb; f < re; ++f) {
+      const FrameFit& fit = fits[f - fb];
+      mine.push_back(fit.correction);
+      iters.push_back(fit.iterations);
+      bad.push_back(fit.overlap_failed ? 2 : (fit.converged ? 0 : 1));
+    }
+    corrections = allgather_frames(mine, frames);
+    result.iterations = allgather_frames(iters, frames);
+    const std::vector<int> status = allgather_frames(bad, frames);
+    for (int f = 0; f < frames; ++f) {
+      if (status[f] == 0) continue;
+      result.unconverged.push_back(f);
+      if (rank == 0)
+        spdlog::warn("{}: frame {} {}", opt.input, f + 1,
+                     status[f] == 2 ? "lost overlap with the reference (insufficient overlap)"
+                                    : "did not converge within --max-iter iterations");
+    }
+  }
   ref_volume = {};
-  FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
-  spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
-                fitter.points().size(), since(t_est), omp_get_max_threads());
-
-  // Smoothed coefficients of this rank's frames, kept for the second pass.
-  std::vector<PaddedCoefficients> coef(fe - fb);
-  for (int f = fb; f < fe; ++f) coef[f - fb] = smoothed_coefficients(local_frame(f), grid, est);
-
-  spdlog::debug("smoothed {} frames, {:.3f} s", fe - fb, since(t_est));
-  std::vector<FrameFit> fits(fe - fb);
-  const bool two_pass = refc.kind == ReferenceChoice::Mean;
-  // The first pass leaves the reference frame itself at the identity (it is the target).
-  const int skip = refc.kind == ReferenceChoice::File ? -1 : refc.frame;
-  for (int f = fb; f < fe; ++f) {
-    if (f == skip) {
-      fits[f - fb].converged = true;
-      continue;
-    }
-    fits[f - fb] = fitter.fit(coef[f - fb], grid, Mat4::Identity());
-  }
-  spdlog::debug("pass 1 done, {:.3f} s", since(t_est));
-  if (two_pass) {
-    // Register to the mean: average the moved frames at the sample points, then fit every
-    // frame again (from where pass one left it) to that mean.
-    SampleSet mean_points = fitter.points();
-    MeanAtPoints acc;
-    acc.reset(mean_points.size());
-    const bool accumulate_here = opt.split == Split::Frames || rank == 0;
-    if (accumulate_here) {
-      for (int f = fb; f < fe; ++f) {
-        if (f == skip)
-          acc.add_reference(mean_points);
-        else
-          acc.add_frame(mean_points, coef[f - fb], grid, grid, fits[f - fb].correction,
-                        fits[f - fb].scale);
-      }
-    }
-    spdlog::debug("mean accumulated, {:.3f} s", since(t_est));
-    for (double* b : acc.buffers()) allreduce_sum(b, mean_points.size());
-    acc.finish(mean_points);
-    FrameFitter mean_fitter = make_fitter(std::move(mean_points), grid, est, false, opt);
-    spdlog::debug("mean reference ready, {:.3f} s", since(t_est));
-    for (int f = fb; f < fe; ++f)
-      fits[f - fb] = mean_fitter.fit(coef[f - fb], grid, fits[f - fb].correction);
-  }
-  coef.clear();
-  coef.shrink_to_fit();
-  {
-    long total_iter = 0;
-    for (const FrameFit& f : fits) total_iter += f.iterations;
-    spdlog::debug("estimation done, {:.3f} s, {} iterations in the last pass", since(t_est),
-                  total_iter);
-  }
-
-  // ---- Every rank learns every frame's correction (in frame order).
-  std::vector<Mat4> mine;
-  std::vector<int> iters, bad;
-  for (int f = rb; f < re; ++f) {
-    const FrameFit& fit = fits[f - fb];
-    mine.push_back(fit.correction);
-    iters.push_back(fit.iterations);
-    bad.push_back(fit.overlap_failed ? 2 : (fit.converged ? 0 : 1));
-  }
-  const std::vector<Mat4> corrections = allgather_frames(mine, frames);
-  result.iterations = allgather_frames(iters, frames);
-  const std::vector<int> status = allgather_frames(bad, frames);
-  for (int f = 0; f < frames; ++f) {
-    if (status[f] == 0) continue;
-    result.unconverged.push_back(f);
-    if (rank == 0)
-      spdlog::warn("{}: frame {} {}", opt.input, f + 1,
-                   status[f] == 2 ? "lost overlap with the reference (insufficient overlap)"
-                                  : "did not converge within --max-iter iterations");
-  }
   // Parameters relative to frame 1 (SPM's rp); reslicing into frame 1's space for the
-  // mean and first-frame references, into the reference's own space otherwise.
+  // mean and first-frame references, into the reference's own space for a reference
+  // file, and exactly as given for `apply`.
+  const bool xfm_as_is = applying || refc.kind == ReferenceChoice::File;
   const Mat4 first_inv = corrections[0].inverse();
   for (int f = 0; f < frames; ++f) {
     // Frame 1 is the origin of the parameters by definition: exactly zero, not rounding.
     const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(corrections[f] * first_inv);
     result.rp.push_back(rigid_params(rel));
-    result.xfm.push_back(refc.kind == ReferenceChoice::File ? corrections[f] : rel);
+    result.xfm.push_back(xfm_as_is ? corrections[f] : rel);
   }
   result.seconds_estimate = since(t_est);
 
@@ -458,7 +528,13 @@ RunResult run_realign(const Options& opt) {
     if (opt.reslice)
       writer = std::make_unique<NiftiWriter>(outs->temp_for(paths.image), header, grid, frames,
                                              opt.datatype);
-    for (int f = rb; f < re; ++f) handle_own(f);
+    // Rank 0 writes every frame, so its count is the whole job's.
+    Progress progress(opt.reslice ? "reslicing and writing" : "measuring",
+                      opt.reslice ? frames : re - rb);
+    for (int f = rb; f < re; ++f) {
+      handle_own(f);
+      progress.step();
+    }
     exchange_boundary();
     // Then every other rank's frames, in order, as they arrive.
     std::vector<float> incoming(plain ? nv : 0);
@@ -471,6 +547,7 @@ RunResult run_realign(const Options& opt) {
         } else {
           writer->write_encoded(receive_bytes(f, owner));
         }
+        progress.step();
       }
     }
     if (writer) writer->close();
@@ -480,21 +557,24 @@ RunResult run_realign(const Options& opt) {
     if (opt.reslice)
       write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype);
 
-    MotionReport report;
-    report.rp = result.rp;
-    report.xfm = result.xfm;
-    report.fd = framewise_displacement(result.rp, opt.fd_radius_mm);
-    report.rmsd = relative_rms(result.xfm, grid.centre_mm(), 80.0);
-    report.dvars = dvars;
-    report.unconverged = result.unconverged;
-    report.fd_radius_mm = opt.fd_radius_mm;
-    report.tr_s = series.tr_s;
-    report.input_name = fs::path(opt.input).filename().string();
-    write_rp(outs->temp_for(paths.rp), result.rp);
-    if (opt.write_par) write_par(outs->temp_for(paths.par), result.rp);
-    write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
-    write_xfm(outs->temp_for(paths.xfm), result.xfm);
-    write_motion_plot(outs->temp_for(paths.plot), report);
+    // `apply` writes only the images: the parameters are the caller's own.
+    if (!applying) {
+      MotionReport report;
+      report.rp = result.rp;
+      report.xfm = result.xfm;
+      report.fd = framewise_displacement(result.rp, opt.fd_radius_mm);
+      report.rmsd = relative_rms(result.xfm, grid.centre_mm(), 80.0);
+      report.dvars = dvars;
+      report.unconverged = result.unconverged;
+      report.fd_radius_mm = opt.fd_radius_mm;
+      report.tr_s = series.tr_s;
+      report.input_name = fs::path(opt.input).filename().string();
+      write_rp(outs->temp_for(paths.rp), result.rp);
+      if (opt.write_par) write_par(outs->temp_for(paths.par), result.rp);
+      write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
+      write_xfm(outs->temp_for(paths.xfm), result.xfm);
+      write_motion_plot(outs->temp_for(paths.plot), report);
+    }
     outs->commit();
     result.outputs = outs->finals();
   } catch (const std::exception& e) {

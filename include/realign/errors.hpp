@@ -43,6 +43,12 @@ class RunError : public std::runtime_error {
   int status_;
 };
 
+// A command line that cannot work, found after parsing: "<problem>".
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The exit status for an exception caught at the top of a run.
 int exit_status_of(const std::exception& e);
 
