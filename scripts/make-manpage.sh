@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/realign.1 from `realign --help`, `realign phantom --help` and the first
+# Regenerates docs/realign.1 from `realign --help`, `realign apply|phantom --help` and the first
 # line of `realign --version`, with help2man (apt-get install help2man). Run it after
 # changing an option or the help text, and commit the page; tests/cli/manpage.sh fails
 # while the committed page misses an option that --help prints.
@@ -15,15 +15,17 @@ command -v help2man >/dev/null || { echo "make-manpage: help2man not found (apt-
 include=$(mktemp)
 trap 'rm -f "$include"' EXIT
 
-# help2man reads only the main --help; the phantom subcommand's options go in a section of
+# help2man reads only the main --help; each subcommand's options go in a section of
 # their own, verbatim (roff-escaped) up to the shared footer.
 {
-  echo "[PHANTOM SUBCOMMAND]"
-  echo ".nf"
-  "$bin" phantom --help | sed -e "s|^Usage: .*realign phantom|Usage: realign phantom|" \
-    | awk '/^Examples:/ { exit } { print }' \
-    | sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"
-  echo ".fi"
+  for sub in apply phantom; do
+    echo "[${sub^^} SUBCOMMAND]"
+    echo ".nf"
+    "$bin" $sub --help | sed -e "s|^Usage: .*realign $sub|Usage: realign $sub|" \
+      | awk '/^Examples:/ { exit } { print }' \
+      | sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"
+    echo ".fi"
+  done
   echo "[SEE ALSO]"
   echo "docs/outputs.md (every output file and column), README.md, and scripts/slurm/README.md"
   echo "(running under Slurm) in the realign source tree."

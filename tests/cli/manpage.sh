@@ -13,7 +13,8 @@ unescaped=$(sed -e 's/\\-/-/g' "$page")
 
 "$REALIGN" --help >"$WORK/help.txt" || fail "realign --help exited with $?"
 "$REALIGN" phantom --help >"$WORK/phantom.txt" || fail "realign phantom --help exited with $?"
-mapfile -t options < <(grep -ohE -- '(^|[ ,])--[a-z][a-z0-9-]*' "$WORK/help.txt" "$WORK/phantom.txt" \
+"$REALIGN" apply --help >"$WORK/apply.txt" || fail "realign apply --help exited with $?"
+mapfile -t options < <(grep -ohE -- '(^|[ ,])--[a-z][a-z0-9-]*' "$WORK/help.txt" "$WORK/phantom.txt" "$WORK/apply.txt" \
   | sed -E 's/^[ ,]//' | sort -u)
 ((${#options[@]} >= 20)) || fail "only ${#options[@]} long options found in --help; the parsing is wrong"
 
