@@ -31,6 +31,7 @@ Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars (+ .json sidecar)
   OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
   OUT_motion.svg        motion plot (translations, rotations, FD)
+  OUT_report.html       QC report: summary, motion plots, mean image before and after
 )";
 
 void print_summary(const realign::RunResult& r, double fd_radius) {
@@ -106,6 +107,11 @@ int main(int argc, char** argv) {
   app.add_option("--fd-radius", opt.fd_radius_mm, "head radius in mm for framewise displacement")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1000.0));
+  app.add_option("--fd-threshold", opt.fd_threshold_mm,
+                 "FD in mm above which a frame is flagged in the plot and the report")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_flag("!--no-report", opt.report, "do not write the HTML QC report");
   app.add_option("--split", split,
                  "MPI work split: frames (blocks of frames per rank) or points (sample points of "
                  "each frame)")

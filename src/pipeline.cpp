@@ -16,6 +16,7 @@
 #include "realign/nifti_io.hpp"
 #include "realign/output_set.hpp"
 #include "realign/outputs.hpp"
+#include "realign/report.hpp"
 #include "realign/reslice.hpp"
 #include "realign/sampling.hpp"
 
@@ -36,7 +37,7 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 struct OutputPaths {
-  std::string image, mean, rp, tsv, json, xfm, plot;
+  std::string image, mean, rp, tsv, json, xfm, plot, report;
 };
 
 OutputPaths output_paths(const Options& opt) {
@@ -50,6 +51,7 @@ OutputPaths output_paths(const Options& opt) {
   p.json = stem + "_confounds.json";
   p.xfm = stem + "_xfm.txt";
   p.plot = stem + "_motion.svg";
+  p.report = stem + "_report.html";
   return p;
 }
 
@@ -58,7 +60,7 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw InputError(opt.output, "output directory does not exist");
-  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot})
+  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.report})
     if (same_file(out, opt.input)) throw InputError(out, "output would overwrite the input");
 }
 
@@ -101,6 +103,18 @@ FrameFitter make_fitter(SampleSet points, const Grid& ref_grid, const EstimateOp
     fitter.set_chunk_range(b, e, [](std::vector<double>& v) { allreduce_sum(v); });
   }
   return fitter;
+}
+
+std::string describe_reference(const ReferenceChoice& c, const std::string& ref) {
+  switch (c.kind) {
+    case ReferenceChoice::Mean:
+      return "mean of the frames (two passes, as SPM: every frame to frame 1, then every frame "
+             "to the mean)";
+    case ReferenceChoice::Frame:
+      return "frame " + std::to_string(c.frame + 1);
+    default:
+      return "file " + fs::path(ref).filename().string();
+  }
 }
 
 void load_all(const std::function<void(int, float*)>& load, int frames, std::size_t nv,
@@ -303,11 +317,16 @@ RunResult run_realign(const Options& opt) {
   }
   MeanImage mean;
   mean.reset(nv);
+  // The report's mean before realignment: each rank sums its own frames before they are
+  // resliced in place.
+  std::vector<double> input_sum(opt.report ? nv : 0, 0.0);
   std::vector<float> work(nv);
   double reslice_seconds = 0.0;  // this rank's own reslicing, without waiting or writing
   auto reslice_own = [&](int f) {
     const auto t = Clock::now();
     float* frame = local_frame(f);
+    if (opt.report)
+      for (std::size_t v = 0; v < nv; ++v) input_sum[v] += frame[v];
     if (opt.reslice) {
       std::copy(frame, frame + nv, work.begin());
       bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
@@ -326,6 +345,14 @@ RunResult run_realign(const Options& opt) {
     std::copy(counts.begin(), counts.end(), mean.count.begin());
     std::vector<float> m = mean.result(fill);
     if (opt.reslice && opt.mask) common.apply(m.data(), fill);
+    return m;
+  };
+  auto finish_input_mean = [&]() {
+    std::vector<float> m;
+    if (!opt.report) return m;
+    allreduce_sum(input_sum);
+    m.resize(nv);
+    for (std::size_t v = 0; v < nv; ++v) m[v] = static_cast<float>(input_sum[v] / frames);
     return m;
   };
 
@@ -383,6 +410,7 @@ RunResult run_realign(const Options& opt) {
     sender.wait_all();
     allgather_frames(dvars_mine, frames);
     finish_mean();
+    finish_input_mean();
     series.data = {};
     max_over_ranks(reslice_seconds);
     result.peak_memory_mb = sum_peak_memory_mb();
@@ -411,6 +439,7 @@ RunResult run_realign(const Options& opt) {
     sender.wait_all();
     const std::vector<double> dvars = allgather_frames(dvars_mine, frames);
     const std::vector<float> mean_image = finish_mean();
+    const std::vector<float> input_mean = finish_input_mean();
     if (opt.reslice)
       write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype);
 
@@ -422,12 +451,23 @@ RunResult run_realign(const Options& opt) {
     report.dvars = dvars;
     report.unconverged = result.unconverged;
     report.fd_radius_mm = opt.fd_radius_mm;
+    report.fd_threshold_mm = opt.fd_threshold_mm;
     report.tr_s = series.tr_s;
     report.input_name = fs::path(opt.input).filename().string();
     write_rp(outs->temp_for(paths.rp), result.rp);
     write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
     write_xfm(outs->temp_for(paths.xfm), result.xfm);
     write_motion_plot(outs->temp_for(paths.plot), report);
+    if (opt.report) {
+      QcReport qc;
+      qc.motion = &report;
+      qc.iterations = result.iterations;
+      qc.reference = describe_reference(refc, opt.reference);
+      qc.grid = grid;
+      qc.mean_before = input_mean;
+      if (opt.reslice) qc.mean_after = mean_image;
+      write_qc_report(outs->temp_for(paths.report), qc);
+    }
     outs->commit();
     result.outputs = outs->finals();
   } catch (const std::exception& e) {

@@ -20,6 +20,7 @@ struct MotionReport {
   std::vector<double> fd, rmsd, dvars;
   std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
   double fd_radius_mm = 50.0;
+  double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
   double tr_s = 0.0;       // 0 when unknown
   std::string input_name;  // for titles
   double rmsd_radius_mm = 80.0;
@@ -52,7 +53,7 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm);
 std::vector<Mat4> read_xfm(const std::string& path);
 
 // Standalone SVG with three stacked panels like SPM's realign figure: translations (mm),
-// rotations (degrees), and FD (mm) with a dashed 0.5 mm reference line; frame number
+// rotations (degrees), and FD (mm) with a dashed line at fd_threshold_mm; frame number
 // (1-based) on x; unconverged frames marked in every panel.
 void write_motion_plot(const std::string& path, const MotionReport& r);
 
