@@ -61,7 +61,8 @@ void filter_row(int type, const std::uint8_t* row, const std::uint8_t* above, in
 // Residuals read as signed bytes: small either way round means cheap to compress.
 long residual_cost(const std::uint8_t* filtered, int width) {
   long sum = 0;
-  for (int x = 0; x < width; ++x) sum += std::abs(static_cast<int>(static_cast<std::int8_t>(filtered[x])));
+  for (int x = 0; x < width; ++x)
+    sum += std::abs(static_cast<int>(static_cast<std::int8_t>(filtered[x])));
   return sum;
 }
 

@@ -212,9 +212,8 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
   h.row("input", "Input", r.input_name.empty() ? "(unnamed)" : r.input_name);
   h.row("grid", "Grid",
         std::to_string(q.grid.dim[0]) + " \u00d7 " + std::to_string(q.grid.dim[1]) + " \u00d7 " +
-            std::to_string(q.grid.dim[2]) + " voxels of " + format_general(vs[0], 4) +
-            " \u00d7 " + format_general(vs[1], 4) + " \u00d7 " + format_general(vs[2], 4) +
-            " mm");
+            std::to_string(q.grid.dim[2]) + " voxels of " + format_general(vs[0], 4) + " \u00d7 " +
+            format_general(vs[1], 4) + " \u00d7 " + format_general(vs[2], 4) + " mm");
   h.row("frames", "Frames", std::to_string(frames));
   h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? format_general(r.tr_s, 6) + " s" : "unknown");
   h.row("reference", "Reference", q.reference.empty() ? "unknown" : q.reference);
@@ -262,9 +261,9 @@ void motion_plots(Html& h, const QcReport& q, const Summary& s) {
     }
   }
   const std::string thr = format_general(r.fd_threshold_mm, 6);
-  const FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
-  const FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged",
-                               "unconverged"};
+  FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
+  FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged", ""};
+  unconverged.legend = "unconverged";
 
   std::vector<PlotPanel> panels;
   const auto add = [&](std::string title, std::string ylabel, std::vector<PlotSeries> series) {
@@ -282,7 +281,7 @@ void motion_plots(Html& h, const QcReport& q, const Summary& s) {
                           format_general(r.fd_radius_mm, 6) + " mm)",
                       "FD (mm)", {{"FD", "#333333", r.fd}});
   fd->references = {{r.fd_threshold_mm, "#555555", "6,4", "threshold " + thr + " mm"}};
-  fd->dots = {s.over, kOverDotColour, 3, "", "fd-over-dot", "FD above it"};
+  fd->dots = {s.over, kOverDotColour, 3, "", "fd-over-dot", "above threshold"};
   // A measure that was not computed is left out rather than drawn empty.
   if (!r.rmsd.empty())
     add("RMS displacement between frames (Jenkinson 2002, radius " +

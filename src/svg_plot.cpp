@@ -123,8 +123,7 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
   text(fr.left + fr.width / 2, fr.top + fr.height + 34, "frame", "middle");
   // Rotated y label to the left of the tick labels.
   const double lx = fr.left - 58, ly = fr.top + fr.height / 2;
-  text(lx, ly, p.ylabel, "middle",
-       " transform=\"rotate(-90 " + f2(lx) + " " + f2(ly) + ")\"");
+  text(lx, ly, p.ylabel, "middle", " transform=\"rotate(-90 " + f2(lx) + " " + f2(ly) + ")\"");
 
   // Crisp edges keep a marker's colour exact on screen rather than blended into its
   // neighbours, so a marker reads as a marker at any zoom.
@@ -168,9 +167,9 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
     const std::vector<double>& y = p.series.front().y;
     for (int f : p.dots.frames) {
       if (!in_range(f) || f >= static_cast<int>(y.size()) || !std::isfinite(y[f])) continue;
-      out_ << "<circle" << class_attr(p.dots.css_class) << " cx=\"" << f2(px(f + 1))
-           << "\" cy=\"" << f2(py(y[f])) << "\" r=\"" << format_fixed(p.dots.size, 1)
-           << "\" fill=\"" << p.dots.colour << "\"/>\n";
+      out_ << "<circle" << class_attr(p.dots.css_class) << " cx=\"" << f2(px(f + 1)) << "\" cy=\""
+           << f2(py(y[f])) << "\" r=\"" << format_fixed(p.dots.size, 1) << "\" fill=\""
+           << p.dots.colour << "\"/>\n";
     }
   }
 

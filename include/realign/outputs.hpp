@@ -21,8 +21,8 @@ struct MotionReport {
   std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
-  double tr_s = 0.0;       // 0 when unknown
-  std::string input_name;  // for titles
+  double tr_s = 0.0;             // 0 when unknown
+  std::string input_name;        // for titles
   double rmsd_radius_mm = 80.0;
 };
 

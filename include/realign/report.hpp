@@ -17,9 +17,9 @@ namespace realign {
 struct QcReport {
   // rp, xfm, FD (and its threshold and radius), rmsd, DVARS, unconverged frames, TR, name.
   const MotionReport* motion = nullptr;
-  std::vector<int> iterations;  // per frame, in the final pass; empty when unknown
-  std::string reference;        // how the reference was chosen, in words
-  Grid grid;                    // the input's grid
+  std::vector<int> iterations;     // per frame, in the final pass; empty when unknown
+  std::string reference;           // how the reference was chosen, in words
+  Grid grid;                       // the input's grid
   std::vector<float> mean_before;  // mean of the input frames (grid.voxels() values)
   std::vector<float> mean_after;   // mean of the resliced frames; empty when not resliced
   std::string created;             // date and time shown; empty for the current UTC time
