@@ -11,7 +11,6 @@
 #include <string_view>
 #include <system_error>
 
-#include "realign/svg_plot.hpp"
 #include "realign/text_format.hpp"
 
 namespace realign {
@@ -296,18 +295,24 @@ std::vector<Mat4> read_xfm(const std::string& path) {
   return out;
 }
 
-void write_motion_plot(const std::string& path, const MotionReport& r) {
-  const int n = static_cast<int>(r.rp.size());
+std::pair<std::vector<PlotSeries>, std::vector<PlotSeries>> motion_traces(
+    const std::vector<RigidParams>& rp) {
   std::vector<PlotSeries> trans = {
       {"x", "#1f77b4", {}}, {"y", "#2ca02c", {}}, {"z", "#d62728", {}}};
   std::vector<PlotSeries> rots = {
       {"pitch", "#1f77b4", {}}, {"roll", "#2ca02c", {}}, {"yaw", "#d62728", {}}};
-  for (const auto& q : r.rp) {
+  for (const auto& q : rp) {
     for (int k = 0; k < 3; ++k) {
       trans[k].y.push_back(q[k]);
       rots[k].y.push_back(q[3 + k] * 180.0 / kPi);
     }
   }
+  return {trans, rots};
+}
+
+void write_motion_plot(const std::string& path, const MotionReport& r) {
+  const int n = static_cast<int>(r.rp.size());
+  const auto [trans, rots] = motion_traces(r.rp);
   const FrameMarks unconverged{r.unconverged, "#9467bd", 1, "2,3", "", "unconverged"};
 
   const double width = 1000, left = 90, right = 150, top = 70, ph = 200, gap = 70;

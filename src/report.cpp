@@ -250,16 +250,7 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
 void motion_plots(Html& h, const QcReport& q, const Summary& s) {
   const MotionReport& r = *q.motion;
   const int n = static_cast<int>(r.rp.size());
-  std::vector<PlotSeries> trans = {
-      {"x", "#1f77b4", {}}, {"y", "#2ca02c", {}}, {"z", "#d62728", {}}};
-  std::vector<PlotSeries> rots = {
-      {"pitch", "#1f77b4", {}}, {"roll", "#2ca02c", {}}, {"yaw", "#d62728", {}}};
-  for (const auto& p : r.rp) {
-    for (int k = 0; k < 3; ++k) {
-      trans[k].y.push_back(p[k]);
-      rots[k].y.push_back(p[3 + k] * 180.0 / kPi);
-    }
-  }
+  const auto [trans, rots] = motion_traces(r.rp);
   const std::string thr = format_general(r.fd_threshold_mm, 6);
   FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
   FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged", ""};

@@ -23,6 +23,9 @@
 namespace realign {
 namespace {
 
+using testing::count_of;
+using testing::slurp;
+
 constexpr double kPi = 3.14159265358979323846;
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -335,19 +338,6 @@ TEST(CentreSlices, ObliqueGridShowsItsVoxelAxesAlongTheNearestWorldAxes) {
 
 // ---------------------------------------------------------------------------------------
 // The HTML report
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
-}
 
 // The text of the summary cell in <tr id="ID">, entities undone.
 std::string summary_value(const std::string& html, const std::string& id) {

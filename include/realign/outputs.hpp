@@ -3,9 +3,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "realign/rigid.hpp"
+#include "realign/svg_plot.hpp"
 #include "realign/volume.hpp"
 
 namespace realign {
@@ -56,6 +58,11 @@ std::vector<Mat4> read_xfm(const std::string& path);
 // rotations (degrees), and FD (mm) with a dashed line at fd_threshold_mm; frame number
 // (1-based) on x; unconverged frames marked in every panel.
 void write_motion_plot(const std::string& path, const MotionReport& r);
+
+// The rp columns as plot lines, one colour per axis: translations x y z in mm, and
+// rotations pitch roll yaw in degrees.
+std::pair<std::vector<PlotSeries>, std::vector<PlotSeries>> motion_traces(
+    const std::vector<RigidParams>& rp);
 
 // All writers throw std::runtime_error("<path>: cannot write") on I/O failure.
 
