@@ -320,10 +320,12 @@ void mean_images(Html& h, const QcReport& q) {
            "on the voxel grid with each voxel axis along the nearest world axis and the true "
            "voxel proportions. Grey levels span the 1st to 99th percentile of the nonzero "
            "voxels of the mean before realignment ("
-        << format_general(lo, 5) << " to " << format_general(hi, 5)
-        << "), the same for both rows. A sharper mean after realignment shows that motion was "
-           "corrected; blurred edges or ghosts that remain point to motion the rigid model "
-           "cannot follow.</p>\n";
+        << format_general(lo, 5) << " to " << format_general(hi, 5) << ")";
+  if (!q.mean_after.empty())
+    h.out << ", the same for both rows. A sharper mean after realignment shows that motion was "
+             "corrected; blurred edges or ghosts that remain point to motion the rigid model "
+             "cannot follow";
+  h.out << ".</p>\n";
   h.out << "<h3>Before realignment: mean of the input frames</h3>\n";
   slice_row(h, before, px_per_mm);
   if (q.mean_after.empty()) {
