@@ -77,16 +77,29 @@ int mpi_size() {
   return s;
 }
 
+int ranks_on_root_node() {
+  if (mpi_size() == 1) return 1;
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int here = 1;
+  MPI_Comm_size(node, &here);
+  MPI_Comm_free(&node);
+  MPI_Bcast(&here, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return here;
+}
+
 std::pair<int, int> block_range(int n, int size, int rank) {
   const int base = n / size, extra = n % size;
   const int begin = rank * base + std::min(rank, extra);
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
-std::string broadcast_status(const std::string& error_on_root) {
+std::string broadcast_status(const std::string& error_on_root, int* status) {
   if (mpi_size() == 1) return error_on_root;
-  int len = static_cast<int>(error_on_root.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  int head[2] = {static_cast<int>(error_on_root.size()), *status};
+  MPI_Bcast(head, 2, MPI_INT, 0, MPI_COMM_WORLD);
+  const int len = head[0];
+  *status = head[1];
   std::string msg = error_on_root;
   msg.resize(len);
   if (len > 0) MPI_Bcast(msg.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);

@@ -56,6 +56,7 @@ void print_summary(const realign::RunResult& r, double fd_radius) {
 
 int main(int argc, char** argv) {
   realign::MpiSession mpi(&argc, &argv);
+  realign::install_signal_handlers(mpi.rank() == 0);
   auto logger = spdlog::stderr_color_mt("realign");
   logger->set_pattern("realign: %^%l%$: %v");
   spdlog::set_default_logger(logger);
@@ -120,6 +121,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", opt.threads,
                  "OpenMP threads per rank (default: OMP_NUM_THREADS or all)")
       ->check(CLI::Range(0, 4096));
+  app.add_option("--max-memory", opt.max_memory_mb,
+                 "refuse inputs needing more than this many MB on rank 0's node (default: "
+                 "what the machine, the job's cgroup or ulimit -v allows)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("-q,--quiet", quiet, "warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "debug output");
 
@@ -185,11 +190,12 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const realign::RunError& e) {
     if (mpi.rank() == 0) std::fprintf(stderr, "realign: error: %s\n", e.what());
-    return 1;
+    return e.status();
   } catch (const std::exception& e) {
     // Only this rank knows: end every rank rather than leave peers waiting.
-    if (mpi.size() > 1) realign::abort_all(e.what());
+    const int status = realign::exit_status_of(e);
+    if (mpi.size() > 1) realign::abort_all(e.what(), status);
     std::fprintf(stderr, "realign: error: %s\n", e.what());
-    return 1;
+    return status;
   }
 }

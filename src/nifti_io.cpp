@@ -239,6 +239,8 @@ SeriesFile::SeriesFile(const std::string& path) : impl_(std::make_unique<Impl>()
 
 SeriesFile::~SeriesFile() = default;
 
+std::uint64_t SeriesFile::stored_bytes() const { return impl_->bytes.size(); }
+
 std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
   const Impl& f = *impl_;
   const std::size_t count = grid_.voxels() * static_cast<std::size_t>(end - begin);
@@ -396,7 +398,7 @@ FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::st
     case DT_UINT32:
       break;
     default:
-      throw InputError(path, "cannot write datatype " + like.datatype_name());
+      throw OutputError(path, "cannot write datatype " + like.datatype_name());
   }
   return f;
 }
@@ -466,8 +468,11 @@ struct NiftiWriter::Impl {
     if (file) std::fclose(file);
   }
   void put(const std::vector<char>& bytes) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size())
-      throw InputError(path, "write failed (disk full?)");
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size()) fail();
+  }
+  // errno tells a full disk from a file-size limit (EFBIG: SIGXFSZ is ignored in main).
+  [[noreturn]] void fail() const {
+    throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
   }
 };
 
@@ -498,7 +503,7 @@ NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const
   impl_->encoder = std::make_unique<FrameEncoder>(f, grid.voxels());
   impl_->voxels = grid.voxels();
   impl_->file = std::fopen(path.c_str(), "wb");
-  if (!impl_->file) throw InputError(path, std::string("cannot create: ") + std::strerror(errno));
+  if (!impl_->file) throw OutputError(path, std::string("cannot create: ") + std::strerror(errno));
   char head[352] = {};
   std::memcpy(head, &n, sizeof(n));
   // The header is a member of its own, so every frame can be one too.
@@ -512,8 +517,7 @@ void NiftiWriter::write_frame(const float* frame) {
   const FrameFormat& f = impl_->format;
   if (f.datatype == DT_FLOAT32 && !f.gzip) {  // the common case needs no copy
     const std::size_t bytes = impl_->voxels * sizeof(float);
-    if (std::fwrite(frame, 1, bytes, impl_->file) != bytes)
-      throw InputError(impl_->path, "write failed (disk full?)");
+    if (std::fwrite(frame, 1, bytes, impl_->file) != bytes) impl_->fail();
     return;
   }
   impl_->put(impl_->encoder->encode(frame));
@@ -525,7 +529,7 @@ void NiftiWriter::close() {
   if (!impl_->file) return;
   const int rc = std::fclose(impl_->file);
   impl_->file = nullptr;
-  if (rc != 0) throw InputError(impl_->path, "write failed on close");
+  if (rc != 0) impl_->fail();
 }
 
 void write_image(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,

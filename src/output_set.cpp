@@ -19,12 +19,23 @@ namespace {
 constexpr int kMaxTemps = 32;
 char g_temps[kMaxTemps][4096];
 volatile std::sig_atomic_t g_count = 0;
+volatile std::sig_atomic_t g_announce = 1;
+
+void say(const char* s) {
+  // write(2) is async-signal-safe; stdio is not.
+  ssize_t ignored = write(STDERR_FILENO, s, std::strlen(s));
+  (void)ignored;
+}
 
 void on_signal(int sig) {
   for (int i = 0; i < g_count; ++i)
     if (g_temps[i][0]) unlink(g_temps[i]);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
+  if (g_announce) {
+    say("realign: error: stopped by ");
+    say(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal");
+    say("; no output was written\n");
+  }
+  _exit(128 + sig);
 }
 
 void register_temp(const std::string& p) {
@@ -49,11 +60,18 @@ std::pair<std::string, std::string> split_image_path(const std::string& path) {
   return {path, ""};
 }
 
-OutputSet::OutputSet() {
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGHUP, on_signal);
+void install_signal_handlers(bool announce) {
+  g_announce = announce ? 1 : 0;
+  // A signal ignored when we start stays ignored: `nohup` ignores SIGHUP, and a shell
+  // ignores SIGINT for background jobs, so that Ctrl-C and logging out spare them.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP})
+    if (std::signal(sig, on_signal) == SIG_IGN) std::signal(sig, SIG_IGN);
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, which is reported and
+  // cleaned up like a full disk, instead of killing the process mid-file.
+  std::signal(SIGXFSZ, SIG_IGN);
 }
+
+OutputSet::OutputSet() = default;
 
 OutputSet::~OutputSet() {
   if (!committed_) {
@@ -76,12 +94,20 @@ std::string OutputSet::temp_for(const std::string& final_path) {
   return tmp;
 }
 
+std::string OutputSet::with_final_names(std::string message) const {
+  for (std::size_t i = 0; i < temps_.size(); ++i)
+    for (std::size_t at = message.find(temps_[i]); at != std::string::npos;
+         at = message.find(temps_[i], at + finals_[i].size()))
+      message.replace(at, temps_[i].size(), finals_[i]);
+  return message;
+}
+
 void OutputSet::commit() {
   for (std::size_t i = 0; i < temps_.size(); ++i) {
     std::error_code ec;
     std::filesystem::rename(temps_[i], finals_[i], ec);
     if (ec)
-      throw InputError(finals_[i], "cannot move the finished output into place: " + ec.message());
+      throw OutputError(finals_[i], "cannot move the finished output into place: " + ec.message());
   }
   committed_ = true;
   forget_temps();

@@ -1,8 +1,10 @@
 #include "realign/outputs.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <locale>
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "realign/errors.hpp"
 #include "realign/text_format.hpp"
 
 namespace realign {
@@ -68,7 +71,7 @@ std::string json_string(std::string_view s) {
 
 std::ofstream open_for_write(const std::string& path) {
   std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!f.is_open()) throw std::runtime_error(path + ": cannot write");
+  if (!f.is_open()) throw OutputError(path, std::string("cannot write: ") + std::strerror(errno));
   // Integers go through the stream; a global C++ locale could add digit grouping.
   f.imbue(std::locale::classic());
   return f;
@@ -77,7 +80,7 @@ std::ofstream open_for_write(const std::string& path) {
 // Closing flushes; a full disk only shows up at that point.
 void finish_write(std::ofstream& f, const std::string& path) {
   f.close();
-  if (f.fail()) throw std::runtime_error(path + ": cannot write");
+  if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
 }
 
 std::vector<std::string_view> split_ws(std::string_view line) {

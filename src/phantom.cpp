@@ -398,13 +398,13 @@ void write_phantom(const Phantom& p, const std::string& nifti_path, const std::s
   write_image(nifti_path, hdr, s.grid, s.frames, data, OutputType::Input, "realign phantom");
 
   std::FILE* f = std::fopen(rp_path.c_str(), "w");
-  if (!f) throw InputError(rp_path, "cannot open for writing");
+  if (!f) throw OutputError(rp_path, "cannot open for writing");
   bool ok = true;
   for (const RigidParams& q : p.truth)
     ok = ok && std::fprintf(f, "%.10e %.10e %.10e %.10e %.10e %.10e\n", q[0], q[1], q[2], q[3],
                             q[4], q[5]) > 0;
   ok = (std::fclose(f) == 0) && ok;
-  if (!ok) throw InputError(rp_path, "write failed");
+  if (!ok) throw OutputError(rp_path, "write failed");
 }
 
 }  // namespace realign

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "realign/distribute.hpp"
+#include "realign/memory.hpp"
 #include "realign/metrics.hpp"
 #include "realign/nifti_io.hpp"
 #include "realign/output_set.hpp"
@@ -42,7 +43,7 @@ struct OutputPaths {
 
 OutputPaths output_paths(const Options& opt) {
   const auto [stem, ext] = split_image_path(opt.output);
-  if (ext.empty()) throw InputError(opt.output, "output must end in .nii or .nii.gz");
+  if (ext.empty()) throw OutputError(opt.output, "output must end in .nii or .nii.gz");
   OutputPaths p;
   p.image = opt.output;
   p.mean = stem + "_mean" + ext;
@@ -59,9 +60,9 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   const fs::path dir = fs::path(opt.output).parent_path();
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
-    throw InputError(opt.output, "output directory does not exist");
+    throw OutputError(opt.output, "output directory does not exist");
   for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.report})
-    if (same_file(out, opt.input)) throw InputError(out, "output would overwrite the input");
+    if (same_file(out, opt.input)) throw OutputError(out, "output would overwrite the input");
 }
 
 // What the reference is, decided once on rank 0.
@@ -122,6 +123,38 @@ void load_all(const std::function<void(int, float*)>& load, int frames, std::siz
   for (int f = 0; f < frames; ++f) load(f, out + nv * f);
 }
 
+void check_memory(const Options& opt, const Grid& grid, int frames, std::uint64_t file_bytes,
+                  int ranks_here) {
+  MemoryPlan plan;
+  plan.file_bytes = file_bytes;
+  plan.series_bytes = static_cast<std::uint64_t>(grid.voxels()) * frames * 4;
+  plan.ranks = mpi_size();
+  plan.ranks_here = ranks_here;
+  plan.every_rank_holds_series = opt.split == Split::Points;
+  const double need_mb = estimate_node_bytes(plan) / (1024.0 * 1024.0);
+  const double have_mb =
+      opt.max_memory_mb > 0 ? opt.max_memory_mb : available_bytes() / (1024.0 * 1024.0);
+  spdlog::debug("memory: about {:.0f} MB needed on this node, {:.0f} MB available", need_mb,
+                have_mb);
+  if (have_mb > 0 && need_mb > have_mb)
+    throw InputError(opt.input, fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
+                                            "(use fewer ranks per node, or --max-memory)",
+                                            need_mb, have_mb,
+                                            opt.max_memory_mb > 0 ? "allowed by --max-memory"
+                                                                  : "available"));
+}
+
+// Nothing can be aligned to an image without structure; a constant (or all-NaN, hence
+// all-zero) reference would otherwise "converge" at once to a meaningless identity.
+void check_not_constant(const std::vector<float>& v, const std::string& file,
+                        const std::string& what) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  if (lo == v.end() || *lo == *hi)
+    throw InputError(file, what + " is constant (every voxel " +
+                               (lo == v.end() ? std::string("missing") : fmt::format("{:g}", *lo)) +
+                               ", NaN/Inf count as 0): nothing to align to");
+}
+
 }  // namespace
 
 RunResult run_realign(const Options& opt) {
@@ -139,11 +172,14 @@ RunResult run_realign(const Options& opt) {
   std::unique_ptr<SeriesFile> file;
   std::size_t nonfinite = 0;
   std::string error;
+  int error_status = kExitOk;
+  const int ranks_here = ranks_on_root_node();
   if (rank == 0) {
     try {
       paths = output_paths(opt);
       check_paths(opt, paths);
       file = std::make_unique<SeriesFile>(opt.input);
+      check_memory(opt, file->grid(), file->frames(), file->stored_bytes(), ranks_here);
       spdlog::debug("opened {:.3f} s", since(t_start));
       header = file->header();
       series.grid = file->grid();
@@ -157,16 +193,22 @@ RunResult run_realign(const Options& opt) {
         if (!ref.grid.same_as(series.grid, 1e-3))
           throw InputError(opt.reference, "reference is on a different grid from the input");
         ref_volume = std::move(ref.data);
+        check_not_constant(ref_volume, opt.reference, "the reference");
       } else {
         ref_volume.resize(series.grid.voxels());
         file->read_frames(refc.frame, refc.frame + 1, ref_volume.data());
+        check_not_constant(ref_volume, opt.input,
+                           fmt::format("frame {}, the reference{},", refc.frame + 1,
+                                       refc.kind == ReferenceChoice::Mean ? " of the first pass"
+                                                                          : ""));
       }
     } catch (const std::exception& e) {
       error = e.what();
+      error_status = exit_status_of(e);
     }
   }
-  error = broadcast_status(error);
-  if (!error.empty()) throw RunError(error);
+  error = broadcast_status(error, &error_status);
+  if (!error.empty()) throw RunError(error, error_status);
   int frames = series.frames, kind = refc.kind, ref_frame = refc.frame;
   broadcast(series.grid);
   broadcast(frames);
@@ -193,6 +235,26 @@ RunResult run_realign(const Options& opt) {
     scatter_frames(frames, nv, load, series.data.data());
   }
   file.reset();
+  {
+    // With a separate reference file the series itself may still be empty of structure.
+    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+    for (float v : series.data) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    const double span = max_over_ranks(hi) + max_over_ranks(-lo);
+    std::string empty;
+    int why = kExitOk;
+    if (rank == 0 && !(span > 0)) {
+      why = kExitInput;
+      empty = opt.input + ": " +
+              (nonfinite == nv * frames ? std::string("every voxel is NaN or Inf")
+                                        : std::string("every voxel has the same value")) +
+              ": nothing to realign";
+    }
+    empty = broadcast_status(empty, &why);
+    if (!empty.empty()) throw RunError(empty, why);
+  }
   if (nonfinite) spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
   // This rank's block [rb, re) reports, reslices and sends its frames; it fits them too,
   // or every frame [fb, fe) when points are split (and then holds every frame).
@@ -471,9 +533,11 @@ RunResult run_realign(const Options& opt) {
     outs->commit();
     result.outputs = outs->finals();
   } catch (const std::exception& e) {
+    const std::string message = outs->with_final_names(e.what());
+    const int status = exit_status_of(e);
     outs.reset();  // removes the temporaries before anything else happens
-    if (size > 1) abort_all(e.what());
-    throw;
+    if (size > 1) abort_all(message, status);
+    throw RunError(message, status);
   }
   result.seconds_total = since(t_start);
   // Reslicing is the slowest rank's own work; writing is the rest of the time after

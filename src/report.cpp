@@ -1,7 +1,9 @@
 #include "realign/report.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <limits>
@@ -9,8 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "realign/errors.hpp"
 #include "realign/metrics.hpp"
-#include "realign/nifti_io.hpp"
 #include "realign/png.hpp"
 #include "realign/rigid.hpp"
 #include "realign/svg_plot.hpp"
@@ -431,10 +433,10 @@ void write_qc_report(const std::string& path, const QcReport& q) {
         << "</footer>\n</main>\n</body>\n</html>\n";
 
   std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!f.is_open()) throw InputError(path, "cannot write");
+  if (!f.is_open()) throw OutputError(path, std::string("cannot write: ") + std::strerror(errno));
   f << h.out.str();
   f.close();
-  if (f.fail()) throw InputError(path, "cannot write");
+  if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
 }
 
 }  // namespace realign

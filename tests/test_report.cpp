@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "realign/errors.hpp"
 #include "realign/metrics.hpp"
-#include "realign/nifti_io.hpp"
 #include "realign/png.hpp"
 #include "realign/report.hpp"
 #include "realign/rigid.hpp"
@@ -632,8 +632,8 @@ TEST(QcReport, RefusesWhatItCannotWrite) {
   try {
     write_qc_report(bad, s.qc);
     ADD_FAILURE() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), bad + ": cannot write");
+  } catch (const OutputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(bad + ": cannot write", 0), 0u) << e.what();
   }
   s.qc.mean_before.pop_back();
   EXPECT_THROW(write_qc_report(testing::temp_dir("report") + "/r.html", s.qc),

@@ -30,13 +30,16 @@ class MpiSession {
 int mpi_rank();
 int mpi_size();
 
+// How many ranks share rank 0's node, and so its memory (collective; known to all).
+int ranks_on_root_node();
+
 // Contiguous block [begin, end) of n items for `rank` of `size`; the first n % size
 // ranks get one extra.
 std::pair<int, int> block_range(int n, int size, int rank);
 
-// Rank 0 tells every rank whether to go on; others get rank 0's message. Returns the
-// message ("" to go on).
-std::string broadcast_status(const std::string& error_on_root);
+// Rank 0 tells every rank whether to go on; others get rank 0's message and exit status.
+// Returns the message ("" to go on).
+std::string broadcast_status(const std::string& error_on_root, int* status);
 
 // Broadcasts from rank 0.
 void broadcast(std::vector<float>& v);
@@ -83,6 +86,6 @@ double max_over_ranks(double v);
 double sum_peak_memory_mb();
 
 // Ends every rank with the message; used when one rank cannot continue.
-[[noreturn]] void abort_all(const std::string& message, int code = 1);
+[[noreturn]] void abort_all(const std::string& message, int code);
 
 }  // namespace realign

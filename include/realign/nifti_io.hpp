@@ -6,21 +6,16 @@
 // timing and labels.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "realign/errors.hpp"
 #include "realign/volume.hpp"
 
 namespace realign {
-
-// Bad input or an unwritable output: what() is one line, "<file>: <problem>".
-class InputError : public std::runtime_error {
- public:
-  InputError(const std::string& file, const std::string& problem)
-      : std::runtime_error(file + ": " + problem) {}
-};
 
 enum class OutputType { Float32, Input };
 
@@ -48,6 +43,7 @@ class SeriesFile {
   const Grid& grid() const { return grid_; }
   int frames() const { return frames_; }
   double tr_s() const { return tr_s_; }
+  std::uint64_t stored_bytes() const;  // the (inflated) file's size
   const NiftiHeader& header() const { return header_; }
   // Frames [begin, end) as float, scaling applied; NaN/Inf become 0 and are counted in
   // the return value.

@@ -26,6 +26,9 @@ struct Options {
   bool report = true;            // write <stem>_report.html
   Split split = Split::Frames;
   int threads = 0;  // 0: OpenMP's default
+  // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
+  // machine (or the job's cgroup, or ulimit -v) has available.
+  double max_memory_mb = 0.0;
 };
 
 }  // namespace realign

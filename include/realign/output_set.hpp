@@ -1,6 +1,6 @@
 // Outputs are written under temporary names beside their final paths and renamed only
 // when every one of them is complete, so a failed run leaves nothing behind. A signal
-// (mpirun ending the job, Ctrl-C) removes the temporaries too.
+// (mpirun ending the job, Ctrl-C) removes the temporaries too: see install_signal_handlers.
 #pragma once
 
 #include <string>
@@ -20,11 +20,18 @@ class OutputSet {
   // Renames every temporary to its final path.
   void commit();
   const std::vector<std::string>& finals() const { return finals_; }
+  // An error message with temporary names replaced by the final ones the user asked for.
+  std::string with_final_names(std::string message) const;
 
  private:
   std::vector<std::string> temps_, finals_;
   bool committed_ = false;
 };
+
+// SIGINT, SIGTERM and SIGHUP remove the temporaries of any live OutputSet and end the
+// process with status 128 + signal (with a one-line message when `announce`); SIGXFSZ is
+// ignored so that exceeding a file-size limit is a write error. Call once, early.
+void install_signal_handlers(bool announce);
 
 // The stem of an output path: "dir/out.nii.gz" -> "dir/out", and its image extension.
 std::pair<std::string, std::string> split_image_path(const std::string& path);

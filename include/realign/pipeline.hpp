@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "realign/errors.hpp"
 #include "realign/options.hpp"
 #include "realign/rigid.hpp"
 
@@ -26,15 +27,7 @@ struct RunResult {
   double series_mb = 0;       // the series as float32
 };
 
-// An error every rank knows about (rank 0 found it and told the others before any
-// collective work), so each rank can simply return; any other exception on one rank
-// must end the whole job (abort_all), or its peers would wait forever.
-class RunError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Throws RunError for bad input ("<file>: <problem>"), on every rank alike.
+// Throws RunError for bad input or outputs ("<file>: <problem>"), on every rank alike.
 RunResult run_realign(const Options& opt);
 
 }  // namespace realign

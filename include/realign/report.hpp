@@ -25,7 +25,7 @@ struct QcReport {
   std::string created;             // date and time shown; empty for the current UTC time
 };
 
-// Writes the report. Throws InputError(path, ...) when the file cannot be written and
+// Writes the report. Throws OutputError(path, ...) when the file cannot be written and
 // std::invalid_argument when `motion` is null or a mean has the wrong size.
 void write_qc_report(const std::string& path, const QcReport& report);
 

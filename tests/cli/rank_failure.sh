@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need_mpirun
 make_phantom "$WORK/in.nii" --dim 64 64 34 --frames 120 --datatype int16
+SUM=$(sha256sum "$WORK/in.nii")
 for delay in 0.3 0.8 1.5; do
   out=$WORK/out-$delay
   mkdir -p "$out"
@@ -27,6 +28,7 @@ for delay in 0.3 0.8 1.5; do
   [[ $temps -eq 0 ]] || fail "delay $delay: temporary files left behind: $(find "$out" -name '.realign-*')"
   left=$(find "$out" -type f | wc -l)
   [[ $left -eq 0 || $left -eq 7 ]] || fail "delay $delay: a partial set of outputs: $(find "$out" -type f)"
-  log "ok   delay $delay: exit $status, $left finished outputs, no temporaries"
+  [[ "$(sha256sum "$WORK/in.nii")" == "$SUM" ]] || fail "delay $delay: the input changed"
+  log "ok   delay $delay: exit $status, $left finished outputs, no temporaries, input unchanged"
 done
 log "PASS"

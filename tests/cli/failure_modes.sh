@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Failures during a run: a write that hits a file-size limit, SIGTERM while estimating and
+# while writing, SIGINT to mpirun, and the documented exit status of each kind of error.
+# Every case must end with the documented status and an error line, leave the output
+# directory empty (no temporaries, no partial results) and the input unchanged.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh" "$@"
+need_mpirun
+
+IN=$WORK/in.nii
+# int16 in, float32 out: the output (67 MB; about 30 MB as .nii.gz) is larger than the
+# input (33 MB), so a file-size limit below the output stops the write but not the read.
+make_phantom "$IN" --dim 64 64 34 --frames 120 --datatype int16
+make_phantom "$WORK/const.nii" --dim 16 16 8 --frames 4 --noise 0 --max-trans 0 --max-rot 0
+python3 - "$WORK/const.nii" <<'EOF' || fail "could not make the constant series"
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+off = int(struct.unpack("<f", b[108:112])[0])
+b[off:] = bytes(len(b) - off)  # every voxel 0
+open(p, "wb").write(b)
+EOF
+SUM=$(sha256sum "$IN" "$WORK/const.nii")
+
+failures=0
+problem() { log "  FAIL: $*"; failures=$((failures + 1)); }
+
+# check NAME WANT_STATUS STATUS PATTERN OUTDIR: status, an error line matching PATTERN on
+# stderr ($WORK/err), and an empty output directory.
+check() {
+  local name=$1 want=$2 got=$3 pattern=$4 out=$5
+  local before=$failures
+  [[ $got -eq $want ]] || problem "$name: exit status $got, expected $want"
+  grep -q -- "$pattern" "$WORK/err" || problem "$name: stderr lacks '$pattern': $(head -c 400 "$WORK/err")"
+  local left
+  left=$(find "$out" -mindepth 1 | sed "s|^$out/||" | tr '\n' ' ')
+  [[ -z $left ]] || problem "$name: files left behind: $left"
+  [[ $failures -eq $before ]] && log "ok   $name: exit $got, nothing left"
+}
+
+# wait_for_temp DIR PID: returns 0 once a temporary output exists in DIR, 1 if PID ended.
+wait_for_temp() {
+  local i
+  for ((i = 0; i < 6000; i++)); do
+    compgen -G "$1/.realign-*" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.005
+  done
+  return 1
+}
+
+# wait_for_line FILE PATTERN PID: returns 0 once FILE has a line matching PATTERN.
+wait_for_line() {
+  local i
+  for ((i = 0; i < 6000; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.005
+  done
+  return 1
+}
+
+# --- A write beyond the file-size limit (ulimit -f is in KiB): status 3, one line naming
+# the output, no output left.
+out=$WORK/out_fsize
+mkdir -p "$out"
+status=0
+(ulimit -f 40000 && exec "$REALIGN" -q "$IN" "$out/r.nii") 2>"$WORK/err" || status=$?
+check "file-size limit" 3 $status "realign: error: $out/r.nii: write failed: File too large" "$out"
+[[ $(wc -l <"$WORK/err") -eq 1 ]] || problem "file-size limit: expected one stderr line"
+
+out=$WORK/out_fsize_mpi
+mkdir -p "$out"
+status=0
+# Not much lower: Open MPI's own shared-memory files are under the same limit.
+"${MPIRUN[@]}" -n 2 bash -c "ulimit -f 20000 && exec '$REALIGN' -q '$IN' '$out/r.nii.gz'" \
+  2>"$WORK/err" || status=$?
+check "file-size limit, mpirun -n 2, gzip" 3 $status "$out/r.nii.gz: write failed: File too large" "$out"
+
+# --- SIGTERM while estimating (before any output exists) and while writing.
+out=$WORK/out_term_est
+mkdir -p "$out"
+"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+pid=$!
+if wait_for_line "$WORK/err" "frames, TR" $pid; then
+  kill -TERM $pid
+  status=0
+  wait $pid || status=$?
+  check "SIGTERM while estimating" 143 $status "stopped by SIGTERM" "$out"
+else
+  wait $pid
+  problem "SIGTERM while estimating: the run ended before it could be stopped"
+fi
+
+out=$WORK/out_term_write
+mkdir -p "$out"
+"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+pid=$!
+if wait_for_temp "$out" $pid; then
+  kill -TERM $pid
+  status=0
+  wait $pid || status=$?
+  check "SIGTERM while writing" 143 $status "stopped by SIGTERM" "$out"
+else
+  wait $pid
+  problem "SIGTERM while writing: no temporary output was seen before the run ended"
+fi
+
+# --- mpirun stopped mid-run, by SIGTERM (as a batch scheduler cancels a job) and by
+# SIGINT (Ctrl-C; job control on, or the shell would start it with SIGINT ignored):
+# mpirun passes the signal on as SIGTERM; the job ends non-zero and leaves nothing. The
+# signal is sent as estimation starts: mpirun takes a moment to pass it on, longer than
+# rank 0 takes to write so small a run.
+for sig in TERM INT; do
+  out=$WORK/out_mpi_$sig
+  mkdir -p "$out"
+  set -m
+  "${MPIRUN[@]}" -n 2 "$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+  pid=$!
+  set +m
+  if wait_for_line "$WORK/err" "frames, TR" $pid; then
+    kill -$sig $pid
+    status=0
+    timeout 30 tail --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
+    wait $pid || status=$?
+    [[ $status -ne 0 ]] || problem "SIG$sig to mpirun: exit status 0"
+    left=$(find "$out" -mindepth 1 | tr '\n' ' ')
+    [[ -z $left ]] || problem "SIG$sig to mpirun: files left behind: $left"
+    [[ -z $left && $status -ne 0 ]] && log "ok   SIG$sig to mpirun: exit $status, nothing left"
+  else
+    wait $pid
+    problem "SIG$sig to mpirun: the run ended before it could be stopped"
+  fi
+done
+
+# --- Exit statuses of refused runs.
+run_status() {
+  local out=$1; shift
+  mkdir -p "$out"
+  local s=0
+  "$@" 2>"$WORK/err" >/dev/null || s=$?
+  echo $s
+}
+out=$WORK/out_usage
+check "unknown option" 2 "$(run_status "$out" "$REALIGN" --no-such-option "$IN" "$out/r.nii")" \
+  "no-such-option" "$out"
+out=$WORK/out_memory
+check "--max-memory too small" 1 "$(run_status "$out" "$REALIGN" --max-memory 10 "$IN" "$out/r.nii")" \
+  "in.nii: needs about .* MB of memory, 10 MB allowed by --max-memory" "$out"
+out=$WORK/out_memory_mpi
+check "--max-memory, mpirun -n 2" 1 \
+  "$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" --max-memory 10 "$IN" "$out/r.nii")" \
+  "in.nii: needs about" "$out"
+out=$WORK/out_const
+check "constant series" 1 "$(run_status "$out" "$REALIGN" "$WORK/const.nii" "$out/r.nii")" \
+  "const.nii: frame 1, the reference of the first pass, is constant" "$out"
+out=$WORK/out_nodir
+check "missing output directory" 3 \
+  "$(run_status "$out" "$REALIGN" "$IN" "$out/missing/r.nii")" "missing/r.nii: output directory does not exist" "$out"
+
+[[ "$(sha256sum "$IN" "$WORK/const.nii")" == "$SUM" ]] || problem "an input changed"
+[[ $failures -eq 0 ]] || fail "$failures problems (see above)"
+log "PASS"
