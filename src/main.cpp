@@ -1,10 +1,12 @@
 // realign: command line only. Parses options into realign::Options and runs the library.
+#include <mpi.h>  // only for the Open MPI version in --version
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "realign/distribute.hpp"
 #include "realign/metrics.hpp"
@@ -19,20 +21,65 @@ namespace {
 const char* kExamples = R"(
 Examples:
   realign bold.nii.gz bold_realigned.nii.gz
+      one process, OpenMP threads on all cores
   mpirun --bind-to hwthread --map-by core realign bold.nii bold_r.nii
-  realign --ref first --no-reslice bold.nii.gz est/bold.nii.gz   # parameters only
+      one MPI rank per core
+  realign --ref first --no-reslice bold.nii.gz est/bold.nii.gz
+      parameters and reports only, every frame registered to frame 1
   realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
-  realign phantom --frames 40 --datatype int16 phantom.nii.gz     # test data with known motion
+      frame 10 as reference, trilinear reslicing, the input's datatype
+  realign phantom --frames 40 --datatype int16 phantom.nii.gz
+      test data with known motion (truth in phantom_truth_rp.txt)
 
 Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
   OUT_mean.nii.gz       mean of the resliced frames
   OUT_rp.txt            SPM-style motion parameters: tx ty tz (mm) pitch roll yaw (rad)
-  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars (+ .json sidecar)
+  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars and the
+                        24-parameter motion expansion (+ OUT_confounds.json sidecar)
   OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
   OUT_motion.svg        motion plot (translations, rotations, FD)
   OUT_report.html       QC report: summary, motion plots, mean image before and after
+  OUT.par               with --par: the rp columns in FSL MCFLIRT's order
+  Every file and column: docs/outputs.md
+
+Exit status:
+  0       success (frames that did not converge only warn)
+  1       input refused: unreadable or invalid file, bad header or reference, constant
+          or all-NaN series, memory estimate above the limit
+  2       command-line usage error
+  3       an output could not be written (missing directory, disk full, permission)
+  4       internal error, or another MPI rank failed
+  128+N   stopped by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed
 )";
+
+// The second line of --version: what a batch log needs to tell two builds apart.
+std::string build_info() {
+  std::string s = "built with ";
+#if defined(__clang__)
+  s += "Clang " __clang_version__;
+#elif defined(__GNUC__)
+  s += "GCC " __VERSION__;
+#else
+  s += "an unknown compiler";
+#endif
+#ifdef REALIGN_BUILD_TYPE
+  s += std::string(", ") + (REALIGN_BUILD_TYPE[0] ? REALIGN_BUILD_TYPE : "no build type");
+#endif
+#if defined(REALIGN_MARCH_NATIVE) && REALIGN_MARCH_NATIVE
+  s += ", -march=native";
+#else
+  s += ", portable (no -march=native)";
+#endif
+#ifdef _OPENMP
+  s += ", OpenMP " + std::to_string(_OPENMP);
+#endif
+#ifdef OMPI_MAJOR_VERSION
+  s += ", Open MPI " + std::to_string(OMPI_MAJOR_VERSION) + "." +
+       std::to_string(OMPI_MINOR_VERSION) + "." + std::to_string(OMPI_RELEASE_VERSION);
+#endif
+  return s;
+}
 
 void print_summary(const realign::RunResult& r, double fd_radius) {
   double max_t = 0, max_r = 0, mean_fd = 0;
@@ -67,7 +114,8 @@ int main(int argc, char** argv) {
   CLI::App app{"realign: rigid-body motion correction of 4D fMRI (SPM12-style, MPI + OpenMP)"};
   app.footer(kExamples);
   app.fallthrough();  // -q/-v may follow the subcommand name
-  app.set_version_flag("--version", std::string("realign ") + REALIGN_VERSION);
+  app.set_version_flag("--version",
+                       std::string("realign ") + REALIGN_VERSION + "\n" + build_info());
   app.add_option("input", opt.input, "4D NIfTI series (.nii or .nii.gz)");
   app.add_option("output", opt.output,
                  "resliced output (.nii or .nii.gz); names the other outputs");
@@ -102,6 +150,8 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-reslice", opt.reslice,
                "estimate only: write parameters and reports, no images");
   app.add_flag("!--no-mask", opt.mask, "keep voxels that some frames cannot see");
+  app.add_flag("--par", opt.write_par,
+               "also write OUT.par: the rp columns in FSL MCFLIRT's order (rotations first)");
   app.add_option("--datatype", datatype, "output datatype: float32, or input (rounded, clamped)")
       ->capture_default_str()
       ->check(CLI::IsMember({"float32", "input"}));

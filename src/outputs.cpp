@@ -1,10 +1,8 @@
 #include "realign/outputs.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <locale>
@@ -13,75 +11,17 @@
 #include <string_view>
 #include <system_error>
 
-#include "realign/errors.hpp"
-#include "realign/text_format.hpp"
+#include "text_io.hpp"
 
 namespace realign {
 namespace {
 
+using text::finish_write;
+using text::gen10;
+using text::open_for_write;
+using text::sci8;
+
 constexpr double kPi = 3.14159265358979323846;
-
-std::string sci8(double v) { return format_scientific(v, 8); }
-std::string gen10(double v) { return format_general(v, 10); }
-
-std::string cell(double v) { return std::isnan(v) ? "n/a" : gen10(v); }
-
-std::string json_number(double v) { return std::isfinite(v) ? gen10(v) : "null"; }
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
-std::ofstream open_for_write(const std::string& path) {
-  std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!f.is_open()) throw OutputError(path, std::string("cannot write: ") + std::strerror(errno));
-  // Integers go through the stream; a global C++ locale could add digit grouping.
-  f.imbue(std::locale::classic());
-  return f;
-}
-
-// Closing flushes; a full disk only shows up at that point.
-void finish_write(std::ofstream& f, const std::string& path) {
-  f.close();
-  if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
-}
 
 std::vector<std::string_view> split_ws(std::string_view line) {
   std::vector<std::string_view> out;
@@ -135,24 +75,25 @@ std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std:
   return rows;
 }
 
-void check_column(const std::vector<double>& col, std::size_t n, const char* name) {
-  if (!col.empty() && col.size() != n) {
-    throw std::invalid_argument(std::string("write_confounds: ") + name + " has " +
-                                std::to_string(col.size()) + " entries for " + std::to_string(n) +
-                                " frames");
-  }
-}
-
-double at_or_nan(const std::vector<double>& col, std::size_t n) {
-  return n < col.size() ? col[n] : std::numeric_limits<double>::quiet_NaN();
-}
-
 }  // namespace
 
 void write_rp(const std::string& path, const std::vector<RigidParams>& rp) {
   std::ofstream f = open_for_write(path);
   for (const auto& q : rp) {
-    for (int k = 0; k < 6; ++k) f << (k ? "  " : "") << sci8(q[k]);
+    // The layout of SPM12's save -ascii under Octave, byte for byte: a space before every
+    // value, so negative values are one character wider and columns are not aligned.
+    for (int k = 0; k < 6; ++k) f << ' ' << sci8(q[k]);
+    f << '\n';
+  }
+  finish_write(f, path);
+}
+
+void write_par(const std::string& path, const std::vector<RigidParams>& rp) {
+  std::ofstream f = open_for_write(path);
+  for (const auto& q : rp) {
+    // MCFLIRT's column order and separators (every value followed by two spaces); more
+    // significant digits than its default stream precision of 6.
+    for (const int k : {3, 4, 5, 0, 1, 2}) f << gen10(q[k]) << "  ";
     f << '\n';
   }
   finish_write(f, path);
@@ -166,102 +107,6 @@ std::vector<RigidParams> read_rp(const std::string& path) {
     std::copy(rows[n].begin(), rows[n].end(), rp[n].begin());
   }
   return rp;
-}
-
-void write_confounds(const std::string& tsv_path, const std::string& json_path,
-                     const MotionReport& r) {
-  const std::size_t n = r.rp.size();
-  check_column(r.fd, n, "fd");
-  check_column(r.rmsd, n, "rmsd");
-  check_column(r.dvars, n, "dvars");
-
-  std::ofstream t = open_for_write(tsv_path);
-  t << "trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tdvars\n";
-  for (std::size_t i = 0; i < n; ++i) {
-    for (int k = 0; k < 6; ++k) t << cell(r.rp[i][k]) << '\t';
-    t << cell(at_or_nan(r.fd, i)) << '\t' << cell(at_or_nan(r.rmsd, i)) << '\t'
-      << cell(at_or_nan(r.dvars, i)) << '\n';
-  }
-  finish_write(t, tsv_path);
-
-  const std::string fd_r = gen10(r.fd_radius_mm), rms_r = gen10(r.rmsd_radius_mm);
-  struct Col {
-    const char* name;
-    std::string description;
-    const char* units;
-  };
-  const std::string rot_common =
-      ", the axis passing through the world origin (0,0,0 in RAS mm) rather than the volume "
-      "centre; SPM "
-      "order: Q = T * Rx(pitch) * Ry(roll) * Rz(yaw).";
-  const std::vector<Col> cols = {
-      {"trans_x",
-       "Translation along the world x axis (RAS: positive towards the subject's "
-       "Right), relative to the reference frame (SPM rp column 1).",
-       "mm"},
-      {"trans_y",
-       "Translation along the world y axis (RAS: positive towards Anterior), relative to the "
-       "reference frame (SPM rp column 2).",
-       "mm"},
-      {"trans_z",
-       "Translation along the world z axis (RAS: positive towards Superior), relative to the "
-       "reference frame (SPM rp column 3).",
-       "mm"},
-      {"rot_x", "Rotation (pitch) about the world x axis" + rot_common + " SPM rp column 4.",
-       "rad"},
-      {"rot_y", "Rotation (roll) about the world y axis" + rot_common + " SPM rp column 5.", "rad"},
-      {"rot_z", "Rotation (yaw) about the world z axis" + rot_common + " SPM rp column 6.", "rad"},
-      {"framewise_displacement",
-       "Framewise displacement (Power et al. 2012): sum of absolute frame-to-frame changes of "
-       "the three translations plus " +
-           fd_r +
-           " mm times the sum of absolute changes of the three rotations (radians). n/a for "
-           "the first frame.",
-       "mm"},
-      {"rmsd",
-       "Relative RMS deviation (Jenkinson 2002) between the transforms of consecutive frames, "
-       "averaged over a sphere of radius " +
-           rms_r + " mm about the volume centre. n/a for the first frame.",
-       "mm"},
-      {"dvars",
-       "DVARS (Power et al. 2012): square root of the mean over brain voxels (where the "
-       "reference exceeds 1/8 of its global mean) of the squared intensity change of the "
-       "written series from the previous frame. n/a for the first frame.",
-       "image intensity units (arbitrary)"},
-  };
-
-  std::ofstream j = open_for_write(json_path);
-  j << "{\n";
-  for (const auto& c : cols) {
-    j << "  " << json_string(c.name) << ": {\n";
-    j << "    \"Description\": " << json_string(c.description) << ",\n";
-    j << "    \"Units\": " << json_string(c.units);
-    if (std::string_view(c.name) == "framewise_displacement") {
-      j << ",\n    \"Radius_mm\": " << json_number(r.fd_radius_mm);
-    } else if (std::string_view(c.name) == "rmsd") {
-      j << ",\n    \"Radius_mm\": " << json_number(r.rmsd_radius_mm);
-    }
-    j << "\n  },\n";
-  }
-  j << "  \"FramewiseDisplacementRadius_mm\": " << json_number(r.fd_radius_mm) << ",\n";
-  j << "  \"RMSDSphereRadius_mm\": " << json_number(r.rmsd_radius_mm) << ",\n";
-  j << "  \"Convention\": "
-    << json_string(
-           "Parameters describe the motion of each frame relative to the reference frame in "
-           "NIfTI world space (RAS, mm). Rigid matrix Q = T(trans_x, trans_y, trans_z) * "
-           "Rx(rot_x) * Ry(rot_y) * Rz(rot_z), as SPM's spm_matrix, so rotations are about the "
-           "world origin and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's "
-           "rp_*.txt in the same order.")
-    << ",\n";
-  if (r.tr_s > 0) j << "  \"RepetitionTime\": " << json_number(r.tr_s) << ",\n";
-  j << "  \"UnconvergedFrames\": [";
-  for (std::size_t i = 0; i < r.unconverged.size(); ++i) {
-    j << (i ? ", " : "") << r.unconverged[i] + 1;
-  }
-  j << "],\n";
-  j << "  \"Source\": " << json_string(r.input_name) << "\n";
-  j << "}\n";
-  finish_write(j, json_path);
 }
 
 void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {

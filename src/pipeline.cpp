@@ -38,7 +38,7 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 struct OutputPaths {
-  std::string image, mean, rp, tsv, json, xfm, plot, report;
+  std::string image, mean, rp, tsv, json, xfm, plot, par, report;
 };
 
 OutputPaths output_paths(const Options& opt) {
@@ -52,6 +52,7 @@ OutputPaths output_paths(const Options& opt) {
   p.json = stem + "_confounds.json";
   p.xfm = stem + "_xfm.txt";
   p.plot = stem + "_motion.svg";
+  p.par = stem + ".par";
   p.report = stem + "_report.html";
   return p;
 }
@@ -61,7 +62,8 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw OutputError(opt.output, "output directory does not exist");
-  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.report})
+  for (const std::string& out :
+       {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.par, p.report})
     if (same_file(out, opt.input)) throw OutputError(out, "output would overwrite the input");
 }
 
@@ -137,11 +139,11 @@ void check_memory(const Options& opt, const Grid& grid, int frames, std::uint64_
   spdlog::debug("memory: about {:.0f} MB needed on this node, {:.0f} MB available", need_mb,
                 have_mb);
   if (have_mb > 0 && need_mb > have_mb)
-    throw InputError(opt.input, fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
-                                            "(use fewer ranks per node, or --max-memory)",
-                                            need_mb, have_mb,
-                                            opt.max_memory_mb > 0 ? "allowed by --max-memory"
-                                                                  : "available"));
+    throw InputError(opt.input,
+                     fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
+                                 "(use fewer ranks per node, or --max-memory)",
+                                 need_mb, have_mb,
+                                 opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
 // Nothing can be aligned to an image without structure; a constant (or all-NaN, hence
@@ -197,10 +199,10 @@ RunResult run_realign(const Options& opt) {
       } else {
         ref_volume.resize(series.grid.voxels());
         file->read_frames(refc.frame, refc.frame + 1, ref_volume.data());
-        check_not_constant(ref_volume, opt.input,
-                           fmt::format("frame {}, the reference{},", refc.frame + 1,
-                                       refc.kind == ReferenceChoice::Mean ? " of the first pass"
-                                                                          : ""));
+        check_not_constant(
+            ref_volume, opt.input,
+            fmt::format("frame {}, the reference{},", refc.frame + 1,
+                        refc.kind == ReferenceChoice::Mean ? " of the first pass" : ""));
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -517,6 +519,7 @@ RunResult run_realign(const Options& opt) {
     report.tr_s = series.tr_s;
     report.input_name = fs::path(opt.input).filename().string();
     write_rp(outs->temp_for(paths.rp), result.rp);
+    if (opt.write_par) write_par(outs->temp_for(paths.par), result.rp);
     write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
     write_xfm(outs->temp_for(paths.xfm), result.xfm);
     write_motion_plot(outs->temp_for(paths.plot), report);

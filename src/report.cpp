@@ -1,9 +1,7 @@
 #include "realign/report.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <limits>
@@ -11,12 +9,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "realign/errors.hpp"
 #include "realign/metrics.hpp"
 #include "realign/png.hpp"
 #include "realign/rigid.hpp"
 #include "realign/svg_plot.hpp"
-#include "realign/text_format.hpp"
+#include "text_io.hpp"
 
 namespace realign {
 namespace {
@@ -106,7 +103,7 @@ SliceImage cut(const Grid& grid, const std::vector<float>& volume, const AxisMat
   return s;
 }
 
-std::string mm3(double v) { return format_fixed(v, 3); }
+std::string mm3(double v) { return text::fixed(v, 3); }
 
 std::string frame_list(const std::vector<int>& frames) {
   if (frames.empty()) return "none";
@@ -197,7 +194,7 @@ class Html {
   // A summary row; the id lets readers (and tests) find a value without parsing prose.
   void row(const char* id, const std::string& label, const std::string& value, bool flag = false) {
     out << "<tr id=\"" << id << "\"" << (flag ? " class=\"flag\"" : "") << "><th>"
-        << xml_escape(label) << "</th><td>" << xml_escape(value) << "</td></tr>\n";
+        << text::xml_escape(label) << "</th><td>" << text::xml_escape(value) << "</td></tr>\n";
   }
 };
 
@@ -205,7 +202,7 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
   const MotionReport& r = *q.motion;
   const int frames = static_cast<int>(r.rp.size());
   const Vec3 vs = q.grid.voxel_size_mm();
-  const std::string thr = format_general(r.fd_threshold_mm, 6);
+  const std::string thr = text::general(r.fd_threshold_mm, 6);
   static const char* axis[3] = {"x", "y", "z"};
   static const char* rot[3] = {"pitch", "roll", "yaw"};
   const auto at_frame = [](int f) { return " (frame " + std::to_string(f + 1) + ")"; };
@@ -214,17 +211,17 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
   h.row("input", "Input", r.input_name.empty() ? "(unnamed)" : r.input_name);
   h.row("grid", "Grid",
         std::to_string(q.grid.dim[0]) + " \u00d7 " + std::to_string(q.grid.dim[1]) + " \u00d7 " +
-            std::to_string(q.grid.dim[2]) + " voxels of " + format_general(vs[0], 4) + " \u00d7 " +
-            format_general(vs[1], 4) + " \u00d7 " + format_general(vs[2], 4) + " mm");
+            std::to_string(q.grid.dim[2]) + " voxels of " + text::general(vs[0], 4) + " \u00d7 " +
+            text::general(vs[1], 4) + " \u00d7 " + text::general(vs[2], 4) + " mm");
   h.row("frames", "Frames", std::to_string(frames));
-  h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? format_general(r.tr_s, 6) + " s" : "unknown");
+  h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? text::general(r.tr_s, 6) + " s" : "unknown");
   h.row("reference", "Reference", q.reference.empty() ? "unknown" : q.reference);
   h.row("max-fd", "Maximum FD",
         s.max_fd_frame < 0 ? "n/a" : mm3(s.max_fd) + " mm" + at_frame(s.max_fd_frame));
   h.row("mean-fd", "Mean FD", std::isfinite(s.mean_fd) ? mm3(s.mean_fd) + " mm" : "n/a");
   const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
   h.row("n-over", "Frames with FD > " + thr + " mm",
-        std::to_string(s.over.size()) + " (" + format_fixed(pct, 1) + "% of frames)",
+        std::to_string(s.over.size()) + " (" + text::fixed(pct, 1) + "% of frames)",
         !s.over.empty());
   h.row("over", "Those frames", frame_list(s.over), !s.over.empty());
   h.row("max-trans", "Maximum |translation|",
@@ -234,7 +231,7 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
         mm3(s.max_rot_deg) + "\u00b0 (" + rot[s.max_rot_axis] + ", frame " +
             std::to_string(s.max_rot_frame + 1) + ")");
   h.row("max-disp",
-        "Largest displacement within " + format_general(r.fd_radius_mm, 6) +
+        "Largest displacement within " + text::general(r.fd_radius_mm, 6) +
             " mm of the volume centre",
         mm3(s.max_disp) + " mm" + at_frame(s.max_disp_frame));
   if (!q.iterations.empty()) {
@@ -253,7 +250,7 @@ void motion_plots(Html& h, const QcReport& q, const Summary& s) {
   const MotionReport& r = *q.motion;
   const int n = static_cast<int>(r.rp.size());
   const auto [trans, rots] = motion_traces(r.rp);
-  const std::string thr = format_general(r.fd_threshold_mm, 6);
+  const std::string thr = text::general(r.fd_threshold_mm, 6);
   FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
   FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged", ""};
   unconverged.legend = "unconverged";
@@ -271,14 +268,14 @@ void motion_plots(Html& h, const QcReport& q, const Summary& s) {
   add("Translations", "translation (mm)", trans);
   add("Rotations", "rotation (degrees)", rots);
   PlotPanel* fd = add("Framewise displacement (Power et al. 2012, radius " +
-                          format_general(r.fd_radius_mm, 6) + " mm)",
+                          text::general(r.fd_radius_mm, 6) + " mm)",
                       "FD (mm)", {{"FD", "#333333", r.fd}});
   fd->references = {{r.fd_threshold_mm, "#555555", "6,4", "threshold " + thr + " mm"}};
   fd->dots = {s.over, kOverDotColour, 3, "", "fd-over-dot", "above threshold"};
   // A measure that was not computed is left out rather than drawn empty.
   if (!r.rmsd.empty())
     add("RMS displacement between frames (Jenkinson 2002, radius " +
-            format_general(r.rmsd_radius_mm, 6) + " mm)",
+            text::general(r.rmsd_radius_mm, 6) + " mm)",
         "rmsd (mm)", {{"rmsd", "#333333", r.rmsd}});
   if (!r.dvars.empty())
     add("DVARS (Power et al. 2012)", "DVARS (intensity)", {{"DVARS", "#333333", r.dvars}});
@@ -322,7 +319,7 @@ void mean_images(Html& h, const QcReport& q) {
            "on the voxel grid with each voxel axis along the nearest world axis and the true "
            "voxel proportions. Grey levels span the 1st to 99th percentile of the nonzero "
            "voxels of the mean before realignment ("
-        << format_general(lo, 5) << " to " << format_general(hi, 5) << ")";
+        << text::general(lo, 5) << " to " << text::general(hi, 5) << ")";
   if (!q.mean_after.empty())
     h.out << ", the same for both rows. A sharper mean after realignment shows that motion was "
              "corrected; blurred edges or ghosts that remain point to motion the rigid model "
@@ -412,16 +409,16 @@ void write_qc_report(const std::string& path, const QcReport& q) {
 
   Html h;
   h.out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-        << "<title>realign QC: " << xml_escape(name) << "</title>\n<style>" << kStyle
+        << "<title>realign QC: " << text::xml_escape(name) << "</title>\n<style>" << kStyle
         << "</style>\n</head>\n<body>\n<main>\n";
-  h.out << "<h1>Motion correction QC report</h1>\n<p class=\"sub\">" << xml_escape(name)
+  h.out << "<h1>Motion correction QC report</h1>\n<p class=\"sub\">" << text::xml_escape(name)
         << " \u2014 realign " << REALIGN_VERSION << "</p>\n";
   h.out << "<h2>Summary</h2>\n";
   summary_table(h, q, s);
   h.out << "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
            "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
            "frame with the previous one. Frames with FD above "
-        << xml_escape(format_general(r.fd_threshold_mm, 6))
+        << text::xml_escape(text::general(r.fd_threshold_mm, 6))
         << " mm are marked by orange lines in every panel";
   if (!r.unconverged.empty()) h.out << ", frames that did not converge by dotted purple lines";
   h.out << ".</p>\n";
@@ -432,11 +429,9 @@ void write_qc_report(const std::string& path, const QcReport& q) {
         << ". The numbers behind the plots are in the confounds TSV beside this file."
         << "</footer>\n</main>\n</body>\n</html>\n";
 
-  std::ofstream f(path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!f.is_open()) throw OutputError(path, std::string("cannot write: ") + std::strerror(errno));
+  std::ofstream f = text::open_for_write(path);
   f << h.out.str();
-  f.close();
-  if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
+  text::finish_write(f, path);
 }
 
 }  // namespace realign

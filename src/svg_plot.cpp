@@ -4,7 +4,7 @@
 #include <cmath>
 #include <locale>
 
-#include "realign/text_format.hpp"
+#include "text_io.hpp"
 
 namespace realign {
 namespace {
@@ -51,13 +51,13 @@ int tick_decimals(double step) {
 
 std::string tick_label(double v, double step) {
   if (std::abs(v) < step * 1e-6) v = 0.0;  // no "-0.00"
-  return format_fixed(v, tick_decimals(step));
+  return text::fixed(v, tick_decimals(step));
 }
 
-std::string f2(double v) { return format_fixed(v, 2); }
+std::string f2(double v) { return text::fixed(v, 2); }
 
 std::string class_attr(const std::string& c) {
-  return c.empty() ? std::string() : " class=\"" + xml_escape(c) + "\"";
+  return c.empty() ? std::string() : " class=\"" + text::xml_escape(c) + "\"";
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ std::string class_attr(const std::string& c) {
 SvgPlot::SvgPlot() { out_.imbue(std::locale::classic()); }
 
 void SvgPlot::begin(double width, double height, bool standalone) {
-  const std::string w = format_fixed(width, 0), h = format_fixed(height, 0);
+  const std::string w = text::fixed(width, 0), h = text::fixed(height, 0);
   if (standalone) out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out_ << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << w
        << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " " << h
@@ -168,7 +168,7 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
     for (int f : p.dots.frames) {
       if (!in_range(f) || f >= static_cast<int>(y.size()) || !std::isfinite(y[f])) continue;
       out_ << "<circle" << class_attr(p.dots.css_class) << " cx=\"" << f2(px(f + 1)) << "\" cy=\""
-           << f2(py(y[f])) << "\" r=\"" << format_fixed(p.dots.size, 1) << "\" fill=\""
+           << f2(py(y[f])) << "\" r=\"" << text::fixed(p.dots.size, 1) << "\" fill=\""
            << p.dots.colour << "\"/>\n";
     }
   }
@@ -196,7 +196,7 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
   }
   if (!p.dots.frames.empty() && !p.dots.legend.empty()) {
     out_ << "<circle cx=\"" << f2(lx2 + 11) << "\" cy=\"" << f2(ly2 - 4) << "\" r=\""
-         << format_fixed(p.dots.size, 1) << "\" fill=\"" << p.dots.colour << "\"/>\n";
+         << text::fixed(p.dots.size, 1) << "\" fill=\"" << p.dots.colour << "\"/>\n";
     entry(p.dots.legend);
   }
   for (const auto& m : p.lines) {
@@ -211,7 +211,7 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
 void SvgPlot::line(double x1, double y1, double x2, double y2, std::string_view colour,
                    double width, std::string_view dash, std::string_view extra) {
   out_ << "<line x1=\"" << f2(x1) << "\" y1=\"" << f2(y1) << "\" x2=\"" << f2(x2) << "\" y2=\""
-       << f2(y2) << "\" stroke=\"" << colour << "\" stroke-width=\"" << format_fixed(width, 1)
+       << f2(y2) << "\" stroke=\"" << colour << "\" stroke-width=\"" << text::fixed(width, 1)
        << "\"";
   if (!dash.empty()) out_ << " stroke-dasharray=\"" << dash << "\"";
   out_ << extra << "/>\n";
@@ -220,7 +220,7 @@ void SvgPlot::line(double x1, double y1, double x2, double y2, std::string_view 
 void SvgPlot::text(double x, double y, std::string_view s, std::string_view anchor,
                    std::string_view extra) {
   out_ << "<text x=\"" << f2(x) << "\" y=\"" << f2(y) << "\" text-anchor=\"" << anchor << "\""
-       << extra << ">" << xml_escape(s) << "</text>\n";
+       << extra << ">" << text::xml_escape(s) << "</text>\n";
 }
 
 }  // namespace realign

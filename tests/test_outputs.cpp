@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -78,14 +81,75 @@ TEST(RpFile, RoundTripAndFormat) {
       EXPECT_NEAR(back[n][k], rp[n][k], 1e-8 * std::max(1.0, std::abs(rp[n][k])));
     }
   }
-  // Each line is exactly the six values in %.8e joined by two spaces.
+  // Each line is the six values, each as " %.8e" (C's printf as the independent formatter).
   const auto lines = lines_of(slurp(path));
   ASSERT_EQ(lines.size(), rp.size());
   char expect[256];
   const auto& q = rp[2];
-  std::snprintf(expect, sizeof expect, "%.8e  %.8e  %.8e  %.8e  %.8e  %.8e", q[0], q[1], q[2], q[3],
+  std::snprintf(expect, sizeof expect, " %.8e %.8e %.8e %.8e %.8e %.8e", q[0], q[1], q[2], q[3],
                 q[4], q[5]);
   EXPECT_EQ(lines[2], expect);
+}
+
+TEST(RpFile, ExactSpm12Layout) {
+  // SPM12's save -ascii under Octave: one space before every value, 8 decimals, a signed
+  // two-digit exponent, no padding of positive values, '\n' after every row.
+  const std::string path = testing::temp_dir("outputs") + "/rp_exact.txt";
+  write_rp(path, {{0, 0, 0, 0, 0, 0},
+                  {0.0117065835, 0.0474200459, -0.0341733363, 1.9838446e-4, -2.39211331e-4,
+                   3.41635114e-4},
+                  {-12.5, 1e-35, 123456.789, -1, 0.5, 2.5e100}});
+  EXPECT_EQ(slurp(path),
+            " 0.00000000e+00 0.00000000e+00 0.00000000e+00 0.00000000e+00 0.00000000e+00 "
+            "0.00000000e+00\n"
+            " 1.17065835e-02 4.74200459e-02 -3.41733363e-02 1.98384460e-04 -2.39211331e-04 "
+            "3.41635114e-04\n"
+            " -1.25000000e+01 1.00000000e-35 1.23456789e+05 -1.00000000e+00 5.00000000e-01 "
+            "2.50000000e+100\n");
+}
+
+TEST(RpFile, SameBytesAsSpm12RpFiles) {
+  // Parameters read from SPM12's own rp files and written again come out byte for byte
+  // as SPM wrote them: same widths, separators, exponents and line ends.
+  const std::string shared = testing::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared is absent";
+  const std::string dir = shared + "/data/reference/spm12";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " is absent";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 7 || name.compare(name.size() - 7, 7, "_rp.txt") != 0) continue;
+    const std::string spm = slurp(entry.path().string());
+    const std::string ours = testing::temp_dir("outputs") + "/" + name;
+    write_rp(ours, read_rp(entry.path().string()));
+    EXPECT_EQ(slurp(ours), spm) << name;
+    ++files;
+  }
+  if (files == 0) GTEST_SKIP() << "no SPM12 rp files in " << dir;
+}
+
+TEST(ParFile, McflirtOrderAndLayout) {
+  const std::string path = testing::temp_dir("outputs") + "/out.par";
+  const auto rp = sample_rp();
+  write_par(path, rp);
+  const auto lines = lines_of(slurp(path));
+  ASSERT_EQ(lines.size(), rp.size());
+  for (std::size_t n = 0; n < rp.size(); ++n) {
+    // MCFLIRT writes every value followed by two spaces, the last one included.
+    ASSERT_GE(lines[n].size(), 2u);
+    EXPECT_EQ(lines[n].substr(lines[n].size() - 2), "  ") << lines[n];
+    EXPECT_EQ(lines[n].find("   "), std::string::npos) << lines[n];
+    std::istringstream in(lines[n]);
+    double v[6];
+    for (double& x : v) ASSERT_TRUE(in >> x) << lines[n];
+    double extra;
+    EXPECT_FALSE(in >> extra) << lines[n];
+    // Rotations (rp columns 4-6) first, then translations (rp columns 1-3).
+    const int from_rp[6] = {3, 4, 5, 0, 1, 2};
+    for (int k = 0; k < 6; ++k) {
+      EXPECT_NEAR(v[k], rp[n][from_rp[k]], 1e-9 * std::max(1.0, std::abs(rp[n][from_rp[k]])));
+    }
+  }
 }
 
 TEST(RpFile, ReadsSpmStyleFile) {
@@ -183,9 +247,15 @@ TEST(Confounds, TsvAndJson) {
 
   const auto lines = lines_of(slurp(tsv));
   ASSERT_EQ(lines.size(), r.rp.size() + 1);
-  EXPECT_EQ(lines[0],
-            "trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tdvars");
-  for (const auto& l : lines) EXPECT_EQ(split_tabs(l).size(), 9u) << l;
+  // fMRIPrep's names: the first nine columns, then the 24-parameter expansion.
+  std::string header =
+      "trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tdvars";
+  for (const char* p : {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"}) {
+    header +=
+        std::string("\t") + p + "_derivative1\t" + p + "_power2\t" + p + "_derivative1_power2";
+  }
+  EXPECT_EQ(lines[0], header);
+  for (const auto& l : lines) EXPECT_EQ(split_tabs(l).size(), 27u) << l;
 
   const auto row1 = split_tabs(lines[1]);
   EXPECT_EQ(row1[6], "n/a");
@@ -200,13 +270,16 @@ TEST(Confounds, TsvAndJson) {
   EXPECT_DOUBLE_EQ(std::stod(row3[8]), 30.0);
 
   const std::string j = slurp(json);
-  for (const char* col : {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z",
-                          "framewise_displacement", "rmsd", "dvars"}) {
-    EXPECT_NE(j.find(std::string("\"") + col + "\": {"), std::string::npos) << col;
+  // Every TSV column is described in the sidecar.
+  for (const auto& col : split_tabs(lines[0])) {
+    EXPECT_NE(j.find("\"" + col + "\": {"), std::string::npos) << col;
   }
-  EXPECT_EQ(count_of(j, "\"Description\""), 9u);
-  EXPECT_EQ(count_of(j, "\"Units\""), 9u);
+  EXPECT_EQ(count_of(j, "\"Description\""), 27u);
+  EXPECT_EQ(count_of(j, "\"Units\""), 27u);
   EXPECT_NE(j.find("\"Units\": \"rad\""), std::string::npos);
+  EXPECT_NE(j.find("\"Units\": \"rad^2\""), std::string::npos);
+  EXPECT_NE(j.find("\"Units\": \"mm^2\""), std::string::npos);
+  EXPECT_NE(j.find("\"MotionExpansion\""), std::string::npos);
   EXPECT_NE(j.find("\"FramewiseDisplacementRadius_mm\": 50"), std::string::npos);
   EXPECT_NE(j.find("\"RMSDSphereRadius_mm\": 80"), std::string::npos);
   EXPECT_NE(j.find("\"Convention\""), std::string::npos);
@@ -214,6 +287,66 @@ TEST(Confounds, TsvAndJson) {
   EXPECT_NE(j.find(R"("Source": "sub-01 \"run\\1\" <bold>&.nii")"), std::string::npos) << j;
   EXPECT_EQ(count_of(j, "{"), count_of(j, "}"));
   EXPECT_EQ(j.front(), '{');
+}
+
+// The TSV column `name` as numbers (NaN for "n/a"), looked up by its header.
+std::vector<double> tsv_column(const std::string& tsv_text, const std::string& name) {
+  const auto lines = lines_of(tsv_text);
+  const auto header = split_tabs(lines.at(0));
+  const auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) return {};
+  const std::size_t c = static_cast<std::size_t>(it - header.begin());
+  std::vector<double> out;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string v = split_tabs(lines[i]).at(c);
+    out.push_back(v == "n/a" ? kNaN : std::stod(v));
+  }
+  return out;
+}
+
+TEST(Confounds, ExpansionRecomputedFromTheRpFile) {
+  // The first row is not zero here, so a derivative that forgot the n/a, or a square
+  // of the wrong row, shows.
+  MotionReport r;
+  r.rp = sample_rp();
+  r.rp[0] = {0.5, -0.25, 1.0, 0.01, -0.02, 0.003};
+  const std::string dir = testing::temp_dir("outputs");
+  write_rp(dir + "/rp.txt", r.rp);
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const std::string tsv = slurp(dir + "/c.tsv");
+
+  // The parameters as the rp file holds them, read with a plain stream.
+  std::vector<std::array<double, 6>> rp;
+  std::istringstream in(slurp(dir + "/rp.txt"));
+  std::array<double, 6> row;
+  while (in >> row[0] >> row[1] >> row[2] >> row[3] >> row[4] >> row[5]) rp.push_back(row);
+  ASSERT_EQ(rp.size(), r.rp.size());
+
+  const char* names[6] = {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"};
+  for (int k = 0; k < 6; ++k) {
+    const std::string p = names[k];
+    const auto base = tsv_column(tsv, p);
+    const auto d = tsv_column(tsv, p + "_derivative1");
+    const auto sq = tsv_column(tsv, p + "_power2");
+    const auto dsq = tsv_column(tsv, p + "_derivative1_power2");
+    ASSERT_EQ(d.size(), rp.size()) << p;
+    ASSERT_EQ(sq.size(), rp.size()) << p;
+    ASSERT_EQ(dsq.size(), rp.size()) << p;
+    EXPECT_TRUE(std::isnan(d[0])) << p << ": the first derivative row must be n/a";
+    EXPECT_TRUE(std::isnan(dsq[0])) << p;
+    for (std::size_t t = 0; t < rp.size(); ++t) {
+      // rp holds 9 significant digits, the TSV 10: compare at the rp file's precision.
+      const double v = rp[t][k];
+      const double tol = 2e-8 * std::max(1.0, std::abs(v));
+      EXPECT_NEAR(base[t], v, tol) << p << " row " << t;
+      EXPECT_NEAR(sq[t], v * v, 2 * tol * std::max(1.0, std::abs(v))) << p << " row " << t;
+      if (t == 0) continue;
+      const double dv = v - rp[t - 1][k];
+      const double dtol = 2e-8 * std::max({1.0, std::abs(v), std::abs(rp[t - 1][k])});
+      EXPECT_NEAR(d[t], dv, dtol) << p << " row " << t;
+      EXPECT_NEAR(dsq[t], dv * dv, 2 * dtol * std::max(1.0, std::abs(dv))) << p << " row " << t;
+    }
+  }
 }
 
 TEST(Confounds, EmptyMetricColumnsAreNotAvailableAndMismatchThrows) {
@@ -237,8 +370,8 @@ TEST(Writers, UnwritablePathThrows) {
   try {
     write_rp(bad, r.rp);
     ADD_FAILURE() << "write_rp did not throw";
-  } catch (const OutputError& e) {
-    // "<path>: cannot write: <the system's reason>"
+  } catch (const std::runtime_error& e) {
+    // "<file>: cannot write: <reason from the system>"
     EXPECT_EQ(std::string(e.what()).rfind(bad + ": cannot write: ", 0), 0u) << e.what();
   }
   EXPECT_THROW(write_xfm(bad, r.xfm), std::runtime_error);

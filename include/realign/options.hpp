@@ -29,6 +29,7 @@ struct Options {
   // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
   // machine (or the job's cgroup, or ulimit -v) has available.
   double max_memory_mb = 0.0;
+  bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
 };
 
 }  // namespace realign

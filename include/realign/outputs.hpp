@@ -28,20 +28,25 @@ struct MotionReport {
   double rmsd_radius_mm = 80.0;
 };
 
-// SPM rp_*.txt: one row per frame, 6 numbers "%.8e" separated by two spaces
-// (tx ty tz mm, pitch roll yaw rad).
+// SPM rp_*.txt: one row per frame (tx ty tz mm, pitch roll yaw rad), each of the 6 values
+// written as " %.8e" (a space, then the number), as SPM12's save -ascii does under Octave.
 void write_rp(const std::string& path, const std::vector<RigidParams>& rp);
+
+// FSL MCFLIRT .par layout: one row per frame, the rp row reordered as pitch roll yaw (rad)
+// then tx ty tz (mm), each value "%.10g" followed by two spaces. The numbers are realign's
+// (SPM convention), not a conversion to MCFLIRT's coordinates: see docs/outputs.md.
+void write_par(const std::string& path, const std::vector<RigidParams>& rp);
 
 // Parses SPM rp files: whitespace separated, 6 finite numbers per row; blank lines and lines
 // starting with '#' are ignored. Throws std::runtime_error("<path>: <problem>") when the file
 // cannot be read, has no rows, or has bad content.
 std::vector<RigidParams> read_rp(const std::string& path);
 
-// fMRIPrep-style confounds: tab separated with the header
-// trans_x trans_y trans_z rot_x rot_y rot_z framewise_displacement rmsd dvars
-// and one row per frame ("n/a" for NaN), plus a BIDS-style JSON sidecar describing each
-// column (Description, Units) and the conventions. fd/rmsd/dvars must be empty or have one
-// entry per rp row (std::invalid_argument otherwise).
+// fMRIPrep-style confounds (the columns of confounds.hpp's confound_columns): tab separated,
+// a header of column names, one row per frame ("n/a" for NaN), plus a BIDS-style JSON
+// sidecar describing each column (Description, Units) and the conventions. fd/rmsd/dvars
+// must be empty or have one entry per rp row (std::invalid_argument otherwise). Defined in
+// confounds.cpp.
 void write_confounds(const std::string& tsv_path, const std::string& json_path,
                      const MotionReport& r);
 

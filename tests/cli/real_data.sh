@@ -30,9 +30,9 @@ shape=$(awk 'NF { n++; if (NF != 6) bad++ } END { printf "%d %d", n, bad }' "$OU
 [[ $shape == "10 0" ]] || fail "rp: expected 10 rows of 6 numbers, got (rows, rows not of 6) = $shape"
 log "rp has 10 rows of 6 numbers"
 
-tsv=$(awk -F'\t' '{ n++; if (NF != 9) bad++ } END { printf "%d %d", n, bad }' "$OUT"_confounds.tsv)
-[[ $tsv == "11 0" ]] || fail "confounds TSV: expected 11 lines of 9 columns, got (lines, lines not of 9) = $tsv"
-log "confounds TSV has 11 lines of 9 tab-separated columns"
+tsv=$(awk -F'\t' '{ n++; if (NF != 27) bad++ } END { printf "%d %d", n, bad }' "$OUT"_confounds.tsv)
+[[ $tsv == "11 0" ]] || fail "confounds TSV: expected 11 lines of 27 columns, got (lines, lines not of 27) = $tsv"
+log "confounds TSV has 11 lines of 27 tab-separated columns (9 + the 24-parameter expansion's 18)"
 
 result=$(python3 "$ROOT/scripts/compare_rp.py" "$OUT"_rp.txt "$SPM_RP" "$INPUT") || fail "compare_rp.py failed"
 log "vs SPM12: $result"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Regenerates docs/realign.1 from `realign --help`, `realign phantom --help` and the first
+# line of `realign --version`, with help2man (apt-get install help2man). Run it after
+# changing an option or the help text, and commit the page; tests/cli/manpage.sh fails
+# while the committed page misses an option that --help prints.
+#
+#   scripts/make-manpage.sh [path/to/realign]      (default: build/realign)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$root/build/realign}
+[[ -x $bin ]] || { echo "make-manpage: $bin is not an executable (build first)" >&2; exit 1; }
+command -v help2man >/dev/null || { echo "make-manpage: help2man not found (apt-get install help2man)" >&2; exit 1; }
+
+include=$(mktemp)
+trap 'rm -f "$include"' EXIT
+
+# help2man reads only the main --help; the phantom subcommand's options go in a section of
+# their own, verbatim (roff-escaped) up to the shared footer.
+{
+  echo "[PHANTOM SUBCOMMAND]"
+  echo ".nf"
+  "$bin" phantom --help | sed -e "s|^Usage: .*realign phantom|Usage: realign phantom|" \
+    | awk '/^Examples:/ { exit } { print }' \
+    | sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"
+  echo ".fi"
+  echo "[SEE ALSO]"
+  echo "docs/outputs.md (every output file and column), README.md, and scripts/slurm/README.md"
+  echo "(running under Slurm) in the realign source tree."
+} >"$include"
+
+# The version comes from the first line of --version only: the second line describes the
+# build (compiler, flags), which differs between machines and does not belong in the page.
+help2man --no-info --section 1 \
+  --name "rigid-body motion correction of 4D fMRI (SPM12-style, MPI + OpenMP)" \
+  --version-string "$("$bin" --version | head -n1)" \
+  --include "$include" \
+  --output "$root/docs/realign.1" "$bin"
+echo "wrote $root/docs/realign.1"
