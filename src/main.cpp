@@ -239,11 +239,13 @@ int main(int argc, char** argv) {
     if (mpi.rank() == 0) print_summary(r, opt.fd_radius_mm);
     return 0;
   } catch (const realign::RunError& e) {
+    realign::silence_signal_messages();
     if (mpi.rank() == 0) std::fprintf(stderr, "realign: error: %s\n", e.what());
     return e.status();
   } catch (const std::exception& e) {
     // Only this rank knows: end every rank rather than leave peers waiting.
     const int status = realign::exit_status_of(e);
+    realign::silence_signal_messages();
     if (mpi.size() > 1) realign::abort_all(e.what(), status);
     std::fprintf(stderr, "realign: error: %s\n", e.what());
     return status;

@@ -87,8 +87,8 @@ std::uint64_t estimate_node_bytes(const MemoryPlan& p) {
 }
 
 std::uint64_t available_bytes() {
-  const std::uint64_t best = std::min({proc_kb("/proc/meminfo", "MemAvailable"),
-                                       cgroup_headroom(), address_space_headroom()});
+  const std::uint64_t best = std::min(
+      {proc_kb("/proc/meminfo", "MemAvailable"), cgroup_headroom(), address_space_headroom()});
   return best == kUnlimited ? 0 : best;
 }
 

@@ -24,96 +24,14 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-void check_readable(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path, "no such file");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a directory");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
-}
-
-// The whole file in memory, inflated when it is gzip. libdeflate checks the CRC and
-// length of every gzip member, so a truncated or corrupt file is an error rather than
-// silently short or wrong data.
-std::vector<char> load_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
-  const std::streamsize size = f.tellg();
-  f.seekg(0);
-  std::vector<char> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !f.read(bytes.data(), size)) throw InputError(path, "read failed");
-  const bool gzip = size >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-                    static_cast<unsigned char>(bytes[1]) == 0x8b;
-  if (!gzip) return bytes;
-
-  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
-      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
-  std::vector<char> out;
-  std::size_t in_pos = 0, out_pos = 0;
-  while (in_pos < bytes.size()) {
-    if (bytes.size() - in_pos < 18) throw InputError(path, "truncated gzip data");
-    // ISIZE, the member's length mod 2^32, sizes the first attempt.
-    std::uint32_t isize = 0;
-    std::memcpy(&isize, bytes.data() + bytes.size() - 4, 4);
-    std::size_t capacity = std::max<std::size_t>(isize, 1 << 20);
-    for (;;) {
-      out.resize(out_pos + capacity);
-      std::size_t in_used = 0, produced = 0;
-      const libdeflate_result r =
-          libdeflate_gzip_decompress_ex(d.get(), bytes.data() + in_pos, bytes.size() - in_pos,
-                                        out.data() + out_pos, capacity, &in_used, &produced);
-      if (r == LIBDEFLATE_SUCCESS) {
-        in_pos += in_used;
-        out_pos += produced;
-        break;
-      }
-      if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
-        capacity *= 2;
-        continue;
-      }
-      throw InputError(path, "corrupt or truncated gzip data");
-    }
+// Uninitialised, so pages are touched only as they are filled; running out of memory
+// is the input's problem, reported against its name.
+std::unique_ptr<char[]> allocate(const std::string& path, std::uint64_t bytes) {
+  try {
+    return std::unique_ptr<char[]>(new char[bytes]);
+  } catch (const std::bad_alloc&) {
+    throw InputError(path, "not enough memory to hold its " + std::to_string(bytes) + " bytes");
   }
-  out.resize(out_pos);
-  return out;
-}
-
-// Header checks shared by every reader: NIfTI-1 single file, sane fields, returned in
-// native byte order; `swapped` tells whether the file's order is the other one.
-nifti_1_header parse_header(const std::string& path, const std::vector<char>& bytes,
-                            bool* swapped) {
-  if (bytes.size() < 348) throw InputError(path, "not a NIfTI-1 file (too short for a header)");
-  nifti_1_header h;
-  std::memcpy(&h, bytes.data(), sizeof(h));
-  *swapped = false;
-  if (h.sizeof_hdr != 348) {
-    nifti_1_header t = h;
-    swap_nifti_header(&t, 1);
-    if (t.sizeof_hdr != 348) {
-      if (h.sizeof_hdr == 540) throw InputError(path, "NIfTI-2 files are not supported");
-      throw InputError(path, "not a NIfTI-1 file (bad header)");
-    }
-    h = t;
-    *swapped = true;
-  }
-  if (std::strncmp(h.magic, "n+1", 4) != 0) {
-    if (std::strncmp(h.magic, "ni1", 4) == 0)
-      throw InputError(path, "separate .hdr/.img pairs are not supported; convert to .nii");
-    throw InputError(path, "not a NIfTI-1 file (bad magic)");
-  }
-  nifti_set_debug_level(0);
-  if (!nifti_hdr_looks_good(&h)) throw InputError(path, "not a NIfTI-1 file (inconsistent header)");
-  return h;
-}
-
-NiftiHeader wrap(const nifti_1_header& h) {
-  auto* raw = static_cast<nifti_1_header*>(std::malloc(sizeof(nifti_1_header)));
-  *raw = h;
-  NiftiHeader out;
-  out.raw =
-      std::shared_ptr<const void>(raw, [](const void* p) { std::free(const_cast<void*>(p)); });
-  out.datatype = h.datatype;
-  return out;
 }
 
 template <typename T>
@@ -130,43 +48,40 @@ void convert(const char* src, std::size_t n, bool swap, float* dst) {
   }
 }
 
-// Shape checks shared by series and volume readers; returns the frame count.
-int frames_of(const std::string& path, const nifti_1_header& h) {
-  const int nd = h.dim[0];
-  if (nd < 2 || nd > 7)
-    throw InputError(path, "invalid number of dimensions " + std::to_string(nd));
-  for (int d = 1; d <= std::min(nd, 3); ++d)
-    if (h.dim[d] <= 0) throw InputError(path, "zero-sized dimension " + std::to_string(d));
-  for (int d = 5; d <= nd; ++d)
-    if (h.dim[d] > 1) throw InputError(path, "more than 4 dimensions is not supported");
-  if (nd >= 4 && h.dim[4] <= 0) throw InputError(path, "zero-sized time dimension");
-  return nd >= 4 ? h.dim[4] : 1;
+// Inflates a gzip file into exactly `expected` bytes. A stream that would inflate to more
+// (beyond a small tolerance for trailing bytes, which an uncompressed file may also
+// carry) or to less is an error, and nothing larger than the header's promise is ever
+// allocated. libdeflate checks the CRC and length of every member, so corrupt data is an
+// error rather than silently wrong voxels.
+std::unique_ptr<char[]> inflate_exactly(const std::string& path, const std::vector<char>& gz,
+                                        std::uint64_t expected) {
+  constexpr std::uint64_t kTrailingBytes = 1 << 16;
+  const std::uint64_t capacity = expected + kTrailingBytes;
+  std::unique_ptr<char[]> out = allocate(path, capacity);
+  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  if (!d) throw std::bad_alloc();
+  std::size_t in_pos = 0, out_pos = 0;
+  while (in_pos < gz.size()) {
+    if (gz.size() - in_pos < 18) throw InputError(path, "truncated gzip data");
+    std::size_t in_used = 0, produced = 0;
+    const libdeflate_result r =
+        libdeflate_gzip_decompress_ex(d.get(), gz.data() + in_pos, gz.size() - in_pos,
+                                      out.get() + out_pos, capacity - out_pos, &in_used, &produced);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
+      throw InputError(path, "gzip data inflates to more than the " + std::to_string(expected) +
+                                 " bytes the header promises");
+    if (r != LIBDEFLATE_SUCCESS) throw InputError(path, "corrupt or truncated gzip data");
+    in_pos += in_used;
+    out_pos += produced;
+  }
+  if (out_pos < expected)
+    throw InputError(path, "truncated: the header promises " + std::to_string(expected) +
+                               " bytes, the gzip data inflates to " + std::to_string(out_pos));
+  return out;
 }
 
 }  // namespace
-
-std::string NiftiHeader::datatype_name() const {
-  switch (datatype) {
-    case DT_UINT8:
-      return "uint8";
-    case DT_INT8:
-      return "int8";
-    case DT_INT16:
-      return "int16";
-    case DT_UINT16:
-      return "uint16";
-    case DT_INT32:
-      return "int32";
-    case DT_UINT32:
-      return "uint32";
-    case DT_FLOAT32:
-      return "float32";
-    case DT_FLOAT64:
-      return "float64";
-    default:
-      return "code " + std::to_string(datatype);
-  }
-}
 
 int datatype_from_name(const std::string& name) {
   if (name == "uint8") return DT_UINT8;
@@ -178,111 +93,88 @@ int datatype_from_name(const std::string& name) {
   throw std::invalid_argument("unknown datatype '" + name + "'");
 }
 
-Mat4 header_vox2world(const NiftiHeader& h) {
-  const nifti_1_header& n = hdr(h);
-  Mat4 m = Mat4::Identity();
-  if (n.sform_code > 0) {
-    for (int c = 0; c < 4; ++c) {
-      m(0, c) = n.srow_x[c];
-      m(1, c) = n.srow_y[c];
-      m(2, c) = n.srow_z[c];
+SeriesFile::SeriesFile(const std::string& path) : info_(read_nifti_header(path)), path_(path) {
+  // The header is sound and the file big enough: only now are the voxels read.
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  if (info_.gzip) {
+    std::vector<char> gz;
+    try {
+      gz.resize(info_.stored_bytes);
+    } catch (const std::bad_alloc&) {
+      throw InputError(
+          path, "not enough memory to read " + std::to_string(info_.stored_bytes) + " bytes");
     }
-  } else if (n.qform_code > 0) {
-    const mat44 q =
-        nifti_quatern_to_mat44(n.quatern_b, n.quatern_c, n.quatern_d, n.qoffset_x, n.qoffset_y,
-                               n.qoffset_z, n.pixdim[1], n.pixdim[2], n.pixdim[3], n.pixdim[0]);
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) m(r, c) = q.m[r][c];
-  } else {
-    for (int d = 0; d < 3; ++d) m(d, d) = n.pixdim[d + 1] > 0 ? n.pixdim[d + 1] : 1.0;
+    if (!f.read(gz.data(), static_cast<std::streamsize>(gz.size())))
+      throw InputError(path, "read failed");
+    owned_ = inflate_exactly(path, gz, info_.image_bytes());
+    voxels_ = owned_.get() + info_.vox_offset;
+    return;
   }
-  return m;
+  owned_ = allocate(path, info_.data_bytes);
+  f.seekg(static_cast<std::streamoff>(info_.vox_offset));
+  if (!f.read(owned_.get(), static_cast<std::streamsize>(info_.data_bytes)))
+    throw InputError(path, "read failed (the file shrank while being read?)");
+  voxels_ = owned_.get();
 }
 
-struct SeriesFile::Impl {
-  std::string path;
-  std::vector<char> bytes;  // the whole (inflated) file
-  nifti_1_header n{};
-  bool swap = false;
-  std::size_t offset = 0;
-  int nbyper = 0;
-};
-
-SeriesFile::SeriesFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
-  check_readable(path);
-  Impl& f = *impl_;
-  f.path = path;
-  f.bytes = load_file(path);
-  f.n = parse_header(path, f.bytes, &f.swap);
-  header_ = wrap(f.n);
-  frames_ = frames_of(path, f.n);
-  grid_.dim = {f.n.dim[1], f.n.dim[0] >= 2 ? f.n.dim[2] : 1, f.n.dim[0] >= 3 ? f.n.dim[3] : 1};
-  grid_.vox2world = header_vox2world(header_);
-  const double tr = f.n.pixdim[4];
-  const int tunits = XYZT_TO_TIME(f.n.xyzt_units);
-  tr_s_ = tunits == NIFTI_UNITS_MSEC ? tr / 1000.0 : tunits == NIFTI_UNITS_USEC ? tr / 1e6 : tr;
-
-  int swapsize = 0;
-  nifti_datatype_sizes(f.n.datatype, &f.nbyper, &swapsize);
-  const std::size_t bytes_needed = grid_.voxels() * static_cast<std::size_t>(frames_) * f.nbyper;
-  f.offset = static_cast<std::size_t>(f.n.vox_offset);
-  if (f.nbyper <= 0 || f.n.datatype == DT_RGB24 || f.n.datatype == DT_RGBA32 ||
-      f.n.datatype == DT_COMPLEX64 || f.n.datatype == DT_COMPLEX128 ||
-      f.n.datatype == DT_COMPLEX256 || f.n.datatype == DT_FLOAT128)
-    throw InputError(path, "unsupported voxel datatype " + header_.datatype_name());
-  if (f.offset < 348 || f.bytes.size() < f.offset + bytes_needed)
-    throw InputError(path,
-                     "truncated: the header promises " + std::to_string(bytes_needed) +
-                         " bytes of voxels, the file holds " +
-                         std::to_string(f.bytes.size() > f.offset ? f.bytes.size() - f.offset : 0));
+SeriesFile::SeriesFile(const std::string& name, std::vector<char> stored)
+    : info_(read_nifti_header(name, stored.data(), stored.size())), path_(name) {
+  if (info_.gzip) {
+    owned_ = inflate_exactly(name, stored, info_.image_bytes());
+    voxels_ = owned_.get() + info_.vox_offset;
+  } else {
+    stored_ = std::move(stored);
+    voxels_ = stored_.data() + info_.vox_offset;
+  }
 }
 
 SeriesFile::~SeriesFile() = default;
 
-std::uint64_t SeriesFile::stored_bytes() const { return impl_->bytes.size(); }
-
 std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
-  const Impl& f = *impl_;
-  const std::size_t count = grid_.voxels() * static_cast<std::size_t>(end - begin);
-  const char* raw = f.bytes.data() + f.offset + grid_.voxels() * begin * f.nbyper;
-  switch (f.n.datatype) {
+  if (begin < 0 || end > info_.frames || begin > end)
+    throw std::out_of_range("read_frames: frames [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + ") of " + std::to_string(info_.frames));
+  const std::size_t nv = info_.grid.voxels();
+  const std::size_t count = nv * static_cast<std::size_t>(end - begin);
+  const char* raw = voxels_ + nv * static_cast<std::size_t>(begin) * info_.bytes_per_voxel;
+  const bool swap = info_.swapped;
+  switch (info_.datatype) {
     case DT_UINT8:
-      convert<std::uint8_t>(raw, count, f.swap, out);
+      convert<std::uint8_t>(raw, count, swap, out);
       break;
     case DT_INT8:
-      convert<std::int8_t>(raw, count, f.swap, out);
+      convert<std::int8_t>(raw, count, swap, out);
       break;
     case DT_INT16:
-      convert<std::int16_t>(raw, count, f.swap, out);
+      convert<std::int16_t>(raw, count, swap, out);
       break;
     case DT_UINT16:
-      convert<std::uint16_t>(raw, count, f.swap, out);
+      convert<std::uint16_t>(raw, count, swap, out);
       break;
     case DT_INT32:
-      convert<std::int32_t>(raw, count, f.swap, out);
+      convert<std::int32_t>(raw, count, swap, out);
       break;
     case DT_UINT32:
-      convert<std::uint32_t>(raw, count, f.swap, out);
+      convert<std::uint32_t>(raw, count, swap, out);
       break;
     case DT_INT64:
-      convert<std::int64_t>(raw, count, f.swap, out);
+      convert<std::int64_t>(raw, count, swap, out);
       break;
     case DT_UINT64:
-      convert<std::uint64_t>(raw, count, f.swap, out);
+      convert<std::uint64_t>(raw, count, swap, out);
       break;
     case DT_FLOAT32:
-      convert<float>(raw, count, f.swap, out);
+      convert<float>(raw, count, swap, out);
       break;
     case DT_FLOAT64:
-      convert<double>(raw, count, f.swap, out);
+      convert<double>(raw, count, swap, out);
       break;
-    default:
-      throw InputError(f.path, "unsupported voxel datatype " + header_.datatype_name());
+    default:  // validate_nifti_header admits no other type
+      throw InputError(path_, "unsupported voxel datatype " + datatype_name(info_.datatype));
   }
-  // NIfTI: a slope of 0 means no scaling.
-  const float slope = f.n.scl_slope, inter = f.n.scl_inter;
-  const bool scale = std::isfinite(slope) && slope != 0.0f && std::isfinite(inter) &&
-                     (slope != 1.0f || inter != 0.0f);
+  const bool scale = info_.scaled;
+  const float slope = info_.slope, inter = info_.inter;
   // Non-finite voxels (masked float images) are missing data: zero, as SPM treats them.
   std::size_t bad = 0;
 #pragma omp parallel for reduction(+ : bad) schedule(static)

@@ -32,7 +32,10 @@ void on_signal(int sig) {
     if (g_temps[i][0]) unlink(g_temps[i]);
   if (g_announce) {
     say("realign: error: stopped by ");
-    say(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal");
+    say(sig == SIGINT    ? "SIGINT"
+        : sig == SIGTERM ? "SIGTERM"
+        : sig == SIGHUP  ? "SIGHUP"
+                         : "a signal");
     say("; no output was written\n");
   }
   _exit(128 + sig);
@@ -70,6 +73,8 @@ void install_signal_handlers(bool announce) {
   // cleaned up like a full disk, instead of killing the process mid-file.
   std::signal(SIGXFSZ, SIG_IGN);
 }
+
+void silence_signal_messages() { g_announce = 0; }
 
 OutputSet::OutputSet() = default;
 

@@ -180,8 +180,11 @@ RunResult run_realign(const Options& opt) {
     try {
       paths = output_paths(opt);
       check_paths(opt, paths);
+      // Sized from the header alone, before the file's bytes are read.
+      const NiftiInfo info = read_nifti_header(opt.input);
+      check_memory(opt, info.grid, info.frames,
+                   info.image_bytes() + (info.gzip ? info.stored_bytes : 0), ranks_here);
       file = std::make_unique<SeriesFile>(opt.input);
-      check_memory(opt, file->grid(), file->frames(), file->stored_bytes(), ranks_here);
       spdlog::debug("opened {:.3f} s", since(t_start));
       header = file->header();
       series.grid = file->grid();

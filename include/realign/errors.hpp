@@ -36,8 +36,7 @@ class OutputError : public std::runtime_error {
 // on one rank must end the whole job (abort_all), or its peers would wait forever.
 class RunError : public std::runtime_error {
  public:
-  RunError(const std::string& message, int status)
-      : std::runtime_error(message), status_(status) {}
+  RunError(const std::string& message, int status) : std::runtime_error(message), status_(status) {}
   int status() const { return status_; }
 
  private:

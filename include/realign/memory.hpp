@@ -8,10 +8,10 @@
 namespace realign {
 
 struct MemoryPlan {
-  std::uint64_t file_bytes = 0;    // the input as rank 0 holds it (inflated)
-  std::uint64_t series_bytes = 0;  // every frame as float32
-  int ranks = 1;                   // ranks in the job
-  int ranks_here = 1;              // ranks on rank 0's node
+  std::uint64_t file_bytes = 0;          // the input as rank 0 holds it (inflated)
+  std::uint64_t series_bytes = 0;        // every frame as float32
+  int ranks = 1;                         // ranks in the job
+  int ranks_here = 1;                    // ranks on rank 0's node
   bool every_rank_holds_series = false;  // --split points
 };
 

@@ -1,7 +1,7 @@
-// NIfTI-1 input and output. The header is parsed and checked with the NIfTI library that
-// ships with ITK; the voxels are decoded here (every datatype, either byte order, scaling
-// applied), because ITK's reader silently zeroes NaNs and accepts truncated or corrupt
-// gzip streams, and libdeflate inflates faster. Tests hold the result against ITK's own
+// NIfTI-1 input and output. The header is checked first (nifti_header.hpp); the voxels
+// are decoded here (every datatype, either byte order, scaling applied), because ITK's
+// reader silently zeroes NaNs and accepts truncated or corrupt gzip streams, and
+// libdeflate inflates faster. Tests hold the result against ITK's own
 // NiftiImageIO. The raw header is kept so that outputs carry the input's geometry,
 // timing and labels.
 #pragma once
@@ -13,49 +13,43 @@
 #include <vector>
 
 #include "realign/errors.hpp"
+#include "realign/nifti_header.hpp"
 #include "realign/volume.hpp"
 
 namespace realign {
 
 enum class OutputType { Float32, Input };
 
-// The input's header, opaque to callers. Copyable (shared, immutable).
-struct NiftiHeader {
-  std::shared_ptr<const void> raw;  // a nifti_1_header
-  int datatype = 0;                 // NIfTI datatype code of the input
-  std::string datatype_name() const;
-};
-
-// Voxel-to-world by the NIfTI rules: sform when sform_code > 0, else qform when
-// qform_code > 0, else pixdim scaling. RAS mm, 0-based voxels.
-Mat4 header_vox2world(const NiftiHeader& h);
-
-// An opened NIfTI file: header checked, bytes in memory (inflated), voxels converted to
-// float frame by frame on request, so that a reader can hand frames out without ever
-// holding the whole series twice.
+// An opened NIfTI file: header checked before anything else is read (see
+// nifti_header.hpp), voxel bytes in memory (inflated, never beyond what the header
+// promises), converted to float frame by frame on request, so that a reader can hand
+// frames out without ever holding the whole series twice.
 class SeriesFile {
  public:
   explicit SeriesFile(const std::string& path);  // throws InputError
+  // The same for a file already in memory, as stored (gzip or not); `name` is used in
+  // messages. This is the path the fuzz target drives.
+  SeriesFile(const std::string& name, std::vector<char> stored);
   ~SeriesFile();
   SeriesFile(const SeriesFile&) = delete;
   SeriesFile& operator=(const SeriesFile&) = delete;
 
-  const Grid& grid() const { return grid_; }
-  int frames() const { return frames_; }
-  double tr_s() const { return tr_s_; }
-  std::uint64_t stored_bytes() const;  // the (inflated) file's size
-  const NiftiHeader& header() const { return header_; }
+  const NiftiInfo& info() const { return info_; }
+  const Grid& grid() const { return info_.grid; }
+  int frames() const { return info_.frames; }
+  double tr_s() const { return info_.tr_s; }
+  const NiftiHeader& header() const { return info_.header; }
   // Frames [begin, end) as float, scaling applied; NaN/Inf become 0 and are counted in
   // the return value.
   std::size_t read_frames(int begin, int end, float* out) const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  NiftiHeader header_;
-  Grid grid_;
-  int frames_ = 0;
-  double tr_s_ = 0.0;
+  void load_voxels(std::vector<char> stored);
+  NiftiInfo info_;
+  std::string path_;
+  std::vector<char> stored_;       // an uncompressed file's bytes, when given in memory
+  std::unique_ptr<char[]> owned_;  // voxel bytes read or inflated here
+  const char* voxels_ = nullptr;   // the first voxel byte
 };
 
 // Reads a 4D series (a 3D file gives frames == 1). NaN and Inf voxels become 0 and are

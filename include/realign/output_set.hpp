@@ -32,6 +32,9 @@ class OutputSet {
 // process with status 128 + signal (with a one-line message when `announce`); SIGXFSZ is
 // ignored so that exceeding a file-size limit is a write error. Call once, early.
 void install_signal_handlers(bool announce);
+// After an error has been reported: mpirun ends the other ranks as soon as one exits
+// non-zero, and a second message about that would only confuse.
+void silence_signal_messages();
 
 // The stem of an output path: "dir/out.nii.gz" -> "dir/out", and its image extension.
 std::pair<std::string, std::string> split_image_path(const std::string& path);
