@@ -42,6 +42,7 @@ Outputs (from the output path's stem, here OUT for OUT.nii.gz):
                         24-parameter motion expansion (+ OUT_confounds.json sidecar)
   OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
   OUT_motion.svg        motion plot (translations, rotations, FD)
+  OUT_report.html       QC report: summary, motion plots, mean image before and after
   OUT.par               with --par: the rp columns in FSL MCFLIRT's order
   Every file and column: docs/outputs.md
 
@@ -161,6 +162,11 @@ int main(int argc, char** argv) {
   app.add_option("--fd-radius", opt.fd_radius_mm, "head radius in mm for framewise displacement")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1000.0));
+  app.add_option("--fd-threshold", opt.fd_threshold_mm,
+                 "FD in mm above which a frame is flagged in the plot and the report")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_flag("!--no-report", opt.report, "do not write the HTML QC report");
   app.add_option("--split", split,
                  "MPI work split: frames (blocks of frames per rank) or points (sample points of "
                  "each frame)")

@@ -134,6 +134,21 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
   return out;
 }
 
+double max_sphere_displacement(const Mat4& a, const Vec3& centre_mm, double radius_mm) {
+  const Eigen::Matrix3d b = a.topLeftCorner<3, 3>() - Eigen::Matrix3d::Identity();
+  const Vec3 d = b * centre_mm + a.topRightCorner<3, 1>();
+  // The rotation axis is the null direction of A - I: its smallest singular vector, which is
+  // well defined at any angle (and irrelevant at angle 0, where the scale is 0).
+  const Eigen::JacobiSVD<Eigen::Matrix3d> svd(b, Eigen::ComputeFullV);
+  const Vec3 axis = svd.matrixV().col(2);
+  const double along = d.dot(axis);
+  const double across = (d - along * axis).norm();
+  const double trace = a.topLeftCorner<3, 3>().trace();
+  const double scale = std::sqrt(std::max(0.0, 3.0 - trace));  // 2 sin(angle / 2)
+  const double reach = across + scale * radius_mm;
+  return std::sqrt(along * along + reach * reach);
+}
+
 double frame_dvars(const float* prev, const float* cur, std::size_t voxels,
                    const std::vector<std::uint8_t>& mask) {
   const bool all = mask.empty();

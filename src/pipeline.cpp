@@ -19,6 +19,7 @@
 #include "realign/outputs.hpp"
 #include "realign/progress.hpp"
 #include "realign/reference.hpp"
+#include "realign/report.hpp"
 #include "realign/reslice.hpp"
 #include "realign/sampling.hpp"
 
@@ -39,7 +40,7 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 struct OutputPaths {
-  std::string image, mean, rp, tsv, json, xfm, plot, par;
+  std::string image, mean, rp, tsv, json, xfm, plot, par, report;
 };
 
 OutputPaths output_paths(const Options& opt) {
@@ -54,6 +55,7 @@ OutputPaths output_paths(const Options& opt) {
   p.xfm = stem + "_xfm.txt";
   p.plot = stem + "_motion.svg";
   p.par = stem + ".par";
+  p.report = stem + "_report.html";
   return p;
 }
 
@@ -62,7 +64,8 @@ void check_paths(const Options& opt, const OutputPaths& p) {
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw OutputError(opt.output, "output directory does not exist");
-  for (const std::string& out : {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.par})
+  for (const std::string& out :
+       {p.image, p.mean, p.rp, p.tsv, p.json, p.xfm, p.plot, p.par, p.report})
     if (same_file(out, opt.input)) throw OutputError(out, "output would overwrite the input");
 }
 
@@ -95,21 +98,6 @@ ReferenceChoice parse_reference(const std::string& ref, int frames, const std::s
   return c;
 }
 
-std::string describe(const ReferenceChoice& c, const std::string& ref) {
-  switch (c.kind) {
-    case ReferenceChoice::Mean:
-      return fmt::format("mean of the realigned frames (two passes; pass 1 to frame {})",
-                         c.frame + 1);
-    case ReferenceChoice::Frame:
-      return fmt::format(
-          "frame {}{}", c.frame + 1,
-          c.median ? " (closest to the run's median)" : (ref == "first" ? " (first)" : ""));
-    case ReferenceChoice::File:
-      break;
-  }
-  return ref;
-}
-
 // The reference's sample points, values and Jacobian, identical on every rank.
 FrameFitter make_fitter(SampleSet points, const Grid& ref_grid, const EstimateOptions& est,
                         bool select, const Options& opt) {
@@ -122,6 +110,24 @@ FrameFitter make_fitter(SampleSet points, const Grid& ref_grid, const EstimateOp
     fitter.set_chunk_range(b, e, [](std::vector<double>& v) { allreduce_sum(v); });
   }
   return fitter;
+}
+
+// For the log and the report: which reference, and which frame it came down to.
+std::string describe_reference(const ReferenceChoice& c, const std::string& ref) {
+  switch (c.kind) {
+    case ReferenceChoice::Mean:
+      return fmt::format(
+          "mean of the frames (two passes, as SPM: every frame to frame {}, then every frame "
+          "to the mean)",
+          c.frame + 1);
+    case ReferenceChoice::Frame:
+      return fmt::format(
+          "frame {}{}", c.frame + 1,
+          c.median ? " (closest to the run's median)" : (ref == "first" ? " (first)" : ""));
+    case ReferenceChoice::File:
+      break;
+  }
+  return "file " + fs::path(ref).filename().string();
 }
 
 void load_all(const std::function<void(int, float*)>& load, int frames, std::size_t nv,
@@ -300,7 +306,7 @@ RunResult run_realign(const Options& opt) {
             fmt::format("frame {}, the reference{},", refc.frame + 1,
                         refc.kind == ReferenceChoice::Mean ? " of the first pass" : ""));
       }
-      if (!applying) spdlog::info("reference: {}", describe(refc, opt.reference));
+      if (!applying) spdlog::info("reference: {}", describe_reference(refc, opt.reference));
     } catch (const std::exception& e) {
       error = e.what();
       error_status = exit_status_of(e);
@@ -439,11 +445,16 @@ RunResult run_realign(const Options& opt) {
   }
   MeanImage mean;
   mean.reset(nv);
+  // The report's mean before realignment: each rank sums its own frames before they are
+  // resliced in place.
+  std::vector<double> input_sum(opt.report ? nv : 0, 0.0);
   std::vector<float> work(nv);
   double reslice_seconds = 0.0;  // this rank's own reslicing, without waiting or writing
   auto reslice_own = [&](int f) {
     const auto t = Clock::now();
     float* frame = local_frame(f);
+    if (opt.report)
+      for (std::size_t v = 0; v < nv; ++v) input_sum[v] += frame[v];
     if (opt.reslice) {
       std::copy(frame, frame + nv, work.begin());
       bspline_coefficients(work.data(), grid.dim, opt.reslice_degree);
@@ -462,6 +473,14 @@ RunResult run_realign(const Options& opt) {
     std::copy(counts.begin(), counts.end(), mean.count.begin());
     std::vector<float> m = mean.result(fill);
     if (opt.reslice && opt.mask) common.apply(m.data(), fill);
+    return m;
+  };
+  auto finish_input_mean = [&]() {
+    std::vector<float> m;
+    if (!opt.report) return m;
+    allreduce_sum(input_sum);
+    m.resize(nv);
+    for (std::size_t v = 0; v < nv; ++v) m[v] = static_cast<float>(input_sum[v] / frames);
     return m;
   };
 
@@ -519,6 +538,7 @@ RunResult run_realign(const Options& opt) {
     sender.wait_all();
     allgather_frames(dvars_mine, frames);
     finish_mean();
+    finish_input_mean();
     series.data = {};
     max_over_ranks(reslice_seconds);
     result.peak_memory_mb = sum_peak_memory_mb();
@@ -554,6 +574,7 @@ RunResult run_realign(const Options& opt) {
     sender.wait_all();
     const std::vector<double> dvars = allgather_frames(dvars_mine, frames);
     const std::vector<float> mean_image = finish_mean();
+    const std::vector<float> input_mean = finish_input_mean();
     if (opt.reslice)
       write_image(outs->temp_for(paths.mean), header, grid, 1, mean_image.data(), opt.datatype);
 
@@ -567,6 +588,7 @@ RunResult run_realign(const Options& opt) {
       report.dvars = dvars;
       report.unconverged = result.unconverged;
       report.fd_radius_mm = opt.fd_radius_mm;
+      report.fd_threshold_mm = opt.fd_threshold_mm;
       report.tr_s = series.tr_s;
       report.input_name = fs::path(opt.input).filename().string();
       write_rp(outs->temp_for(paths.rp), result.rp);
@@ -574,6 +596,16 @@ RunResult run_realign(const Options& opt) {
       write_confounds(outs->temp_for(paths.tsv), outs->temp_for(paths.json), report);
       write_xfm(outs->temp_for(paths.xfm), result.xfm);
       write_motion_plot(outs->temp_for(paths.plot), report);
+      if (opt.report) {
+        QcReport qc;
+        qc.motion = &report;
+        qc.iterations = result.iterations;
+        qc.reference = describe_reference(refc, opt.reference);
+        qc.grid = grid;
+        qc.mean_before = input_mean;
+        if (opt.reslice) qc.mean_after = mean_image;
+        write_qc_report(outs->temp_for(paths.report), qc);
+      }
     }
     outs->commit();
     result.outputs = outs->finals();

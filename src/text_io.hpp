@@ -1,6 +1,6 @@
-// Private to the text writers (outputs.cpp, confounds.cpp): locale-independent number
-// formatting, JSON string escaping, and opening/closing files with errors that name the path
-// (OutputError, so a run that cannot write ends with exit status 3).
+// Private to the text writers (outputs.cpp, confounds.cpp, svg_plot.cpp, report.cpp):
+// locale-independent number formatting, JSON and XML escaping, and opening/closing files with
+// errors that name the path (OutputError, so a run that cannot write ends with exit status 3).
 #pragma once
 
 #include <cerrno>
@@ -31,6 +31,9 @@ inline std::string sci8(double v) { return format_double(v, std::chars_format::s
 inline std::string gen10(double v) { return format_double(v, std::chars_format::general, 10); }
 inline std::string fixed(double v, int decimals) {
   return format_double(v, std::chars_format::fixed, decimals);
+}
+inline std::string general(double v, int significant_digits) {
+  return format_double(v, std::chars_format::general, significant_digits);
 }
 
 // A TSV cell: BIDS writes missing values as "n/a".
@@ -76,6 +79,35 @@ inline std::string json_string(std::string_view s) {
     }
   }
   out += '"';
+  return out;
+}
+
+// For XML/HTML text and attribute values; control characters that XML 1.0 forbids (all
+// below 0x20 but tab and newline) become spaces.
+inline std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n' ? ' ' : ch;
+    }
+  }
   return out;
 }
 

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "realign/metrics.hpp"
@@ -194,6 +196,80 @@ TEST(Dvars, HandMadeSeries) {
 
   EXPECT_THROW(dvars(s.data(), 3, 3, {1, 1}), std::invalid_argument);
   EXPECT_TRUE(dvars(s.data(), 3, 0, {}).empty());
+}
+
+// The worst point of the sphere, found by searching: a dense spiral of points over the
+// surface (the displacement is convex, so its maximum over the ball is on the surface), the
+// best of them then climbed by ever smaller steps along the surface.
+double searched_max_displacement(const Mat4& a, const Vec3& c, double radius) {
+  const auto disp = [&](const Vec3& u) {
+    const Vec3 x = c + radius * u;
+    return (a.topLeftCorner<3, 3>() * x + a.topRightCorner<3, 1>() - x).norm();
+  };
+  const int n = 4000;
+  const double golden = kPi * (3.0 - std::sqrt(5.0));
+  std::vector<std::pair<double, Vec3>> starts;
+  for (int i = 0; i < n; ++i) {
+    const double z = 1.0 - 2.0 * (i + 0.5) / n, rho = std::sqrt(1.0 - z * z);
+    const Vec3 u(rho * std::cos(golden * i), rho * std::sin(golden * i), z);
+    starts.emplace_back(disp(u), u);
+  }
+  std::sort(starts.begin(), starts.end(),
+            [](const auto& x, const auto& y) { return x.first > y.first; });
+  double best = 0;
+  for (int s = 0; s < 10; ++s) {
+    auto [d, u] = starts[s];
+    for (double step = 0.05; step > 1e-7; step *= 0.5) {
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (int k = 0; k < 6; ++k) {
+          Vec3 v = u;
+          v[k / 2] += k % 2 ? -step : step;
+          v.normalize();
+          if (disp(v) > d) {
+            u = v;
+            d = disp(v);
+            moved = true;
+          }
+        }
+      }
+    }
+    best = std::max(best, d);
+  }
+  return best;
+}
+
+TEST(MaxSphereDisplacement, MatchesASearchOverTheSphere) {
+  const Vec3 centre(3.0, -20.0, 12.5);
+  // A pure translation moves every point by the same amount.
+  EXPECT_NEAR(max_sphere_displacement(translation(Vec3(1, -2, 2)), centre, 50.0), 3.0, 1e-12);
+  // A rotation about an axis through the centre moves the equator by 2 r sin(angle / 2).
+  const double angle = 2.0 * kPi / 180.0;
+  EXPECT_NEAR(max_sphere_displacement(rotation_about(Vec3(1, 2, 3), angle, centre), centre, 50.0),
+              100.0 * std::sin(angle / 2.0), 1e-9);
+  EXPECT_NEAR(max_sphere_displacement(Mat4::Identity(), centre, 50.0), 0.0, 1e-12);
+
+  // General motions: rotations about axes away from the centre, with translations, from
+  // head-sized to large.
+  const struct {
+    Vec3 axis, through, shift;
+    double degrees, radius;
+  } cases[] = {
+      {{0.3, -1, 0.2}, {40, 10, -30}, {0.5, -1.2, 0.8}, 1.5, 50},
+      {{1, 0, 0}, {0, 0, 0}, {0, 0, 0}, 3.0, 50},
+      {{0, 0.2, 1}, {-80, 5, 60}, {-2, 0, 1}, 20.0, 80},
+      {{1, 1, 1}, {10, -10, 10}, {0.01, 0, 0}, 0.05, 30},
+      {{0, 1, 0}, {0, 0, 0}, {3, 0, -4}, 120.0, 50},
+  };
+  for (const auto& t : cases) {
+    const Mat4 a =
+        translation(t.shift) * rotation_about(t.axis, t.degrees * kPi / 180.0, t.through);
+    const double searched = searched_max_displacement(a, centre, t.radius);
+    const double closed = max_sphere_displacement(a, centre, t.radius);
+    EXPECT_NEAR(closed, searched, 1e-6 * std::max(1.0, searched)) << t.degrees << " degrees";
+    // The 2 mm lattice inside the sphere cannot go beyond it.
+    EXPECT_LE(displacement_difference(a, Mat4::Identity(), centre, t.radius).max_mm, closed + 1e-9);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "realign/errors.hpp"
 #include "realign/outputs.hpp"
 #include "realign/rigid.hpp"
 #include "test_support.hpp"
@@ -19,14 +20,10 @@
 namespace realign {
 namespace {
 
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
+using testing::count_of;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 void spit(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
@@ -50,12 +47,6 @@ std::vector<std::string> split_tabs(const std::string& line) {
     if (tab == std::string::npos) return out;
     start = tab + 1;
   }
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
 }
 
 std::vector<RigidParams> sample_rp() {

@@ -269,7 +269,8 @@ TEST(Pipeline, UnconvergedFramesAreReportedAndTheRunCompletes) {
   const std::string text((std::istreambuf_iterator<char>(json)), {});
   const std::string listed = "\"UnconvergedFrames\": [" + std::to_string(r.unconverged[0] + 1);
   EXPECT_NE(text.find(listed), std::string::npos) << text.substr(0, 200);
-  for (const char* suffix : {".nii", "_mean.nii", "_rp.txt", "_motion.svg", "_xfm.txt"})
+  for (const char* suffix :
+       {".nii", "_mean.nii", "_rp.txt", "_motion.svg", "_xfm.txt", "_report.html"})
     EXPECT_TRUE(fs::exists(run.dir + "/capped" + suffix)) << suffix;
 }
 

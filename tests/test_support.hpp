@@ -2,12 +2,19 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <string>
 
 namespace realign::testing {
 
 // A fresh empty directory under the system temp dir, removed at process exit.
 std::string temp_dir(const std::string& tag);
+
+// The whole file as bytes ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
+// How many times needle occurs in text (overlaps counted).
+std::size_t count_of(const std::string& text, const std::string& needle);
 
 // Path of ../shared beside the source tree, or "" when it is absent.
 std::string shared_dir();

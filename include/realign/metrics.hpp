@@ -40,6 +40,12 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
                                          const std::vector<RigidParams>& b, const Vec3& centre_mm,
                                          double radius_mm = 50.0);
 
+// The largest displacement |A x - x| of any point x of the solid sphere of radius_mm about
+// centre_mm, for a rigid world matrix A, in closed form: the centre moves by d; on the plane
+// normal to the rotation axis, A - I is a rotation scaled by 2 sin(angle / 2), so the worst
+// point lies on the sphere's equator and adds that times the radius to d's in-plane part.
+double max_sphere_displacement(const Mat4& a, const Vec3& centre_mm, double radius_mm);
+
 // DVARS (Power 2012): for frame n > 0, sqrt of the mean over mask voxels of
 // (x_n - x_{n-1})^2. Frames are contiguous, `voxels` values each. An empty mask means every
 // voxel; otherwise it must have `voxels` entries (nonzero = inside). Voxels that are NaN in

@@ -22,6 +22,8 @@ struct Options {
   bool mask = true;
   OutputType datatype = OutputType::Float32;
   double fd_radius_mm = 50.0;
+  double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
+  bool report = true;            // write <stem>_report.html
   Split split = Split::Frames;
   int threads = 0;  // 0: OpenMP's default
   // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "realign/rigid.hpp"
+#include "realign/svg_plot.hpp"
 #include "realign/volume.hpp"
 
 namespace realign {
@@ -20,8 +22,9 @@ struct MotionReport {
   std::vector<double> fd, rmsd, dvars;
   std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
   double fd_radius_mm = 50.0;
-  double tr_s = 0.0;       // 0 when unknown
-  std::string input_name;  // for titles
+  double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
+  double tr_s = 0.0;             // 0 when unknown
+  std::string input_name;        // for titles
   double rmsd_radius_mm = 80.0;
 };
 
@@ -57,9 +60,14 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm);
 std::vector<Mat4> read_xfm(const std::string& path);
 
 // Standalone SVG with three stacked panels like SPM's realign figure: translations (mm),
-// rotations (degrees), and FD (mm) with a dashed 0.5 mm reference line; frame number
+// rotations (degrees), and FD (mm) with a dashed line at fd_threshold_mm; frame number
 // (1-based) on x; unconverged frames marked in every panel.
 void write_motion_plot(const std::string& path, const MotionReport& r);
+
+// The rp columns as plot lines, one colour per axis: translations x y z in mm, and
+// rotations pitch roll yaw in degrees.
+std::pair<std::vector<PlotSeries>, std::vector<PlotSeries>> motion_traces(
+    const std::vector<RigidParams>& rp);
 
 // All writers throw std::runtime_error("<path>: cannot write") on I/O failure.
 

@@ -105,7 +105,7 @@ PY
 
 snapshot() { (cd "$IN" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 BEFORE=$(snapshot)
-OUTPUTS="r.nii r_confounds.json r_confounds.tsv r_mean.nii r_motion.svg r_rp.txt r_xfm.txt"
+OUTPUTS="r.nii r_confounds.json r_confounds.tsv r_mean.nii r_motion.svg r_report.html r_rp.txt r_xfm.txt"
 failures=0
 ncase=0
 

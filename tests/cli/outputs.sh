@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The output files: the resliced image keeps the input's geometry (pixdim incl. TR,
 # qform/sform codes, srow), is float32 by default and int16 with --datatype input;
-# the mean image is 3D; the SVG is an SVG; --no-reslice writes reports but no images.
+# the mean image is 3D; the SVG is an SVG; --no-reslice writes reports but no images (and
+# its QC report says so); --no-report leaves the QC report out.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_python
@@ -15,10 +16,10 @@ mkdir -p "$WORK/f32" "$WORK/int" "$WORK/est"
 log "run realign --datatype input -> .nii.gz"
 "$REALIGN" -q --datatype input "$WORK/phantom.nii.gz" "$WORK/int/out.nii.gz" || fail "realign --datatype input exited with $?"
 
-for f in out.nii.gz out_mean.nii.gz out_rp.txt out_confounds.tsv out_confounds.json out_xfm.txt out_motion.svg; do
+for f in out.nii.gz out_mean.nii.gz out_rp.txt out_confounds.tsv out_confounds.json out_xfm.txt out_motion.svg out_report.html; do
   [[ -s "$WORK/f32/$f" ]] || fail "missing or empty output $f"
 done
-log "all 7 outputs present"
+log "all 8 outputs present"
 
 python3 - "$WORK" <<'EOF' || fail "header checks failed"
 import gzip, os, struct, sys
@@ -83,12 +84,24 @@ log "SVG starts with '$head' and is closed"
 
 log "run realign --no-reslice"
 "$REALIGN" -q --no-reslice "$WORK/phantom.nii.gz" "$WORK/est/out.nii.gz" || fail "realign --no-reslice exited with $?"
-for f in out_rp.txt out_confounds.tsv out_confounds.json out_xfm.txt out_motion.svg; do
+for f in out_rp.txt out_confounds.tsv out_confounds.json out_xfm.txt out_motion.svg out_report.html; do
   [[ -s "$WORK/est/$f" ]] || fail "--no-reslice: missing $f"
 done
 images=$(find "$WORK/est" -name '*.nii' -o -name '*.nii.gz' | tr '\n' ' ')
 [[ -z $images ]] || fail "--no-reslice wrote images: $images"
-log "--no-reslice wrote rp, confounds, xfm and svg, and no .nii files"
+log "--no-reslice wrote rp, confounds, xfm, svg and report, and no .nii files"
+grep -q 'id="no-after"' "$WORK/est/out_report.html" || fail "--no-reslice report does not say there is no mean after"
+[[ $(grep -o 'src="data:image/png' "$WORK/est/out_report.html" | wc -l) -eq 3 ]] \
+  || fail "--no-reslice report should show the 3 slices of the mean before realignment"
+grep -o 'src="data:image/png' "$WORK/f32/out_report.html" | wc -l | grep -qx 6 \
+  || fail "the report should show 6 slices (mean before and after)"
+log "the reports show 6 slices, or 3 and a note with --no-reslice"
+
+log "run realign --no-reslice --no-report"
+mkdir -p "$WORK/norep"
+"$REALIGN" -q --no-reslice --no-report "$WORK/phantom.nii.gz" "$WORK/norep/out.nii.gz" || fail "realign --no-report exited with $?"
+[[ -s "$WORK/norep/out_rp.txt" && ! -e "$WORK/norep/out_report.html" ]] || fail "--no-report: expected rp and no report"
+log "--no-report wrote no report"
 rows=$(awk 'NF == 6' "$WORK/est/out_rp.txt" | wc -l)
 [[ $rows -eq 8 ]] || fail "--no-reslice rp has $rows rows of 6 numbers, expected 8"
 msg=$(rp_close "$WORK/f32/out_rp.txt" "$WORK/est/out_rp.txt" 1e-6) \
