@@ -15,6 +15,13 @@ need_python
 # A 20x20x12x6 run needs under 100 MB of address space (measured: 50 MB fails inside MPI
 # start-up, 100 MB passes); 512 MB leaves room and still refuses any gigabyte allocation.
 LIMIT_KB=${REALIGN_TEST_VMEM_KB:-524288}
+# AddressSanitizer reserves terabytes of address space for its shadow memory, so a
+# sanitized build (scripts/test.sh --sanitize) cannot run under ulimit -v at all; there
+# ASan's own allocation checks stand in for the limit.
+if ldd "$REALIGN" 2>/dev/null | grep -q libasan; then
+  LIMIT_KB=unlimited
+  log "AddressSanitizer build: no ulimit -v"
+fi
 IN=$WORK/in
 mkdir -p "$IN"
 

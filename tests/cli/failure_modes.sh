@@ -109,29 +109,51 @@ fi
 # --- mpirun stopped mid-run, by SIGTERM (as a batch scheduler cancels a job) and by
 # SIGINT (Ctrl-C; job control on, or the shell would start it with SIGINT ignored):
 # mpirun passes the signal on as SIGTERM; the job ends non-zero and leaves nothing. The
-# signal is sent as estimation starts: mpirun takes a moment to pass it on, longer than
-# rank 0 takes to write so small a run.
+# signal goes to mpirun once both ranks have been running for a moment (their output
+# reaches the log only through mpirun, too late to time anything by); a run that ends
+# before that is tried again. mpirun takes up to a second to pass a signal on, so these
+# runs use a larger series that takes several seconds.
+BIG=$WORK/big.nii
+make_phantom "$BIG" --dim 80 80 48 --frames 150 --datatype int16
+BIG_SUM=$(sha256sum "$BIG")
+# Anchored: mpirun's own command line holds the same words after its options.
+ranks_of() { pgrep -f -- "^$REALIGN --threads 1 $BIG $1" | wc -l; }
 for sig in TERM INT; do
-  out=$WORK/out_mpi_$sig
-  mkdir -p "$out"
-  set -m
-  "${MPIRUN[@]}" -n 2 "$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
-  pid=$!
-  set +m
-  if wait_for_line "$WORK/err" "frames, TR" $pid; then
-    kill -$sig $pid
+  stopped=0
+  for attempt in 1 2 3; do
+    out=$WORK/out_mpi_${sig}_$attempt
+    mkdir -p "$out"
+    set -m
+    "${MPIRUN[@]}" -n 2 "$REALIGN" --threads 1 "$BIG" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+    pid=$!
+    set +m
+    for ((i = 0; i < 2000; i++)); do
+      [[ $(ranks_of "$out/r.nii") -eq 2 ]] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.005
+    done
+    sleep 0.2
+    if [[ $(ranks_of "$out/r.nii") -eq 2 ]]; then
+      kill -$sig $pid
+      stopped=1
+    fi
     status=0
     timeout 30 tail --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
     wait $pid || status=$?
-    [[ $status -ne 0 ]] || problem "SIG$sig to mpirun: exit status 0"
-    left=$(find "$out" -mindepth 1 | tr '\n' ' ')
-    [[ -z $left ]] || problem "SIG$sig to mpirun: files left behind: $left"
-    [[ -z $left && $status -ne 0 ]] && log "ok   SIG$sig to mpirun: exit $status, nothing left"
-  else
-    wait $pid
-    problem "SIG$sig to mpirun: the run ended before it could be stopped"
+    [[ $stopped -eq 1 ]] && break
+    log "     SIG$sig to mpirun: attempt $attempt finished before the signal; again"
+  done
+  if [[ $stopped -eq 0 ]]; then
+    problem "SIG$sig to mpirun: every run ended before it could be stopped"
+    continue
   fi
+  [[ $status -ne 0 ]] || problem "SIG$sig to mpirun: exit status 0"
+  left=$(find "$out" -mindepth 1 | tr '\n' ' ')
+  [[ -z $left ]] || problem "SIG$sig to mpirun: files left behind: $left"
+  [[ -z $left && $status -ne 0 ]] && log "ok   SIG$sig to mpirun: exit $status, nothing left"
 done
+[[ "$(sha256sum "$BIG")" == "$BIG_SUM" ]] || problem "the large input changed"
+rm -f "$BIG"
 
 # --- Exit statuses of refused runs.
 run_status() {
