@@ -369,16 +369,27 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
   return out;
 }
 
-void MeanAtPoints::reset(std::size_t n) {
-  for (auto* v : {&sum, &sum_gx, &sum_gy, &sum_gz, &count}) v->assign(n, 0.0);
+void MeanAtPoints::reset(const SampleSet& s) {
+  for (auto* v : {&sum, &sum_gx, &sum_gy, &sum_gz, &count}) v->assign(s.size(), 0.0);
+  double peak = 0.0;
+  for (std::size_t p = 0; p < s.size(); ++p) peak = std::max(peak, std::fabs(s.g[p]));
+  int e = 0;
+  std::frexp(peak > 0 ? peak : 1.0, &e);
+  quantum = std::ldexp(1.0, e - 30);
 }
 
+namespace {
+// x rounded to a multiple of q (a power of two, so both steps are exact).
+inline double on_grid(double x, double q) { return std::nearbyint(x / q) * q; }
+}  // namespace
+
 void MeanAtPoints::add_reference(const SampleSet& s) {
+  const double q = quantum;
   for (std::size_t p = 0; p < s.size(); ++p) {
-    sum[p] += s.g[p];
-    sum_gx[p] += s.gx[p];
-    sum_gy[p] += s.gy[p];
-    sum_gz[p] += s.gz[p];
+    sum[p] += on_grid(s.g[p], q);
+    sum_gx[p] += on_grid(s.gx[p], q);
+    sum_gy[p] += on_grid(s.gy[p], q);
+    sum_gz[p] += on_grid(s.gz[p], q);
     count[p] += 1.0;
   }
 }
@@ -405,10 +416,11 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
     // The gradient with respect to reference voxel axes: chain rule through the map.
     const Eigen::Vector3d gref =
         a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
-    sum[p] += scale * v;
-    sum_gx[p] += scale * gref[0];
-    sum_gy[p] += scale * gref[1];
-    sum_gz[p] += scale * gref[2];
+    const double q = quantum;
+    sum[p] += on_grid(scale * v, q);
+    sum_gx[p] += on_grid(scale * gref[0], q);
+    sum_gy[p] += on_grid(scale * gref[1], q);
+    sum_gz[p] += on_grid(scale * gref[2], q);
     count[p] += 1.0;
   }
 }

@@ -208,7 +208,7 @@ std::vector<FrameFit> fit_frames(const Options& opt, const Grid& grid,
     // frame again (from where pass one left it) to that mean.
     SampleSet mean_points = fitter.points();
     MeanAtPoints acc;
-    acc.reset(mean_points.size());
+    acc.reset(mean_points);
     const bool accumulate_here = opt.split == Split::Frames || rank == 0;
     if (accumulate_here) {
       for (int f = fb; f < fe; ++f) {

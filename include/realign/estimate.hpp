@@ -95,10 +95,18 @@ Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
 
 // Running sums for the register-to-mean reference: the mean of the moved frames and of
 // their gradients at the sample points (in reference voxel axes).
+//
+// Every term is rounded to a multiple of `quantum`, a power of two about 2^-30 of the
+// reference's largest value, so every partial sum is an exact double and the totals do
+// not depend on the order of addition: each rank sums its own frames and the ranks'
+// sums are added, and the result is bitwise the same for any number of ranks. The
+// rounding is far below the noise of any image.
 struct MeanAtPoints {
   std::vector<double> sum, sum_gx, sum_gy, sum_gz, count;
+  double quantum = 0.0;
 
-  void reset(std::size_t n);
+  // Sized for `s`'s points, with the quantum from its values (identical on every rank).
+  void reset(const SampleSet& s);
   // Adds the reference's own values with count 1 (the first frame in place).
   void add_reference(const SampleSet& s);
   // Adds scale * frame at the points mapped by `correction`, where they fall inside.
