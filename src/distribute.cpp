@@ -1,6 +1,7 @@
 #include "realign/distribute.hpp"
 
 #include <mpi.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -239,8 +240,8 @@ double sum_peak_memory_mb() {
 }
 
 void abort_all(const std::string& message, int code) {
-  std::fprintf(stderr, "realign: error: %s\n", message.c_str());
-  std::fflush(stderr);
+  spdlog::error("{}", message);
+  spdlog::default_logger()->flush();
   if (mpi_active() && mpi_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);
 }

@@ -262,14 +262,14 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const realign::RunError& e) {
     realign::silence_signal_messages();
-    if (mpi.rank() == 0) std::fprintf(stderr, "realign: error: %s\n", e.what());
+    if (mpi.rank() == 0) spdlog::error("{}", e.what());
     return e.status();
   } catch (const std::exception& e) {
     // Only this rank knows: end every rank rather than leave peers waiting.
     const int status = realign::exit_status_of(e);
     realign::silence_signal_messages();
     if (mpi.size() > 1) realign::abort_all(e.what(), status);
-    std::fprintf(stderr, "realign: error: %s\n", e.what());
+    spdlog::error("{}", e.what());
     return status;
   }
 }
