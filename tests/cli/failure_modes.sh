@@ -78,33 +78,26 @@ status=0
 check "file-size limit, mpirun -n 2, gzip" 3 $status "$out/r.nii.gz: write failed: File too large" "$out"
 
 # --- SIGTERM while estimating (before any output exists) and while writing.
-out=$WORK/out_term_est
-mkdir -p "$out"
-"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
-pid=$!
-if wait_for_line "$WORK/err" "frames, TR" $pid; then
-  kill -TERM $pid
-  status=0
-  wait $pid || status=$?
-  check "SIGTERM while estimating" 143 $status "stopped by SIGTERM" "$out"
-else
-  wait $pid
-  problem "SIGTERM while estimating: the run ended before it could be stopped"
-fi
-
-out=$WORK/out_term_write
-mkdir -p "$out"
-"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
-pid=$!
-if wait_for_temp "$out" $pid; then
-  kill -TERM $pid
-  status=0
-  wait $pid || status=$?
-  check "SIGTERM while writing" 143 $status "stopped by SIGTERM" "$out"
-else
-  wait $pid
-  problem "SIGTERM while writing: no temporary output was seen before the run ended"
-fi
+# term_case NAME WAIT...: start a run, wait with WAIT (given the output dir and the pid)
+# until the moment to stop it, then SIGTERM it.
+term_case() {
+  local name=$1 out=$WORK/out_$2; shift 2
+  mkdir -p "$out"
+  "$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+  local pid=$!
+  if "$@" "$out" $pid; then
+    kill -TERM $pid
+    local status=0
+    wait $pid || status=$?
+    check "$name" 143 $status "stopped by SIGTERM" "$out"
+  else
+    wait $pid
+    problem "$name: the run ended before it could be stopped"
+  fi
+}
+started_estimating() { wait_for_line "$WORK/err" "frames, TR" "$2"; }
+term_case "SIGTERM while estimating" term_est started_estimating
+term_case "SIGTERM while writing" term_write wait_for_temp
 
 # --- mpirun stopped mid-run, by SIGTERM (as a batch scheduler cancels a job) and by
 # SIGINT (Ctrl-C; job control on, or the shell would start it with SIGINT ignored):
