@@ -21,10 +21,11 @@ start=$(date +%s)
 timeout 120 "${MPIRUN[@]}" -n 2 "$REALIGN" -q "$INPUT" "$OUT.nii.gz" || fail "realign exited with status $?"
 log "realign took $(( $(date +%s) - start )) s"
 
-for suffix in .nii.gz _mean.nii.gz _rp.txt _confounds.tsv _confounds.json _xfm.txt _motion.svg; do
+for suffix in .nii.gz _mean.nii.gz _rp.txt _confounds.tsv _confounds.json _xfm.txt _motion.svg \
+  _report.html; do
   [[ -s $OUT$suffix ]] || fail "missing or empty output $RUN$suffix"
 done
-log "all 7 outputs present"
+log "all 8 outputs present"
 
 shape=$(awk 'NF { n++; if (NF != 6) bad++ } END { printf "%d %d", n, bad }' "$OUT"_rp.txt)
 [[ $shape == "10 0" ]] || fail "rp: expected 10 rows of 6 numbers, got (rows, rows not of 6) = $shape"
