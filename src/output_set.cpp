@@ -20,6 +20,7 @@ constexpr int kMaxTemps = 32;
 char g_temps[kMaxTemps][4096];
 volatile std::sig_atomic_t g_count = 0;
 volatile std::sig_atomic_t g_announce = 1;
+volatile std::sig_atomic_t g_committing = 0, g_pending = 0;
 
 void say(const char* s) {
   // write(2) is async-signal-safe; stdio is not.
@@ -28,6 +29,10 @@ void say(const char* s) {
 }
 
 void on_signal(int sig) {
+  if (g_committing) {
+    g_pending = sig;
+    return;
+  }
   for (int i = 0; i < g_count; ++i)
     if (g_temps[i][0]) unlink(g_temps[i]);
   if (g_announce) {
@@ -36,7 +41,7 @@ void on_signal(int sig) {
         : sig == SIGTERM ? "SIGTERM"
         : sig == SIGHUP  ? "SIGHUP"
                          : "a signal");
-    say("; no output was written\n");
+    say("; no partial output is left\n");
   }
   _exit(128 + sig);
 }
@@ -108,14 +113,23 @@ std::string OutputSet::with_final_names(std::string message) const {
 }
 
 void OutputSet::commit() {
-  for (std::size_t i = 0; i < temps_.size(); ++i) {
-    std::error_code ec;
+  // A signal between two renames would leave some outputs in place and remove the rest,
+  // so it waits until every output has been renamed. (Blocking it would not do: any
+  // OpenMP thread may receive a signal sent to the process.)
+  g_committing = 1;
+  std::string failed;
+  std::error_code ec;
+  for (std::size_t i = 0; i < temps_.size() && !ec; ++i) {
     std::filesystem::rename(temps_[i], finals_[i], ec);
-    if (ec)
-      throw OutputError(finals_[i], "cannot move the finished output into place: " + ec.message());
+    if (ec) failed = finals_[i];
   }
-  committed_ = true;
-  forget_temps();
+  if (!ec) {
+    committed_ = true;
+    forget_temps();
+  }
+  g_committing = 0;
+  if (g_pending) on_signal(g_pending);
+  if (ec) throw OutputError(failed, "cannot move the finished output into place: " + ec.message());
 }
 
 }  // namespace realign
