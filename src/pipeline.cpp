@@ -447,13 +447,15 @@ RunResult run_realign(const Options& opt) {
   mean.reset(nv);
   // The report's mean before realignment: each rank sums its own frames before they are
   // resliced in place.
-  std::vector<double> input_sum(opt.report ? nv : 0, 0.0);
+  // The mean before realignment, for the report (`apply` writes none).
+  const bool want_report = opt.report && !applying;
+  std::vector<double> input_sum(want_report ? nv : 0, 0.0);
   std::vector<float> work(nv);
   double reslice_seconds = 0.0;  // this rank's own reslicing, without waiting or writing
   auto reslice_own = [&](int f) {
     const auto t = Clock::now();
     float* frame = local_frame(f);
-    if (opt.report)
+    if (want_report)
       for (std::size_t v = 0; v < nv; ++v) input_sum[v] += frame[v];
     if (opt.reslice) {
       std::copy(frame, frame + nv, work.begin());
@@ -477,7 +479,7 @@ RunResult run_realign(const Options& opt) {
   };
   auto finish_input_mean = [&]() {
     std::vector<float> m;
-    if (!opt.report) return m;
+    if (!want_report) return m;
     allreduce_sum(input_sum);
     m.resize(nv);
     for (std::size_t v = 0; v < nv; ++v) m[v] = static_cast<float>(input_sum[v] / frames);
