@@ -22,7 +22,7 @@ trap 'rm -f "$include"' EXIT
     echo "[${sub^^} SUBCOMMAND]"
     echo ".nf"
     "$bin" $sub --help | sed -e "s|^Usage: .*realign $sub|Usage: realign $sub|" \
-      | awk '/^Examples:/ { exit } { print }' \
+      | awk '/^Examples:/ { stop = 1 } !stop { print }' \
       | sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"
     echo ".fi"
   done

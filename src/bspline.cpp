@@ -236,38 +236,15 @@ PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>&
 }
 
 double padded_value(const PaddedCoefficients& c, double x, double y, double z) {
-  switch (c.degree) {
-    case 0:
-      return padded_value<0>(c, x, y, z);
-    case 1:
-      return padded_value<1>(c, x, y, z);
-    case 2:
-      return padded_value<2>(c, x, y, z);
-    case 3:
-      return padded_value<3>(c, x, y, z);
-    case 4:
-      return padded_value<4>(c, x, y, z);
-    default:
-      return padded_value<5>(c, x, y, z);
-  }
+  return with_degree(c.degree,
+                     [&](auto d) { return padded_value<decltype(d)::value>(c, x, y, z); });
 }
 
 double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
                              double grad[3]) {
-  switch (c.degree) {
-    case 0:
-      return padded_value_gradient<0>(c, x, y, z, grad);
-    case 1:
-      return padded_value_gradient<1>(c, x, y, z, grad);
-    case 2:
-      return padded_value_gradient<2>(c, x, y, z, grad);
-    case 3:
-      return padded_value_gradient<3>(c, x, y, z, grad);
-    case 4:
-      return padded_value_gradient<4>(c, x, y, z, grad);
-    default:
-      return padded_value_gradient<5>(c, x, y, z, grad);
-  }
+  return with_degree(c.degree, [&](auto d) {
+    return padded_value_gradient<decltype(d)::value>(c, x, y, z, grad);
+  });
 }
 
 }  // namespace realign

@@ -13,6 +13,7 @@
 #include "realign/nifti_io.hpp"
 #include "realign/options.hpp"
 #include "realign/output_set.hpp"
+#include "realign/outputs.hpp"
 #include "realign/phantom.hpp"
 #include "realign/pipeline.hpp"
 #include "realign/progress.hpp"
@@ -137,6 +138,12 @@ int main(int argc, char** argv) {
                  "fraction of the information kept when thinning sample points (0-1]")
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1.0));
+  std::string intensity = "global";
+  app.add_option("--intensity", intensity,
+                 "intensity model of the fit: global (one scale per frame, as SPM) or linear "
+                 "(a scale that varies linearly across the volume: a receive coil's profile)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"global", "linear"}));
   app.add_option("--est-degree", opt.estimate.degree, "B-spline degree for estimation")
       ->capture_default_str()
       ->check(CLI::Range(1, 5));
@@ -210,6 +217,49 @@ int main(int argc, char** argv) {
   phantom->add_option("--seed", ph.seed, "random seed")->capture_default_str();
   phantom->add_option("--datatype", ph_type, "uint8 int16 uint16 int32 float32 float64")
       ->capture_default_str();
+  std::string ph_from;
+  int ph_frame = 1;
+  realign::RealismSpec real;
+  phantom
+      ->add_option("--from", ph_from,
+                   "move a volume of this real run instead of drawing a head (its grid; "
+                   "--dim, --voxel and --oblique do not apply)")
+      ->check(CLI::ExistingFile);
+  std::string ph_motion;
+  phantom
+      ->add_option("--motion", ph_motion,
+                   "with --from: the motion itself, an rp file (one row per frame, the "
+                   "first all zeros) instead of drift and spikes")
+      ->check(CLI::ExistingFile);
+  phantom->add_option("--frame", ph_frame, "with --from: the frame to move (1-based)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  phantom
+      ->add_option("--receive-field", real.receive_field,
+                   "with --from: stationary multiplicative field of this amplitude (0.2 = "
+                   "+-20%), fixed in scanner space")
+      ->check(CLI::Range(0.0, 0.9));
+  phantom
+      ->add_option("--activation", real.activation,
+                   "with --from: blobs whose signal rises by this fraction in the on blocks")
+      ->check(CLI::Range(0.0, 1.0));
+  phantom
+      ->add_option("--task-motion", real.task_motion_mm,
+                   "with --from: motion following the task boxcar, mm of z (and mm/50 rad "
+                   "of pitch)")
+      ->check(CLI::Range(0.0, 20.0));
+  phantom->add_option("--block", real.block_frames, "frames per block of the task boxcar")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  phantom
+      ->add_option("--nonsteady", real.nonsteady_frames,
+                   "with --from: the first N frames brighter (before T1 equilibrium)")
+      ->check(CLI::Range(0, 100000));
+  phantom
+      ->add_option("--nonsteady-gain", real.nonsteady_gain,
+                   "brightness excess of the first non-steady-state frame")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
 
   CLI::App* apply = app.add_subcommand(
       "apply",
@@ -241,7 +291,24 @@ int main(int argc, char** argv) {
       std::copy(ph_dim.begin(), ph_dim.end(), ph.dim.begin());
       std::copy(ph_vox.begin(), ph_vox.end(), ph.voxel_mm.begin());
       if (ph_rp.empty()) ph_rp = realign::split_image_path(ph_out).first + "_truth_rp.txt";
-      realign::Phantom p = realign::make_phantom(ph);
+      realign::Phantom p;
+      if (ph_from.empty()) {
+        p = realign::make_phantom(ph);
+      } else {
+        realign::SeriesFile run(ph_from);
+        if (ph_frame > run.frames())
+          throw realign::UsageError(
+              fmt::format("--frame {}: {} has {} frames", ph_frame, ph_from, run.frames()));
+        realign::Volume source{run.grid(), std::vector<float>(run.grid().voxels())};
+        run.read_frames(ph_frame - 1, ph_frame, source.data.data());
+        realign::FromVolumeSpec spec{
+            {ph.frames, ph.max_trans_mm, ph.max_rot_deg, ph.spikes, ph.seed},
+            real,
+            ph.noise,
+            ph.tr_s};
+        if (!ph_motion.empty()) spec.given_motion = realign::read_rp(ph_motion);
+        p = realign::make_phantom_from_volume(source, spec);
+      }
       realign::write_phantom(p, ph_out, ph_rp, ph_type);
       spdlog::info("wrote {} and {}", ph_out, ph_rp);
       return 0;
@@ -257,6 +324,8 @@ int main(int argc, char** argv) {
     }
     opt.datatype = datatype == "input" ? realign::OutputType::Input : realign::OutputType::Float32;
     opt.split = split == "points" ? realign::Split::Points : realign::Split::Frames;
+    opt.estimate.intensity =
+        intensity == "linear" ? realign::IntensityModel::Linear : realign::IntensityModel::Global;
     realign::RunResult r = realign::run_realign(opt);
     if (mpi.rank() == 0) print_summary(r, opt.fd_radius_mm);
     return 0;

@@ -7,10 +7,15 @@
 #include <random>
 #include <stdexcept>
 
+#include "phantom_random.hpp"
 #include "realign/nifti_io.hpp"
 
 namespace realign {
 namespace {
+
+using phantom_random::gaussian_at;
+using phantom_random::uniform;
+using phantom_random::uniform01;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -28,34 +33,6 @@ constexpr double kVentricleAmp = -300.0;
 constexpr double kEdgeScaleMm = 1.0;  // logistic scale: 10-90% rise over ~4.4 mm
 // exp(-30) * 1000 is far below float resolution, so returning 0 beyond is exact enough.
 constexpr double kEdgeCutMm = 30.0 * kEdgeScaleMm;
-
-// std::uniform_real_distribution differs between standard libraries; the raw mt19937
-// sequence does not.
-double uniform01(std::mt19937& g) {
-  const std::uint64_t a = g() >> 5, b = g() >> 6;
-  return (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) / 9007199254740992.0;
-}
-double uniform(std::mt19937& g, double lo, double hi) { return lo + (hi - lo) * uniform01(g); }
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// A standard normal that depends only on (seed, frame, voxel), so the noise is the
-// same whatever the thread count or loop order.
-double gaussian_at(unsigned seed, int frame, std::size_t voxel) {
-  std::uint64_t h = splitmix64(seed);
-  h = splitmix64(h ^ static_cast<std::uint64_t>(frame));
-  h = splitmix64(h ^ static_cast<std::uint64_t>(voxel));
-  const std::uint64_t h2 = splitmix64(h ^ 0xD1B54A32D192ED03ull);
-  // u1 in (0, 1] keeps the log finite.
-  const double u1 = (static_cast<double>(h >> 11) + 1.0) / 9007199254740992.0;
-  const double u2 = static_cast<double>(h2 >> 11) / 9007199254740992.0;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-}
 
 Eigen::Matrix3d oblique_rotation() {
   const double ax = 12.0 * kPi / 180.0, ay = -10.0 * kPi / 180.0;
@@ -215,9 +192,9 @@ Vec3 apply(const Mat4& m, const Vec3& x) {
   return m.topLeftCorner<3, 3>() * x + m.topRightCorner<3, 1>();
 }
 
-// Smooth drift + slow oscillation per parameter, then isolated spikes, each group
-// (translations, rotations) scaled so its largest |component| hits the limit.
-std::vector<RigidParams> make_motion(const PhantomSpec& spec) {
+}  // namespace
+
+std::vector<RigidParams> phantom_motion(const MotionSpec& spec) {
   const int n_frames = spec.frames;
   std::vector<RigidParams> raw(n_frames, RigidParams{0, 0, 0, 0, 0, 0});
   if (n_frames < 2) return raw;
@@ -275,8 +252,6 @@ std::vector<RigidParams> make_motion(const PhantomSpec& spec) {
   return raw;
 }
 
-}  // namespace
-
 Grid phantom_grid(const PhantomSpec& spec) {
   validate(spec);
   const Eigen::Matrix3d rot = spec.oblique ? oblique_rotation() : Eigen::Matrix3d::Identity();
@@ -307,7 +282,8 @@ Phantom make_phantom(const PhantomSpec& spec) {
   validate(spec);
   const Head head(spec);
   Phantom ph;
-  ph.truth = make_motion(spec);
+  ph.truth =
+      phantom_motion({spec.frames, spec.max_trans_mm, spec.max_rot_deg, spec.spikes, spec.seed});
   Series& s = ph.series;
   s.grid = phantom_grid(spec);
   s.frames = spec.frames;

@@ -216,7 +216,7 @@ std::vector<FrameFit> fit_frames(const Options& opt, const Grid& grid,
           acc.add_reference(mean_points);
         else
           acc.add_frame(mean_points, coef[f - fb], grid, grid, fits[f - fb].correction,
-                        fits[f - fb].scale);
+                        fitter.intensity_basis(), fits[f - fb].intensity);
       }
     }
     spdlog::debug("mean accumulated, {:.3f} s", since(t_est));

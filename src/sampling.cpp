@@ -39,23 +39,42 @@ std::vector<int> fitted_parameters(const Grid& grid) {
   return {0, 1, 2, 3, 4, 5};
 }
 
+Interior trusted_interior(const std::array<int, 3>& dim) {
+  Interior in;
+  for (int a = 0; a < 3; ++a) {
+    // A single voxel is a slab of its own thickness; a tolerance keeps points that map
+    // onto the edge itself inside.
+    const double margin = dim[a] >= kMarginMinVoxels ? kEdgeMarginVox : dim[a] == 1 ? -0.5 : -1e-6;
+    in.lo[a] = margin;
+    in.hi[a] = dim[a] - 1 - margin;
+  }
+  return in;
+}
+
 SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed) {
   const Vec3 vox = ref.voxel_size_mm();
-  const bool planar = ref.dim[2] < 3;
-  double step[3];
-  for (int d = 0; d < 3; ++d) step[d] = std::max(sep_mm / vox[d], 1e-3);
+  const Interior in = trusted_interior(ref.dim);
+  // Per axis: first position, spacing, jitter range; a planar series stays in slice 0.
+  double first[3], step[3], jitter[3], last[3];
+  for (int a = 0; a < 3; ++a) {
+    const bool single = ref.dim[a] < 3;
+    first[a] = single ? 0.0 : in.lo[a];
+    last[a] = single ? 0.0 : in.hi[a];
+    step[a] = std::max(sep_mm / vox[a], 1e-3);
+    jitter[a] = single ? 0.0 : 1.0;
+  }
   SampleSet s;
   std::uint64_t state = seed;
-  // Points run to dim-1.5 in-plane and to dim-1 through-plane, as SPM's grid does.
-  const double zmax = planar ? 0.0 : ref.dim[2] - 1.0;
-  for (double k = 0; k <= zmax + 1e-9; k += step[2])
-    for (double j = 0; j <= ref.dim[1] - 1.5 + 1e-9; j += step[1])
-      for (double i = 0; i <= ref.dim[0] - 1.5 + 1e-9; i += step[0]) {
-        const double ji = uniform01(state) * 0.5, jj = uniform01(state) * 0.5;
-        const double jk = planar ? 0.0 : uniform01(state) * 0.5;
-        s.x.push_back(std::min(i + ji, ref.dim[0] - 1.0));
-        s.y.push_back(std::min(j + jj, ref.dim[1] - 1.0));
-        s.z.push_back(std::min(k + jk, ref.dim[2] - 1.0));
+  for (double k = first[2]; k <= last[2]; k += step[2])
+    for (double j = first[1]; j <= last[1]; j += step[1])
+      for (double i = first[0]; i <= last[0]; i += step[0]) {
+        // Three draws per point whether it is kept or not, so the set is reproducible.
+        const double p[3] = {i + uniform01(state) * jitter[0], j + uniform01(state) * jitter[1],
+                             k + uniform01(state) * jitter[2]};
+        if (p[0] > last[0] || p[1] > last[1] || p[2] > last[2]) continue;
+        s.x.push_back(p[0]);
+        s.y.push_back(p[1]);
+        s.z.push_back(p[2]);
       }
   return s;
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace realign {
@@ -178,6 +179,27 @@ inline double padded_value_gradient(const PaddedCoefficients& c, double x, doubl
   grad[1] = gy;
   grad[2] = gz;
   return s;
+}
+
+// Calls f(std::integral_constant<int, D>{}) with the run-time degree d (0-5) as a
+// compile-time one: the one place where hot loops pick their degree.
+template <class F>
+decltype(auto) with_degree(int d, F&& f) {
+  switch (d) {
+    case 0:
+      return f(std::integral_constant<int, 0>{});
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+  }
+  throw std::invalid_argument("B-spline degree must be 0-5");
 }
 
 // Runtime-degree wrappers over the templates above.

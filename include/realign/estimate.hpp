@@ -13,13 +13,44 @@
 
 namespace realign {
 
+// How the frame's intensity is matched to the reference's (see IntensityBasis).
+enum class IntensityModel { Global, Linear };
+
 struct EstimateOptions {
   double fwhm_mm = 5.0;
   double sep_mm = 4.0;
   double quality = 0.9;
-  int degree = 2;
+  // Cubic rather than SPM's quadratic: on phantoms made from real volumes the quadratic
+  // spline's interpolation error is the largest error left (docs/accuracy.md).
+  int degree = 3;
   int max_iter = 64;
   double tol = 1e-8;
+  IntensityModel intensity = IntensityModel::Global;
+};
+
+// The intensity model of the fit: the frame, times s(x), matches the reference. Global:
+// s(x) = c0, SPM's scale. Linear: s(x) = c0 + c1 u + c2 v + c3 w, where u, v, w are the
+// reference's voxel axes scaled to [-1, 1] (one term per axis of three or more voxels);
+// the linear terms take up the intensity change that a receive coil's profile, fixed in
+// the scanner, makes as the head moves through it, which otherwise biases the motion
+// (docs/accuracy.md measures both).
+constexpr int kMaxIntensityTerms = 4;
+using IntensityCoefficients = std::array<double, kMaxIntensityTerms>;
+
+class IntensityBasis {
+ public:
+  IntensityBasis(const std::array<int, 3>& reference_dim, IntensityModel model);
+  int terms() const { return terms_; }
+  // phi[0..terms()) at reference voxel (x, y, z).
+  void evaluate(double x, double y, double z, double* phi) const;
+  // s(x) and its gradient (reference voxel units) for coefficients c.
+  double scale_at(const IntensityCoefficients& c, double x, double y, double z,
+                  double grad[3]) const;
+
+ private:
+  int terms_ = 1;
+  int axis_[3] = {0, 0, 0};  // voxel axis of term 1, 2, 3
+  double slope_[3] = {0, 0, 0}, offset_[3] = {0, 0, 0};
 };
 
 // The outcome for one frame. `correction` is the world-space matrix W such that the
@@ -29,8 +60,8 @@ struct FrameFit {
   int iterations = 0;
   bool converged = false;
   bool overlap_failed = false;  // fewer than 32 points fell inside the frame
-  double scale = 1.0;           // global intensity scale s in s*f - g
-  double mse = 0.0;             // mean squared residual of the last iteration
+  IntensityCoefficients intensity{1.0, 0.0, 0.0, 0.0};  // s(x), see IntensityBasis
+  double mse = 0.0;  // mean squared residual of the last iteration
 };
 
 // Smoothed B-spline coefficients of one volume, padded, ready for sampling.
@@ -46,6 +77,7 @@ using Reducer = std::function<void(std::vector<double>& per_chunk)>;
 class FrameFitter {
  public:
   static constexpr std::size_t kChunk = 512;
+  struct Layout;  // where each sum sits in a chunk's buffer
 
   // `points` and `jacobian` (row-major, points x params) describe the reference.
   // This process handles chunks [chunk_begin, chunk_end) of the points.
@@ -61,24 +93,23 @@ class FrameFitter {
   const SampleSet& points() const { return points_; }
   const std::vector<int>& params() const { return params_; }
   const Grid& reference_grid() const { return ref_grid_; }
+  const IntensityBasis& intensity_basis() const { return basis_; }
 
  private:
-  template <int NP>
+  // Every chunk's sums at the frame's current pose, added in chunk order.
+  std::vector<double> sums_at(const Mat4& ref_to_frame, const PaddedCoefficients& frame,
+                              const Grid& frame_grid, const Layout& layout) const;
+  template <int NP, int D>
   void accumulate_chunk(long chunk, const Mat4& ref_to_frame, const PaddedCoefficients& frame,
-                        const double* lo, const double* hi, double* out) const;
-
-  void accumulate_chunk_quadratic(long chunk, const Mat4& ref_to_frame,
-                                  const PaddedCoefficients& frame, const double* lo,
-                                  const double* hi, double* out) const;
+                        const Interior& frame_interior, const Layout& layout, double* out) const;
 
   SampleSet points_;
   std::vector<double> jac_;
-  // Per point, in floats for the vector path: x, y, z, 1, six Jacobian entries, g, 0.
-  static constexpr int kPacked = 12;
-  std::vector<float> packed_;
   std::vector<int> params_;
   Grid ref_grid_;
   EstimateOptions opt_;
+  IntensityBasis basis_;
+  std::vector<double> phi_;  // the intensity basis at each point, terms() per point
   std::size_t chunk_begin_ = 0, chunk_end_ = 0;
   Reducer reduce_;
   // Full-set sums that do not change between iterations: J^T J, J^T g, g^T g.
@@ -109,9 +140,11 @@ struct MeanAtPoints {
   void reset(const SampleSet& s);
   // Adds the reference's own values with count 1 (the first frame in place).
   void add_reference(const SampleSet& s);
-  // Adds scale * frame at the points mapped by `correction`, where they fall inside.
+  // Adds s(x) * frame at the points mapped by `correction`, where they fall inside the
+  // frame's trusted interior, with s from the frame's fitted intensity model.
   void add_frame(const SampleSet& s, const PaddedCoefficients& frame, const Grid& frame_grid,
-                 const Grid& reference_grid, const Mat4& correction, double scale);
+                 const Grid& reference_grid, const Mat4& correction, const IntensityBasis& basis,
+                 const IntensityCoefficients& intensity);
   // Moves the averages into s.g / s.gx / s.gy / s.gz.
   void finish(SampleSet& s) const;
   // All vectors back to back, for reductions across ranks.

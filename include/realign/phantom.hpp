@@ -58,6 +58,63 @@ bool phantom_inside_head(const PhantomSpec& spec, const Vec3& world_mm);
 // whose centre is inside the head. Throws std::invalid_argument on a bad spec.
 Phantom make_phantom(const PhantomSpec& spec);
 
+// The motion of a phantom: smooth drift and slow oscillation per parameter, then
+// `spikes` isolated jumps (never frame 0, nor adjacent ones while that is possible), each
+// group scaled so that its largest |component| over the run equals the limit. Row 0 is
+// all zeros. Deterministic for a given spec.
+struct MotionSpec {
+  int frames = 40;
+  double max_trans_mm = 2.0;
+  double max_rot_deg = 2.0;
+  int spikes = 3;
+  unsigned seed = 1;
+};
+std::vector<RigidParams> phantom_motion(const MotionSpec& spec);
+
+// What real acquisitions add to rigid motion, for phantoms made from a real volume. All
+// off (zero) by default.
+struct RealismSpec {
+  // Stationary receive field: a smooth multiplicative field 1 + a f(x), |f| <= 1, fixed in
+  // scanner space (it does not move with the head). 0.2 is a +-20% coil profile.
+  double receive_field = 0.0;
+  // Activation: blobs in the brain whose signal rises by this fraction in the "on"
+  // blocks of a boxcar (blocks of `block_frames` frames, off first); they move with the
+  // head.
+  double activation = 0.0;
+  // Task-correlated motion: the boxcar (ramped over two frames, as a head that nods at
+  // each block) added to the motion, this many mm of z translation and mm / 50 radians of
+  // pitch, on top of the drift and spikes.
+  double task_motion_mm = 0.0;
+  int block_frames = 10;
+  // Non-steady-state: the first `nonsteady_frames` frames brighter by up to
+  // `nonsteady_gain` (decreasing towards the steady state), with more gain where the
+  // volume is darker (long-T1 tissue recovers last), as before T1 equilibrium.
+  int nonsteady_frames = 0;
+  double nonsteady_gain = 0.4;
+};
+
+// The task boxcar of a realism spec: 1 in "on" blocks, 0 in "off" blocks.
+std::vector<double> task_boxcar(int frames, int block_frames);
+
+struct FromVolumeSpec {
+  MotionSpec motion;
+  RealismSpec realism;
+  double noise = 0.01;  // Gaussian noise sd as a fraction of the mean in-head signal
+  double tr_s = 2.0;
+  // When not empty, the motion itself (rp rows, row 0 all zeros) instead of `motion`'s
+  // drift and spikes; `motion.seed` still seeds the noise.
+  std::vector<RigidParams> given_motion;
+};
+
+// A series made from a real volume (e.g. one frame of an acquired run) on its own grid,
+// with the same truth convention as make_phantom: frame n at world point x shows
+// source(Q_n * x), where source() is the volume's 5th-degree B-spline interpolant,
+// edge-replicated beyond the grid on every axis (so a slab that cuts through the head
+// goes on past its first and last slices, as a real head does). The in-head voxels (for
+// the noise level) are those of the source above 1/8 of its mean (SPM's spm_global
+// rule). Deterministic for a given spec and any thread count.
+Phantom make_phantom_from_volume(const Volume& source, const FromVolumeSpec& spec);
+
 // Writes the series as NIfTI with datatype name (uint8, int16, uint16, int32, float32,
 // float64) and the truth as an SPM rp text file (one row per frame, "%.10e" columns
 // tx ty tz pitch roll yaw). Integer types are rounded and clamped; for uint8 the data
