@@ -1,5 +1,7 @@
 #include "realign/confounds.hpp"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -31,6 +33,12 @@ std::vector<double> checked(const std::vector<double>& col, std::size_t n, const
 }
 
 std::string squared(const std::string& units) { return units + "^2"; }
+
+std::string nonsteady_origin(const MotionReport& r) {
+  return r.nonsteady_given ? "given by --dummy-scans"
+                           : "detected as brighter than the steady state (fMRIPrep's rule on "
+                             "the global signal)";
+}
 
 }  // namespace
 
@@ -117,6 +125,16 @@ std::vector<ConfoundColumn> confound_columns(const MotionReport& r) {
     cols.push_back(std::move(sq));
     cols.push_back(std::move(dsq));
   }
+  for (int f = 0; f < r.nonsteady; ++f) {
+    ConfoundColumn c{
+        fmt::format("non_steady_state_outlier_{:02d}", f), "",
+        fmt::format("Non-steady-state volume {} (frame {}, before T1 equilibrium; {}): "
+                    "1 at that frame, 0 elsewhere. Censor it with this regressor.",
+                    f, f + 1, nonsteady_origin(r)),
+        std::vector<double>(n, 0.0)};
+    c.values[f] = 1.0;
+    cols.push_back(std::move(c));
+  }
   return cols;
 }
 
@@ -165,6 +183,8 @@ void write_confounds(const std::string& tsv_path, const std::string& json_path,
            "(*_derivative1_power2).")
     << ",\n";
   if (r.tr_s > 0) j << "  \"RepetitionTime\": " << json_number(r.tr_s) << ",\n";
+  j << "  \"NonSteadyStateVolumes\": " << r.nonsteady << ",\n";
+  j << "  \"NonSteadyStateOrigin\": " << json_string(nonsteady_origin(r)) << ",\n";
   j << "  \"UnconvergedFrames\": [";
   for (std::size_t i = 0; i < r.unconverged.size(); ++i) {
     j << (i ? ", " : "") << r.unconverged[i] + 1;

@@ -144,6 +144,13 @@ int main(int argc, char** argv) {
                  "(a scale that varies linearly across the volume: a receive coil's profile)")
       ->capture_default_str()
       ->check(CLI::IsMember({"global", "linear"}));
+  app.add_option("--dummy-scans", opt.dummy_scans,
+                 "non-steady-state frames at the start (kept out of the reference, flagged in "
+                 "the confounds); default: detected from the frames' global means")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--robust", opt.estimate.robust,
+               "robust estimation: reweight the sample points by their residuals (Tukey's "
+               "biweight), so that activation and artefacts pull the motion less");
   app.add_option("--est-degree", opt.estimate.degree, "B-spline degree for estimation")
       ->capture_default_str()
       ->check(CLI::Range(1, 5));

@@ -134,6 +134,25 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
   return out;
 }
 
+MotionExtent motion_extent(const std::vector<RigidParams>& rp) {
+  MotionExtent e;
+  for (std::size_t n = 0; n < rp.size(); ++n) {
+    const double t = Vec3(rp[n][0], rp[n][1], rp[n][2]).norm();
+    // The rotation angle from the trace of the rotation part: 1 + 2 cos(angle).
+    const double c = 0.5 * (rigid_matrix(rp[n]).topLeftCorner<3, 3>().trace() - 1.0);
+    const double deg = std::acos(std::clamp(c, -1.0, 1.0)) * 180.0 / M_PI;
+    if (t > e.translation_mm) {
+      e.translation_mm = t;
+      e.translation_frame = static_cast<int>(n);
+    }
+    if (deg > e.rotation_deg) {
+      e.rotation_deg = deg;
+      e.rotation_frame = static_cast<int>(n);
+    }
+  }
+  return e;
+}
+
 double max_sphere_displacement(const Mat4& a, const Vec3& centre_mm, double radius_mm) {
   const Eigen::Matrix3d b = a.topLeftCorner<3, 3>() - Eigen::Matrix3d::Identity();
   const Vec3 d = b * centre_mm + a.topRightCorner<3, 1>();

@@ -15,6 +15,7 @@
 #include "realign/memory.hpp"
 #include "realign/metrics.hpp"
 #include "realign/nifti_io.hpp"
+#include "realign/nonsteady.hpp"
 #include "realign/output_set.hpp"
 #include "realign/outputs.hpp"
 #include "realign/progress.hpp"
@@ -156,6 +157,47 @@ void check_memory(const Options& opt, const Grid& grid, int frames, std::uint64_
                                  opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
+// A warning (shown even with -q) when the run moved further than a head in a coil can.
+void warn_if_implausible(const std::vector<RigidParams>& rp, const std::string& input) {
+  const MotionExtent e = motion_extent(rp);
+  if (!e.implausible()) return;
+  spdlog::warn(
+      "{}: implausible motion: {:.1f} mm (frame {}) and {:.1f} degrees (frame {}) from frame 1, "
+      "beyond what a head in a coil can do ({:g} mm, {:g} degrees): check the estimate and "
+      "whether the frames belong to one acquisition",
+      input, e.translation_mm, e.translation_frame + 1, e.rotation_deg, e.rotation_frame + 1,
+      kImplausibleTranslationMm, kImplausibleRotationDeg);
+}
+
+// The non-steady-state frames at the start of the run: --dummy-scans, or detected from the
+// global means of the first frames. At least two frames are left to realign.
+int nonsteady_frames(const Options& opt, const SeriesFile& file) {
+  const int frames = file.frames();
+  if (opt.dummy_scans >= frames - 1)
+    throw UsageError(
+        fmt::format("--dummy-scans {}: {} has {} frames", opt.dummy_scans, opt.input, frames));
+  if (opt.dummy_scans >= 0) return opt.dummy_scans;
+  std::vector<float> frame(file.grid().voxels());
+  std::vector<double> means;
+  for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
+    file.read_frames(f, f + 1, frame.data());
+    double sum = 0.0;
+    for (float v : frame) sum += v;
+    means.push_back(sum / static_cast<double>(frame.size()));
+  }
+  const int n = std::min(count_nonsteady_frames(means), frames - 2);
+  if (n > 0) {
+    double steady = 0.0;
+    for (std::size_t f = n; f < means.size(); ++f) steady += means[f];
+    steady /= static_cast<double>(means.size() - n);
+    spdlog::info(
+        "frames 1-{} are non-steady-state (frame 1 {:+.0f}% brighter than the steady "
+        "state): kept out of the reference; --dummy-scans overrides",
+        n, 100.0 * (means[0] / steady - 1.0));
+  }
+  return n;
+}
+
 // Nothing can be aligned to an image without structure; a constant (or all-NaN, hence
 // all-zero) reference would otherwise "converge" at once to a meaningless identity.
 void check_not_constant(const std::vector<float>& v, const std::string& file,
@@ -170,12 +212,12 @@ void check_not_constant(const std::vector<float>& v, const std::string& file,
 // Fits this rank's frames [fb, fe) (every frame with --split points) to the reference.
 std::vector<FrameFit> fit_frames(const Options& opt, const Grid& grid,
                                  const std::vector<float>& ref_volume, const ReferenceChoice& refc,
-                                 int frames, int fb, int fe,
+                                 int frames, int nonsteady, int fb, int fe,
                                  const std::function<float*(int)>& local_frame) {
   const int rank = mpi_rank();
   const auto t_est = Clock::now();
   const EstimateOptions& est = opt.estimate;
-  SampleSet points = sample_grid(grid, est.sep_mm);
+  SampleSet points = sample_grid(grid, est.sep_mm, est.fwhm_mm);
   evaluate_reference(points, smoothed_coefficients(ref_volume.data(), grid, est));
   FrameFitter fitter = make_fitter(std::move(points), grid, est, frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
@@ -211,12 +253,12 @@ std::vector<FrameFit> fit_frames(const Options& opt, const Grid& grid,
     acc.reset(mean_points);
     const bool accumulate_here = opt.split == Split::Frames || rank == 0;
     if (accumulate_here) {
-      for (int f = fb; f < fe; ++f) {
+      // Non-steady-state frames (another contrast) stay out of the mean.
+      for (int f = std::max(fb, nonsteady); f < fe; ++f) {
         if (f == skip)
           acc.add_reference(mean_points);
         else
-          acc.add_frame(mean_points, coef[f - fb], grid, grid, fits[f - fb].correction,
-                        fitter.intensity_basis(), fits[f - fb].intensity);
+          acc.add_frame(mean_points, coef[f - fb], grid, fitter, fits[f - fb]);
       }
     }
     spdlog::debug("mean accumulated, {:.3f} s", since(t_est));
@@ -260,6 +302,7 @@ RunResult run_realign(const Options& opt) {
   std::size_t nonfinite = 0;
   const bool applying = !opt.apply_xfm.empty();
   std::vector<Mat4> given_xfm;
+  int nonsteady = 0;  // frames at the start before the steady state
   std::string error;
   int error_status = kExitOk;
   const int ranks_here = ranks_on_root_node();
@@ -288,8 +331,13 @@ RunResult run_realign(const Options& opt) {
       } else if (series.frames < 2) {
         throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
       }
-      if (!applying) refc = parse_reference(opt.reference, series.frames, opt.input);
-      if (refc.median) refc.frame = median_frame(*file);
+      if (!applying) {
+        refc = parse_reference(opt.reference, series.frames, opt.input);
+        nonsteady = nonsteady_frames(opt, *file);
+        // The first pass of register-to-mean aligns to the first steady-state frame.
+        if (refc.kind == ReferenceChoice::Mean) refc.frame = nonsteady;
+      }
+      if (refc.median) refc.frame = nonsteady + median_frame(*file, 3, nonsteady);
       if (applying) {
         spdlog::info("applying {} transforms from {}", given_xfm.size(), opt.apply_xfm);
       } else if (refc.kind == ReferenceChoice::File) {
@@ -315,6 +363,8 @@ RunResult run_realign(const Options& opt) {
   error = broadcast_status(error, &error_status);
   if (!error.empty()) throw RunError(error, error_status);
   int frames = series.frames, kind = refc.kind, ref_frame = refc.frame;
+  broadcast(nonsteady);
+  result.nonsteady = nonsteady;
   broadcast(series.grid);
   broadcast(frames);
   broadcast(kind);
@@ -389,7 +439,7 @@ RunResult run_realign(const Options& opt) {
     corrections = given_xfm;
   } else {
     const std::vector<FrameFit> fits =
-        fit_frames(opt, grid, ref_volume, refc, frames, fb, fe, local_frame);
+        fit_frames(opt, grid, ref_volume, refc, frames, nonsteady, fb, fe, local_frame);
     // ---- Every rank learns every frame's correction (in frame order).
     std::vector<Mat4> mine;
     std::vector<int> iters, bad;
@@ -419,11 +469,12 @@ RunResult run_realign(const Options& opt) {
   const Mat4 first_inv = corrections[0].inverse();
   for (int f = 0; f < frames; ++f) {
     // Frame 1 is the origin of the parameters by definition: exactly zero, not rounding.
-    const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(corrections[f] * first_inv);
+    const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(first_inv * corrections[f]);
     result.rp.push_back(rigid_params(rel));
     result.xfm.push_back(xfm_as_is ? corrections[f] : rel);
   }
   result.seconds_estimate = since(t_est);
+  if (rank == 0 && !applying) warn_if_implausible(result.rp, opt.input);
 
   // ---- Reslicing, each rank its own block of frames, in place. Rank 0 writes its frames
   // as they are done and then takes the others' in order (their sends start as each
@@ -589,6 +640,8 @@ RunResult run_realign(const Options& opt) {
       report.rmsd = relative_rms(result.xfm, grid.centre_mm(), 80.0);
       report.dvars = dvars;
       report.unconverged = result.unconverged;
+      report.nonsteady = result.nonsteady;
+      report.nonsteady_given = opt.dummy_scans >= 0;
       report.fd_radius_mm = opt.fd_radius_mm;
       report.fd_threshold_mm = opt.fd_threshold_mm;
       report.tr_s = series.tr_s;

@@ -35,13 +35,13 @@ int median_frame(const std::vector<std::vector<float>>& by_frame) {
   return static_cast<int>(std::min_element(sse.begin(), sse.end()) - sse.begin());
 }
 
-int median_frame(const SeriesFile& file, int stride) {
+int median_frame(const SeriesFile& file, int stride, int first) {
   const Grid& g = file.grid();
   std::vector<float> frame(g.voxels());
-  std::vector<std::vector<float>> samples(file.frames());
-  for (int f = 0; f < file.frames(); ++f) {
+  std::vector<std::vector<float>> samples(file.frames() - first);
+  for (int f = first; f < file.frames(); ++f) {
     file.read_frames(f, f + 1, frame.data());
-    std::vector<float>& s = samples[f];
+    std::vector<float>& s = samples[f - first];
     for (int z = 0; z < g.dim[2]; z += stride)
       for (int y = 0; y < g.dim[1]; y += stride)
         for (int x = 0; x < g.dim[0]; x += stride)

@@ -241,6 +241,24 @@ void summary_table(Html& h, const QcReport& q, const Summary& s) {
   }
   h.row("unconverged", "Frames that did not converge", frame_list(r.unconverged),
         !r.unconverged.empty());
+  h.row("nonsteady", "Non-steady-state frames",
+        r.nonsteady == 0 ? "none"
+                         : "1-" + std::to_string(r.nonsteady) +
+                               (r.nonsteady_given ? " (--dummy-scans)" : " (detected)") +
+                               ": brighter, kept out of the reference",
+        r.nonsteady > 0);
+  const MotionExtent e = motion_extent(r.rp);
+  h.row("plausible", "Motion a head can make",
+        e.implausible()
+            ? "NO: " + mm3(e.translation_mm) + " mm (frame " +
+                  std::to_string(e.translation_frame + 1) + "), " + mm3(e.rotation_deg) +
+                  "\u00b0 (frame " + std::to_string(e.rotation_frame + 1) +
+                  ") from frame 1, beyond " + text::general(kImplausibleTranslationMm, 6) +
+                  " mm or " + text::general(kImplausibleRotationDeg, 6) +
+                  "\u00b0: check the estimate and the data"
+            : "yes (within " + text::general(kImplausibleTranslationMm, 6) + " mm and " +
+                  text::general(kImplausibleRotationDeg, 6) + "\u00b0 of frame 1)",
+        e.implausible());
   h.row("version", "realign version", REALIGN_VERSION);
   h.row("created", "Created", q.created.empty() ? utc_now() : q.created);
   h.out << "</table>\n";

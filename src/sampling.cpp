@@ -39,21 +39,30 @@ std::vector<int> fitted_parameters(const Grid& grid) {
   return {0, 1, 2, 3, 4, 5};
 }
 
-Interior trusted_interior(const std::array<int, 3>& dim) {
+Interior trusted_interior(const Grid& grid, double fwhm_mm) {
+  const Vec3 vox = grid.voxel_size_mm();
   Interior in;
   for (int a = 0; a < 3; ++a) {
-    // A single voxel is a slab of its own thickness; a tolerance keeps points that map
-    // onto the edge itself inside.
-    const double margin = dim[a] >= kMarginMinVoxels ? kEdgeMarginVox : dim[a] == 1 ? -0.5 : -1e-6;
+    const int n = grid.dim[a];
+    double margin = -1e-6;  // two voxels: the edges themselves, within rounding
+    if (n == 1) {
+      margin = -0.5;
+    } else if (n >= 3) {
+      const double sigma = std::max(0.0, fwhm_mm) / std::sqrt(8.0 * std::log(2.0)) / vox[a];
+      // As smoothing_kernel: no smoothing at all below 1e-3 voxel, else the triangle too.
+      const double spread = sigma > 1e-3 ? std::sqrt(sigma * sigma + 1.0 / 6.0) : 0.0;
+      const double wanted = std::max(1.0, kEdgeMarginSigmas * spread);
+      margin = std::min(wanted, (n - 1) / 8.0);
+    }
     in.lo[a] = margin;
-    in.hi[a] = dim[a] - 1 - margin;
+    in.hi[a] = n - 1 - margin;
   }
   return in;
 }
 
-SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed) {
+SampleSet sample_grid(const Grid& ref, double sep_mm, double fwhm_mm, std::uint64_t seed) {
   const Vec3 vox = ref.voxel_size_mm();
-  const Interior in = trusted_interior(ref.dim);
+  const Interior in = trusted_interior(ref, fwhm_mm);
   // Per axis: first position, spacing, jitter range; a planar series stays in slice 0.
   double first[3], step[3], jitter[3], last[3];
   for (int a = 0; a < 3; ++a) {

@@ -97,7 +97,8 @@ std::vector<double> smoothing_kernel(double sigma_vox) {
   std::vector<double> k(2 * half + 1);
   double sum = 0.0;
   for (int i = -half; i <= half; ++i) {
-    k[i + half] = std::max(0.0, gaussian_on_triangle(i, sigma_vox * sigma_vox));
+    // |i|: the kernel is even, and one formula for both sides keeps it exactly so.
+    k[i + half] = std::max(0.0, gaussian_on_triangle(std::abs(i), sigma_vox * sigma_vox));
     sum += k[i + half];
   }
   for (double& v : k) v /= sum;

@@ -29,7 +29,7 @@ Phantom small_phantom(double trans_mm, double rot_deg, int frames = 3) {
 FrameFitter fitter_for(const Phantom& p, const EstimateOptions& opt, bool select = true) {
   const Grid& grid = p.series.grid;
   const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, opt.sep_mm);
+  SampleSet s = sample_grid(grid, opt.sep_mm, opt.fwhm_mm);
   evaluate_reference(s, coef);
   const auto params = fitted_parameters(grid);
   std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
@@ -42,7 +42,7 @@ TEST(Estimate, JacobianMatchesCentralDifferencesOfTheResidual) {
   EstimateOptions opt;
   const Grid& grid = p.series.grid;
   const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, 12.0);
+  SampleSet s = sample_grid(grid, 12.0, opt.fwhm_mm);
   evaluate_reference(s, coef);
   const std::vector<int> params = fitted_parameters(grid);
   const std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
@@ -130,7 +130,7 @@ TEST(Estimate, QualitySelectionKeepsTheInformativePoints) {
   EstimateOptions opt;
   const Grid& grid = p.series.grid;
   const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, opt.sep_mm);
+  SampleSet s = sample_grid(grid, opt.sep_mm, opt.fwhm_mm);
   evaluate_reference(s, coef);
   const auto params = fitted_parameters(grid);
   std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
@@ -156,6 +156,89 @@ TEST(Estimate, QualitySelectionKeepsTheInformativePoints) {
   std::size_t background = 0;
   for (std::size_t i = 0; i < s.size(); ++i) background += std::fabs(s.g[i]) < 1.0;
   EXPECT_LT(background, s.size() / 20);
+}
+
+}  // namespace
+
+namespace {
+
+// A frame of the small phantom, its intensity changed by a stationary factor (a receive
+// field fixed in the scanner, or an artefact), fitted with the given options.
+Displacement fit_error(const Phantom& p, int frame, const std::vector<float>& changed,
+                       const EstimateOptions& opt, FrameFit* fit_out = nullptr) {
+  const FrameFitter fitter = fitter_for(p, opt);
+  const Grid& grid = p.series.grid;
+  const FrameFit fit =
+      fitter.fit(smoothed_coefficients(changed.data(), grid, opt), grid, Mat4::Identity());
+  if (fit_out) *fit_out = fit;
+  return displacement_difference(fit.correction, rigid_matrix(p.truth[frame]), grid.centre_mm(),
+                                 50.0);
+}
+
+// The frame times 1 + 0.15 (a tilt plus a bowl) over the grid, fixed in scanner space.
+std::vector<float> with_receive_field(const Phantom& p, int frame) {
+  const auto& d = p.series.grid.dim;
+  std::vector<float> out(p.series.frame(frame), p.series.frame(frame) + p.series.grid.voxels());
+  for (int k = 0; k < d[2]; ++k)
+    for (int j = 0; j < d[1]; ++j)
+      for (int i = 0; i < d[0]; ++i) {
+        const double u = 2.0 * i / (d[0] - 1) - 1, v = 2.0 * j / (d[1] - 1) - 1,
+                     w = 2.0 * k / (d[2] - 1) - 1;
+        const double field = 1.0 + 0.15 * (0.6 * u - 0.4 * w + 0.4 * (u * u + v * v) - 0.3);
+        out[(static_cast<std::size_t>(k) * d[1] + j) * d[0] + i] *= static_cast<float>(field);
+      }
+  return out;
+}
+
+// A receive field fixed in the scanner multiplies the reference and the frame alike; as
+// the head moves through it, the ratio between them is a slow ramp that a global scale
+// cannot take up.
+TEST(Estimate, LinearIntensityModelTakesUpAStationaryReceiveField) {
+  Phantom p = small_phantom(2.0, 2.0, 3);
+  for (int f = 0; f < 3; ++f) {
+    const std::vector<float> v = with_receive_field(p, f);
+    std::copy(v.begin(), v.end(), p.series.frame(f));
+  }
+  const std::vector<float> frame(p.series.frame(2), p.series.frame(2) + p.series.grid.voxels());
+  EstimateOptions global, linear;
+  linear.intensity = IntensityModel::Linear;
+  FrameFit fit;
+  const Displacement g = fit_error(p, 2, frame, global);
+  const Displacement l = fit_error(p, 2, frame, linear, &fit);
+  std::printf("receive field: global %.4f mm, linear %.4f mm\n", g.mean_mm, l.mean_mm);
+  EXPECT_LT(l.mean_mm, 0.01);
+  EXPECT_LT(l.mean_mm, 0.5 * g.mean_mm);
+  EXPECT_GT(std::fabs(fit.intensity[1]) + std::fabs(fit.intensity[2]) + std::fabs(fit.intensity[3]),
+            1e-3);
+  const IntensityBasis basis(p.series.grid.dim, IntensityModel::Linear);
+  EXPECT_EQ(basis.terms(), 4);
+  EXPECT_EQ(IntensityBasis(p.series.grid.dim, IntensityModel::Global).terms(), 1);
+}
+
+// What motion cannot explain (here a bright blob, 30% of the head's signal, in the frame
+// only) pulls a least-squares fit; Tukey's biweight gives it much less pull.
+TEST(Estimate, RobustWeightsResistWhatIsNotMotion) {
+  const Phantom p = small_phantom(1.5, 1.5, 2);
+  const Grid& grid = p.series.grid;
+  std::vector<float> frame(p.series.frame(1), p.series.frame(1) + grid.voxels());
+  const auto& d = grid.dim;
+  for (int k = 0; k < d[2]; ++k)
+    for (int j = 0; j < d[1]; ++j)
+      for (int i = 0; i < d[0]; ++i) {
+        const double r2 = (i - 14) * (i - 14) + (j - 24) * (j - 24) + (k - 14) * (k - 14);
+        frame[(static_cast<std::size_t>(k) * d[1] + j) * d[0] + i] +=
+            static_cast<float>(250.0 * std::exp(-r2 / 8.0));
+      }
+  EstimateOptions plain, robust;
+  robust.robust = true;
+  const Displacement dp = fit_error(p, 1, frame, plain);
+  const Displacement dr = fit_error(p, 1, frame, robust);
+  std::printf("artefact: plain %.4f mm, robust %.4f mm\n", dp.mean_mm, dr.mean_mm);
+  EXPECT_LT(dr.mean_mm, 0.5 * dp.mean_mm);
+  EXPECT_LT(dr.mean_mm, 0.02);
+  // Without the artefact the robust fit is as good as the plain one.
+  std::vector<float> clean(p.series.frame(1), p.series.frame(1) + grid.voxels());
+  EXPECT_LT(fit_error(p, 1, clean, robust).mean_mm, 0.01);
 }
 
 }  // namespace

@@ -273,6 +273,29 @@ TEST(MaxSphereDisplacement, MatchesASearchOverTheSphere) {
 }
 
 }  // namespace
+// The extent of a run: the longest translation vector and the largest rotation angle.
+TEST(MotionExtent, LongestTranslationAndLargestAngle) {
+  const double deg = M_PI / 180.0;
+  std::vector<RigidParams> rp = {{0, 0, 0, 0, 0, 0},
+                                 {3, 4, 0, 0, 0, 0},
+                                 {0, 0, 1, 10 * deg, 0, 0},
+                                 {0, 0, 0, 0, 6 * deg, 8 * deg}};
+  MotionExtent e = motion_extent(rp);
+  EXPECT_NEAR(e.translation_mm, 5.0, 1e-12);
+  EXPECT_EQ(e.translation_frame, 1);
+  // Rotations of 6 and 8 degrees about two axes compose to about 10 degrees in all.
+  const Mat4 r = rigid_matrix(rp[3]);
+  const double angle = std::acos(0.5 * (r.topLeftCorner<3, 3>().trace() - 1.0)) / deg;
+  EXPECT_NEAR(e.rotation_deg, std::max(10.0, angle), 1e-9);
+  EXPECT_FALSE(e.implausible());
+  rp.push_back({0, 0, 0, 0, 0, 25 * deg});
+  e = motion_extent(rp);
+  EXPECT_NEAR(e.rotation_deg, 25.0, 1e-9);
+  EXPECT_EQ(e.rotation_frame, 4);
+  EXPECT_TRUE(e.implausible());
+  EXPECT_TRUE(motion_extent({{0, 0, 0, 0, 0, 0}, {0, 21, 0, 0, 0, 0}}).implausible());
+}
+
 }  // namespace realign
 
 TEST(BrainMask, KeepsVoxelsAboveAnEighthOfTheGlobalMean) {

@@ -275,3 +275,96 @@ TEST(Pipeline, UnconvergedFramesAreReportedAndTheRunCompletes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Estimation of a phantom made from a volume (a synthetic slab or a real run), written as
+// float32; the error against its truth, over all frames and (re-based) over frames from
+// `from` on.
+struct VolumeRun {
+  Phantom phantom;
+  std::string dir, input;
+  VolumeRun(const Volume& source, const FromVolumeSpec& spec, const std::string& tag) {
+    phantom = make_phantom_from_volume(source, spec);
+    dir = realign::testing::temp_dir(tag);
+    input = dir + "/phantom.nii";
+    write_phantom(phantom, input, dir + "/truth_rp.txt", "float32");
+  }
+  RunResult run(Options opt) const {
+    opt.input = input;
+    opt.output = dir + "/r.nii";
+    opt.reslice = false;
+    opt.report = false;
+    return run_realign(opt);
+  }
+  Displacement error(const RunResult& r, int from = 0) const {
+    std::vector<RigidParams> est, truth;
+    const Mat4 e0 = rigid_matrix(r.rp[from]).inverse(),
+               t0 = rigid_matrix(phantom.truth[from]).inverse();
+    for (std::size_t f = from; f < r.rp.size(); ++f) {
+      est.push_back(rigid_params(rigid_matrix(r.rp[f]) * e0));
+      truth.push_back(rigid_params(rigid_matrix(phantom.truth[f]) * t0));
+    }
+    return run_displacement_difference(est, truth, phantom.series.grid.centre_mm(), 50.0);
+  }
+};
+
+FromVolumeSpec volume_spec(int frames, unsigned seed) {
+  FromVolumeSpec s;
+  s.motion.frames = frames;
+  s.motion.max_trans_mm = 2.5;
+  s.motion.seed = seed;
+  return s;
+}
+
+// rp rows are relative to frame 1 whatever the reference: with frame 10 as the
+// reference the parameters still match the truth (the correction of frame 1 is taken
+// off on the right side: SPM's M = inv(W1) * Wn, not Wn * inv(W1)).
+TEST(Pipeline, ParametersAreRelativeToFrameOneForAnyReference) {
+  const VolumeRun run(realign::testing::synthetic_slab(4, 26), volume_spec(24, 3), "conv");
+  Options first, tenth;
+  first.reference = "first";
+  tenth.reference = "10";
+  const Displacement d1 = run.error(run.run(first)), d10 = run.error(run.run(tenth));
+  std::printf("--ref first %.4f mm, --ref 10 %.4f mm\n", d1.mean_mm, d10.mean_mm);
+  EXPECT_LT(d1.mean_mm, 0.01);
+  EXPECT_LT(d10.mean_mm, 0.01);
+  EXPECT_LT(std::fabs(d10.mean_mm - d1.mean_mm), 0.004);
+}
+
+// A slab that cuts through the head at its first and last slices: the edges must not
+// pull the estimate towards "no motion".
+TEST(Pipeline, SlabCutThroughTheHeadIsRecovered) {
+  FromVolumeSpec spec = volume_spec(40, 7);
+  spec.noise = 0.01;
+  const VolumeRun run(realign::testing::synthetic_slab(6, 22), spec, "slab");
+  const Displacement d = run.error(run.run(Options{}));
+  std::printf("slab phantom: mean %.4f mm, max %.4f mm\n", d.mean_mm, d.max_mm);
+  EXPECT_LE(d.mean_mm, 0.008);
+  EXPECT_LE(d.max_mm, 0.025);
+}
+
+// Bright first frames are found, kept out of the reference and put in the confounds;
+// the steady frames are realigned as well as without them.
+TEST(Pipeline, NonSteadyStateFramesAreDetectedAndDoNotHarmTheRest) {
+  FromVolumeSpec spec = volume_spec(30, 4);
+  spec.noise = 0.01;
+  const Volume source = realign::testing::synthetic_slab(4, 26);
+  const VolumeRun clean(source, spec, "steady");
+  spec.realism.nonsteady_frames = 3;
+  spec.realism.nonsteady_gain = 0.4;
+  const VolumeRun bright(source, spec, "nonsteady");
+  const RunResult r = bright.run(Options{});
+  EXPECT_EQ(r.nonsteady, 3);
+  EXPECT_EQ(clean.run(Options{}).nonsteady, 0);
+  const Displacement with = bright.error(r, 3), without = clean.error(clean.run(Options{}), 3);
+  std::printf("steady frames: %.4f mm with 3 bright frames, %.4f mm without\n", with.mean_mm,
+              without.mean_mm);
+  EXPECT_LT(with.mean_mm, 1.5 * without.mean_mm + 0.001);
+  // --dummy-scans says how many, whatever the detection finds.
+  Options given;
+  given.dummy_scans = 1;
+  EXPECT_EQ(bright.run(given).nonsteady, 1);
+}
+
+}  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "realign/bspline.hpp"
+#include "realign/phantom.hpp"
 
 namespace fs = std::filesystem;
 
@@ -89,6 +90,21 @@ double textbook_spline(const float* coef, const std::array<int, 3>& dim, int deg
         s += wx[i] * wy[j] * wz[k] * coef[idx];
       }
   return s;
+}
+
+Volume synthetic_slab(int first, int count) {
+  PhantomSpec spec;
+  spec.frames = 1;
+  spec.noise = 0.0;
+  const Phantom p = make_phantom(spec);
+  const Grid& g = p.series.grid;
+  Volume v;
+  v.grid.dim = {g.dim[0], g.dim[1], count};
+  v.grid.vox2world = g.vox2world;
+  v.grid.vox2world.col(3) = g.vox2world * Eigen::Vector4d(0, 0, first, 1);
+  const std::size_t plane = static_cast<std::size_t>(g.dim[0]) * g.dim[1];
+  v.data.assign(p.series.frame(0) + first * plane, p.series.frame(0) + (first + count) * plane);
+  return v;
 }
 
 }  // namespace realign::testing

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "realign/volume.hpp"
+
 namespace realign::testing {
 
 // A fresh empty directory under the system temp dir, removed at process exit.
@@ -24,5 +26,10 @@ std::string shared_dir();
 // independent check on the padded, vectorised evaluation of the library.
 double textbook_spline(const float* coef, const std::array<int, 3>& dim, int degree, double x,
                        double y, double z);
+
+// A real-looking source for phantoms without the shared data: frame 0 of the synthetic
+// head (64x64x34 at 3x3x3.5 mm, noiseless), cut to slices [first, first + count) so that
+// the slab cuts through the head as real EPI slabs do.
+Volume synthetic_slab(int first, int count);
 
 }  // namespace realign::testing

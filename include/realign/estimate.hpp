@@ -26,6 +26,9 @@ struct EstimateOptions {
   int max_iter = 64;
   double tol = 1e-8;
   IntensityModel intensity = IntensityModel::Global;
+  // Iteratively reweighted least squares: Tukey's biweight of each point's residual, so
+  // that what motion cannot explain (activation, artefacts) loses its pull.
+  bool robust = false;
 };
 
 // The intensity model of the fit: the frame, times s(x), matches the reference. Global:
@@ -77,7 +80,8 @@ using Reducer = std::function<void(std::vector<double>& per_chunk)>;
 class FrameFitter {
  public:
   static constexpr std::size_t kChunk = 512;
-  struct Layout;  // where each sum sits in a chunk's buffer
+  struct Layout;     // where each sum sits in a chunk's buffer
+  struct Weighting;  // a robust iteration's weights
 
   // `points` and `jacobian` (row-major, points x params) describe the reference.
   // This process handles chunks [chunk_begin, chunk_end) of the points.
@@ -94,14 +98,22 @@ class FrameFitter {
   const std::vector<int>& params() const { return params_; }
   const Grid& reference_grid() const { return ref_grid_; }
   const IntensityBasis& intensity_basis() const { return basis_; }
+  const EstimateOptions& options() const { return opt_; }
 
  private:
   // Every chunk's sums at the frame's current pose, added in chunk order.
   std::vector<double> sums_at(const Mat4& ref_to_frame, const PaddedCoefficients& frame,
-                              const Grid& frame_grid, const Layout& layout) const;
-  template <int NP, int D>
+                              const Grid& frame_grid, const Layout& layout,
+                              const Weighting* robust) const;
+  template <int NP, int D, bool Robust>
   void accumulate_chunk(long chunk, const Mat4& ref_to_frame, const PaddedCoefficients& frame,
-                        const Interior& frame_interior, const Layout& layout, double* out) const;
+                        const Interior& frame_interior, const Layout& layout,
+                        const Weighting& weighting, double* out) const;
+  struct Solution {
+    Eigen::VectorXd x;  // dq, then the intensity coefficients
+    double mse = 0.0;
+  };
+  Solution solve(const std::vector<double>& sums, const Layout& layout, bool robust) const;
 
   SampleSet points_;
   std::vector<double> jac_;
@@ -140,11 +152,11 @@ struct MeanAtPoints {
   void reset(const SampleSet& s);
   // Adds the reference's own values with count 1 (the first frame in place).
   void add_reference(const SampleSet& s);
-  // Adds s(x) * frame at the points mapped by `correction`, where they fall inside the
-  // frame's trusted interior, with s from the frame's fitted intensity model.
+  // Adds s(x) * frame at the points mapped by `fit`'s correction, where they fall inside
+  // the frame's trusted interior, with s from the fit's intensity model; `fitter` gave the
+  // fit (reference grid, smoothing, intensity basis).
   void add_frame(const SampleSet& s, const PaddedCoefficients& frame, const Grid& frame_grid,
-                 const Grid& reference_grid, const Mat4& correction, const IntensityBasis& basis,
-                 const IntensityCoefficients& intensity);
+                 const FrameFitter& fitter, const FrameFit& fit);
   // Moves the averages into s.g / s.gx / s.gy / s.gz.
   void finish(SampleSet& s) const;
   // All vectors back to back, for reductions across ranks.

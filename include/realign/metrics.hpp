@@ -46,6 +46,21 @@ Displacement run_displacement_difference(const std::vector<RigidParams>& a,
 // point lies on the sphere's equator and adds that times the radius to d's in-plane part.
 double max_sphere_displacement(const Mat4& a, const Vec3& centre_mm, double radius_mm);
 
+// How far a run strays from frame 1: the longest rp translation (vector length) and the
+// largest rotation angle (of the rigid matrix's rotation part), with their frames
+// (0-based). Beyond kImplausibleTranslationMm or kImplausibleRotationDeg a head in a coil
+// cannot have moved: the estimate failed, or the frames are of different acquisitions.
+constexpr double kImplausibleTranslationMm = 20.0;
+constexpr double kImplausibleRotationDeg = 20.0;
+struct MotionExtent {
+  double translation_mm = 0.0, rotation_deg = 0.0;
+  int translation_frame = 0, rotation_frame = 0;
+  bool implausible() const {
+    return translation_mm > kImplausibleTranslationMm || rotation_deg > kImplausibleRotationDeg;
+  }
+};
+MotionExtent motion_extent(const std::vector<RigidParams>& rp);
+
 // DVARS (Power 2012): for frame n > 0, sqrt of the mean over mask voxels of
 // (x_n - x_{n-1})^2. Frames are contiguous, `voxels` values each. An empty mask means every
 // voxel; otherwise it must have `voxels` entries (nonzero = inside). Voxels that are NaN in

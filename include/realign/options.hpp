@@ -33,6 +33,8 @@ struct Options {
   // estimating.
   std::string apply_xfm;
   bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
+  // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
+  int dummy_scans = -1;
 };
 
 }  // namespace realign

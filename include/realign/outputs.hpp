@@ -21,6 +21,10 @@ struct MotionReport {
   // computed" and is written as a column of "n/a".
   std::vector<double> fd, rmsd, dvars;
   std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
+  // Non-steady-state frames at the start (0 = none), and whether --dummy-scans said so
+  // rather than the detection.
+  int nonsteady = 0;
+  bool nonsteady_given = false;
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
   double tr_s = 0.0;             // 0 when unknown

@@ -18,6 +18,7 @@ struct RunResult {
   std::vector<Mat4> xfm;             // world matrices used for reslicing
   std::vector<int> iterations;       // last pass, per frame
   std::vector<int> unconverged;      // frames that hit the cap or lost overlap
+  int nonsteady = 0;                 // non-steady-state frames at the start
   std::vector<std::string> outputs;  // files written (rank 0)
   // Stages: reslice is the slowest rank's own reslicing; write is the time after
   // estimation that is not reslicing (rank 0 writes while ranks reslice).

@@ -12,7 +12,8 @@ namespace realign {
 // median over all frames. The median is taken on every `stride`-th voxel along each axis:
 // a run's typical frame shows at that resolution, and rank 0 then holds frames/stride^3
 // of the series instead of all of it. Ties go to the earliest frame.
-int median_frame(const SeriesFile& file, int stride = 3);
+// Frames before `first` (non-steady-state) take no part; the result counts from `first`.
+int median_frame(const SeriesFile& file, int stride = 3, int first = 0);
 
 // The same on frames held in memory (frames x voxels, frame-major), for tests.
 int median_frame(const std::vector<std::vector<float>>& samples_by_frame);

@@ -26,29 +26,31 @@ struct SampleSet {
 // than three slices (as SPM does).
 std::vector<int> fitted_parameters(const Grid& grid);
 
-// Where a grid's smoothed values can be trusted, in voxels: at least kEdgeMarginVox inside
-// the first and last voxel, since closer to the edge the smoothing and the B-spline's
-// boundary rule lean on data beyond the field of view (a slab cut through the head).
-// The margin costs two voxels of the axis, so an axis shorter than kMarginMinVoxels
-// keeps all of it (a single slice: anything within its thickness). Sample points are
-// drawn inside the reference's interior, and a frame is compared only where they land
+// Where a grid's smoothed values can be trusted, in voxels. Near an edge the smoothing
+// can only average what exists (and the B-spline's boundary rule mirrors it), so a value
+// within a few kernel widths of a slab that cuts through the head is pulled towards the
+// interior; that pull stays with the grid as the head moves and biases the motion
+// towards zero. Each axis keeps kEdgeMarginSigmas smoothing standard deviations (the
+// Gaussian's and the triangle's together, see smoothing_kernel), at least one voxel, from
+// its first and last voxel, but never gives up more than a quarter of its length (thin
+// slabs keep most of theirs). A single slice is a slab of its own thickness. Sample points
+// are drawn inside the reference's interior, and a frame is compared only where they land
 // inside its own.
-constexpr double kEdgeMarginVox = 1.0;
-constexpr int kMarginMinVoxels = 10;
+constexpr double kEdgeMarginSigmas = 2.5;
 struct Interior {
   std::array<double, 3> lo{}, hi{};
   bool contains(double x, double y, double z) const {
     return x >= lo[0] && x <= hi[0] && y >= lo[1] && y <= hi[1] && z >= lo[2] && z <= hi[2];
   }
 };
-Interior trusted_interior(const std::array<int, 3>& dim);
+Interior trusted_interior(const Grid& grid, double fwhm_mm);
 
 // A grid of spacing sep_mm over the reference's trusted interior, each point moved by a
 // jitter of up to one voxel on each axis from a fixed-seed generator: the points break
 // the regularity of the voxel grid, sit at every sub-voxel offset alike (interpolation
 // errors then average out rather than pull one way), and are the same on every run and
 // rank. A series with fewer than three slices is sampled in slice 0 only.
-SampleSet sample_grid(const Grid& ref, double sep_mm, std::uint64_t seed = 0);
+SampleSet sample_grid(const Grid& ref, double sep_mm, double fwhm_mm, std::uint64_t seed = 0);
 
 // Fills g, gx, gy, gz from the reference's (padded) coefficients.
 void evaluate_reference(SampleSet& s, const PaddedCoefficients& ref);
