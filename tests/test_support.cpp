@@ -10,8 +10,8 @@
 #include <sstream>
 #include <vector>
 
-#include "realign/bspline.hpp"
-#include "realign/phantom.hpp"
+#include "phantom.hpp"
+#include "realign/core/bspline.hpp"
 
 namespace fs = std::filesystem;
 

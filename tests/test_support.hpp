@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "realign/volume.hpp"
+#include "realign/core/volume.hpp"
 
 namespace realign::testing {
 

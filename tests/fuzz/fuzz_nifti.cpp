@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "realign/nifti_io.hpp"
+#include "realign/io/nifti_io.hpp"
 
 namespace {
 

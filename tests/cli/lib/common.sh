@@ -6,6 +6,7 @@
 #
 # After `source lib/common.sh "$@"` a test has:
 #   REALIGN  absolute path of the realign binary
+#   PHANTOM  the realign-phantom test tool beside it
 #   SHARED   the shared data directory (may not exist)
 #   ROOT     the repository root
 #   WORK     a fresh temporary directory, removed on exit
@@ -27,6 +28,8 @@ REALIGN=$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")
 SHARED=${2:-}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 [[ -x "$REALIGN" ]] || fail "realign binary not found or not executable: $1"
+PHANTOM=$(dirname "$REALIGN")/realign-phantom
+[[ -x "$PHANTOM" ]] || fail "realign-phantom not found beside $REALIGN"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/realign-${TEST_NAME}.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -44,7 +47,7 @@ need_python() { command -v python3 >/dev/null 2>&1 || fail "python3 not found"; 
 # make_phantom OUT [phantom options...]: write a synthetic series (and OUT's _truth_rp.txt).
 make_phantom() {
   local out=$1; shift
-  "$REALIGN" -q phantom "$@" "$out" || fail "could not make phantom $out"
+  "$PHANTOM" -q "$@" "$out" || fail "could not make phantom $out"
 }
 
 # rp_close A B TOL: every number of rp files A and B within TOL (absolute), same shape.

@@ -1,0 +1,93 @@
+// The MPI layer: who holds which frames, and moving data between ranks. The maths never
+// calls MPI directly; it receives reductions through these functions.
+#pragma once
+
+#include <mpi.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "realign/core/volume.hpp"
+
+namespace realign {
+
+// Initialises MPI on construction (thread level FUNNELED: only the main thread talks
+// to MPI, OpenMP threads compute) and finalises on destruction.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+// Rank of this process and the number of ranks (0 and 1 without MPI_Init).
+int mpi_rank();
+int mpi_size();
+
+// How many ranks share rank 0's node, and so its memory (collective; known to all).
+int ranks_on_root_node();
+
+// Contiguous block [begin, end) of n items for `rank` of `size`; the first n % size
+// ranks get one extra.
+std::pair<int, int> block_range(int n, int size, int rank);
+
+// Rank 0 tells every rank whether to go on; others get rank 0's message and exit status.
+// Returns the message ("" to go on).
+std::string broadcast_status(const std::string& error_on_root, int* status);
+
+// Broadcasts from rank 0 (vectors are resized on the other ranks).
+void broadcast(std::vector<float>& v);
+void broadcast(std::vector<double>& v);
+void broadcast(std::vector<char>& v);
+void broadcast(int& v);
+
+// Element-wise sum over all ranks, result on all ranks.
+void allreduce_sum(std::vector<double>& v);
+void allreduce_sum(double* v, std::size_t n);
+
+// Every rank receives its block of frames (block_range) into `mine`; rank 0 produces
+// each frame with load(frame, out) just before sending it, so it never holds other
+// ranks' frames. `mine` must have room for the block.
+void scatter_frames(int frames_total, std::size_t voxels,
+                    const std::function<void(int frame, float* out)>& load, float* mine);
+
+// Gathers per-frame matrices from their owners onto every rank, in frame order.
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
+std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
+
+// Frames on their way to rank 0 (tags are the frame numbers): each send starts as soon as
+// its frame is ready and the data must stay untouched until wait_all().
+class FrameSender {
+ public:
+  void send(const float* data, std::size_t n, int frame, int to = 0);
+  void send_bytes(const std::vector<char>& data, int frame);
+  void wait_all();
+  ~FrameSender() { wait_all(); }
+
+ private:
+  std::vector<MPI_Request> requests_;
+};
+void receive_frame(float* data, std::size_t n, int frame, int from);
+// A message of bytes whose length the receiver does not know in advance.
+std::vector<char> receive_bytes(int frame, int from);
+
+// The largest value over all ranks (collective; valid on rank 0).
+double max_over_ranks(double v);
+
+// Peak resident memory of this process, summed over all ranks (collective; the sum is
+// valid on rank 0).
+double sum_peak_memory_mb();
+
+// Ends every rank with the message; used when one rank cannot continue.
+[[noreturn]] void abort_all(const std::string& message, int code);
+
+}  // namespace realign

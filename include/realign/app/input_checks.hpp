@@ -1,0 +1,19 @@
+// What rank 0 decides about the input before any rank commits to work: whether the
+// node has the memory for it, and how many of its first frames are non-steady-state.
+#pragma once
+
+#include "realign/app/options.hpp"
+#include "realign/io/nifti_io.hpp"
+
+namespace realign {
+
+// Refuses (InputError) an input whose estimated peak on rank 0's node, with ranks_here
+// ranks sharing it, exceeds --max-memory or what the machine or job allows.
+void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here);
+
+// The non-steady-state frames at the start of the run: --dummy-scans (UsageError when it
+// leaves fewer than two frames), or detected from the global means of the first frames
+// (core/nonsteady.hpp), logged when there are any. At least two frames are left.
+int nonsteady_frames(const Options& opt, const SeriesFile& file);
+
+}  // namespace realign

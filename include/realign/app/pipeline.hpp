@@ -1,0 +1,34 @@
+// A whole run as a sequence of stages, each collective (every rank calls it, in the same
+// order, and MPI appears only inside them):
+//   share_run -> distribute_frames -> estimate_motion -> reslice_and_stream -> write_outputs
+// `apply` is the same without estimation. Rank 0 reads and writes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "realign/app/options.hpp"
+#include "realign/core/motion_record.hpp"
+#include "realign/io/errors.hpp"
+
+namespace realign {
+
+struct RunResult {
+  MotionRecord record;               // what the run found (rank 0 has it complete)
+  std::vector<std::string> outputs;  // files written (rank 0)
+  // Stages: reslice is the slowest rank's own reslicing; write is the time after
+  // estimation that is not reslicing (rank 0 writes while ranks reslice).
+  double seconds_read = 0, seconds_estimate = 0, seconds_reslice = 0, seconds_write = 0;
+  double seconds_total = 0;   // from the start of reading to the last byte written
+  double peak_memory_mb = 0;  // peak resident memory summed over all ranks
+  double series_mb = 0;       // the series as float32
+};
+
+// Estimates, reslices and writes every output. Throws RunError for bad input or outputs
+// ("<file>: <problem>"), on every rank alike.
+RunResult run_realign(const Options& opt);
+
+// Reslices with the transforms of opt.apply_xfm and writes the series and its mean.
+RunResult run_apply(const Options& opt);
+
+}  // namespace realign

@@ -1,0 +1,29 @@
+// Stage 4 of a run: each rank reslices its own block of frames in place and sends each
+// frame on as soon as it is done; rank 0 writes them in order as they come, so writing
+// overlaps reslicing.
+#pragma once
+
+#include <vector>
+
+#include "realign/app/local_frames.hpp"
+#include "realign/app/options.hpp"
+#include "realign/app/run_plan.hpp"
+#include "realign/io/nifti_io.hpp"
+
+namespace realign {
+
+struct ResliceOutcome {
+  std::vector<double> dvars;      // every frame (NaN for frame 1), from the resliced series
+  std::vector<float> mean_after;  // the mean image, masked like the series
+  double seconds = 0.0;           // this rank's own reslicing, without waiting or writing
+};
+
+// Collective. `xfm` as MotionRecord::xfm; `writer` is rank 0's (null elsewhere). DVARS
+// counts the voxels where `reference_volume` shows the head (empty: no DVARS).
+ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& xfm,
+                                  LocalFrames& local, const Options& opt, NiftiWriter* writer);
+
+// Collective: the mean of the input frames before realignment (for the report), on rank 0.
+std::vector<float> input_mean(const LocalFrames& local);
+
+}  // namespace realign

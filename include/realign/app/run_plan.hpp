@@ -1,0 +1,36 @@
+// Stage 1 of a run: rank 0 opens and checks everything (input, outputs, memory,
+// reference, non-steady-state frames) before any rank commits to work, and tells every
+// rank what it decided in one exchange.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "realign/app/options.hpp"
+#include "realign/app/output_paths.hpp"
+#include "realign/app/reference_choice.hpp"
+#include "realign/io/nifti_io.hpp"
+
+namespace realign {
+
+struct RunPlan {
+  // On every rank.
+  NiftiInfo input;     // the checked header: grid, frames, TR, datatype
+  FrameFormat format;  // how the output stores a frame
+  ReferenceChoice reference;
+  std::string reference_words;          // the reference in words, for the log and report
+  int nonsteady = 0;                    // non-steady-state frames at the start
+  std::vector<float> reference_volume;  // the (first-pass) reference; empty for `apply`
+  std::vector<Mat4> given_xfm;          // `apply`: the transforms to reslice with
+  // On rank 0 only.
+  std::unique_ptr<SeriesFile> file;  // the opened input
+  OutputPaths paths;
+
+  bool applying() const { return !given_xfm.empty(); }
+};
+
+// Collective. Throws RunError, on every rank alike, when rank 0 refuses the run.
+RunPlan share_run(const Options& opt);
+
+}  // namespace realign

@@ -1,0 +1,37 @@
+// What a run found, from estimation to every writer: the one record the rp file, the
+// confounds, the plots and the QC report are all written from.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "realign/core/rigid.hpp"
+#include "realign/core/volume.hpp"
+
+namespace realign {
+
+struct MotionRecord {
+  std::string input_name;  // the input file's name, for titles
+  Grid grid;               // the input's grid
+  double tr_s = 0.0;       // 0 when unknown
+  std::string reference;   // how the reference was chosen, in words
+
+  std::vector<RigidParams> rp;  // rp convention, row 0 zero
+  // Per-frame world (RAS mm) matrices: corrected vox2world = xfm[n] * vox2world.
+  std::vector<Mat4> xfm;
+  std::vector<int> iterations;   // per frame, in the final pass; empty when unknown
+  std::vector<int> unconverged;  // 0-based indices; written 1-based like every frame number
+  // Non-steady-state frames at the start (0 = none), and whether --dummy-scans said so
+  // rather than the detection.
+  int nonsteady = 0;
+  bool nonsteady_given = false;
+
+  // As in metrics.hpp; NaN (element 0) is written "n/a". An empty vector means "not
+  // computed" (DVARS without a resliced series) and is written as a column of "n/a".
+  std::vector<double> fd, rmsd, dvars;
+  double fd_radius_mm = 50.0;
+  double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
+  double rmsd_radius_mm = 80.0;
+};
+
+}  // namespace realign

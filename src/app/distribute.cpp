@@ -1,0 +1,236 @@
+#include "realign/app/distribute.hpp"
+
+#include <mpi.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace realign {
+namespace {
+
+bool mpi_active() {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  return init && !fin;
+}
+
+template <typename T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
+template <>
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
+template <>
+MPI_Datatype mpi_type<int>() {
+  return MPI_INT;
+}
+template <>
+MPI_Datatype mpi_type<char>() {
+  return MPI_CHAR;
+}
+
+// Every rank learns every frame's values: each owner contributes its block at the block's
+// offset and zeros elsewhere; a sum then assembles the whole without rounding, since
+// x + 0 == x exactly.
+template <typename T>
+std::vector<T> assemble(const std::vector<T>& mine, int frames_total, int per_frame) {
+  std::vector<T> all(static_cast<std::size_t>(frames_total) * per_frame, T(0));
+  const auto [b, e] = block_range(frames_total, mpi_size(), mpi_rank());
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    all[static_cast<std::size_t>(b) * per_frame + i] = mine[i];
+  (void)e;
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), mpi_type<T>(), MPI_SUM,
+                  MPI_COMM_WORLD);
+  return all;
+}
+
+}  // namespace
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  // Errors in MPI calls end the job with a message rather than hanging a peer.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiSession::~MpiSession() {
+  if (mpi_active()) MPI_Finalize();
+}
+
+int mpi_rank() {
+  if (!mpi_active()) return 0;
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int mpi_size() {
+  if (!mpi_active()) return 1;
+  int s = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+int ranks_on_root_node() {
+  if (mpi_size() == 1) return 1;
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int here = 1;
+  MPI_Comm_size(node, &here);
+  MPI_Comm_free(&node);
+  MPI_Bcast(&here, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return here;
+}
+
+std::pair<int, int> block_range(int n, int size, int rank) {
+  const int base = n / size, extra = n % size;
+  const int begin = rank * base + std::min(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+std::string broadcast_status(const std::string& error_on_root, int* status) {
+  if (mpi_size() == 1) return error_on_root;
+  int head[2] = {static_cast<int>(error_on_root.size()), *status};
+  MPI_Bcast(head, 2, MPI_INT, 0, MPI_COMM_WORLD);
+  const int len = head[0];
+  *status = head[1];
+  std::string msg = error_on_root;
+  msg.resize(len);
+  if (len > 0) MPI_Bcast(msg.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return msg;
+}
+
+template <typename T>
+static void bcast_vector(std::vector<T>& v) {
+  if (mpi_size() == 1) return;
+  unsigned long long n = v.size();
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  v.resize(n);
+  const std::size_t chunk = 1u << 28;
+  for (std::size_t off = 0; off < n; off += chunk) {
+    const int count = static_cast<int>(std::min<std::size_t>(chunk, n - off));
+    MPI_Bcast(v.data() + off, count, mpi_type<T>(), 0, MPI_COMM_WORLD);
+  }
+}
+
+void broadcast(std::vector<float>& v) { bcast_vector(v); }
+void broadcast(std::vector<double>& v) { bcast_vector(v); }
+void broadcast(std::vector<char>& v) { bcast_vector(v); }
+
+void broadcast(int& v) {
+  if (mpi_size() > 1) MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+}
+
+void allreduce_sum(double* v, std::size_t n) {
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
+
+void scatter_frames(int frames_total, std::size_t nv,
+                    const std::function<void(int frame, float* out)>& load, float* mine) {
+  const int size = mpi_size(), rank = mpi_rank();
+  const auto [b, e] = block_range(frames_total, size, rank);
+  if (rank == 0) {
+    std::vector<float> frame(size > 1 ? nv : 0);
+    for (int r = 1; r < size; ++r) {
+      const auto [rb, re] = block_range(frames_total, size, r);
+      for (int f = rb; f < re; ++f) {
+        load(f, frame.data());
+        MPI_Send(frame.data(), static_cast<int>(nv), MPI_FLOAT, r, f, MPI_COMM_WORLD);
+      }
+    }
+    for (int f = b; f < e; ++f) load(f, mine + static_cast<std::size_t>(f - b) * nv);
+  } else {
+    for (int f = b; f < e; ++f)
+      MPI_Recv(mine + static_cast<std::size_t>(f - b) * nv, static_cast<int>(nv), MPI_FLOAT, 0, f,
+               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+}
+
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total) {
+  std::vector<double> flat;
+  for (const Mat4& m : mine) flat.insert(flat.end(), m.data(), m.data() + 16);
+  const std::vector<double> all = assemble(flat, frames_total, 16);
+  std::vector<Mat4> out(frames_total);
+  for (int f = 0; f < frames_total; ++f) out[f] = Eigen::Map<const Mat4>(&all[16 * f]);
+  return out;
+}
+
+std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total) {
+  return assemble(mine, frames_total, 1);
+}
+
+std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total) {
+  return assemble(mine, frames_total, 1);
+}
+
+void FrameSender::send(const float* data, std::size_t n, int frame, int to) {
+  requests_.emplace_back();
+  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, to, frame, MPI_COMM_WORLD, &requests_.back());
+}
+
+void FrameSender::send_bytes(const std::vector<char>& data, int frame) {
+  requests_.emplace_back();
+  MPI_Isend(data.data(), static_cast<int>(data.size()), MPI_BYTE, 0, frame, MPI_COMM_WORLD,
+            &requests_.back());
+}
+
+std::vector<char> receive_bytes(int frame, int from) {
+  MPI_Status status;
+  MPI_Probe(from, frame, MPI_COMM_WORLD, &status);
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::vector<char> bytes(static_cast<std::size_t>(count));
+  MPI_Recv(bytes.data(), count, MPI_BYTE, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return bytes;
+}
+
+void FrameSender::wait_all() {
+  if (!requests_.empty())
+    MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+  requests_.clear();
+}
+
+void receive_frame(float* data, std::size_t n, int frame, int from) {
+  MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+double max_over_ranks(double v) {
+  if (mpi_size() == 1) return v;
+  double out = v;
+  MPI_Reduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+  return out;
+}
+
+double sum_peak_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double mb = usage.ru_maxrss / 1024.0;  // Linux reports kilobytes
+  if (mpi_size() > 1) {
+    double total = 0.0;
+    MPI_Reduce(&mb, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    mb = total;
+  }
+  return mb;
+}
+
+void abort_all(const std::string& message, int code) {
+  spdlog::error("{}", message);
+  spdlog::default_logger()->flush();
+  if (mpi_active() && mpi_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+}  // namespace realign

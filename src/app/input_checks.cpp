@@ -1,0 +1,60 @@
+#include "realign/app/input_checks.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "realign/app/distribute.hpp"
+#include "realign/app/memory.hpp"
+#include "realign/core/nonsteady.hpp"
+
+namespace realign {
+
+void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
+  MemoryPlan plan;
+  plan.file_bytes = input.image_bytes() + (input.gzip ? input.stored_bytes : 0);
+  plan.series_bytes = static_cast<std::uint64_t>(input.grid.voxels()) * input.frames * 4;
+  plan.ranks = mpi_size();
+  plan.ranks_here = ranks_here;
+  plan.every_rank_holds_series = opt.split == Split::Points;
+  const double need_mb = estimate_node_bytes(plan) / (1024.0 * 1024.0);
+  const double have_mb =
+      opt.max_memory_mb > 0 ? opt.max_memory_mb : available_bytes() / (1024.0 * 1024.0);
+  spdlog::debug("memory: about {:.0f} MB needed on this node, {:.0f} MB available", need_mb,
+                have_mb);
+  if (have_mb > 0 && need_mb > have_mb)
+    throw InputError(opt.input,
+                     fmt::format("needs about {:.0f} MB of memory, {:.0f} MB {} "
+                                 "(use fewer ranks per node, or --max-memory)",
+                                 need_mb, have_mb,
+                                 opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
+}
+
+int nonsteady_frames(const Options& opt, const SeriesFile& file) {
+  const int frames = file.frames();
+  if (opt.dummy_scans >= frames - 1)
+    throw UsageError(
+        fmt::format("--dummy-scans {}: {} has {} frames", opt.dummy_scans, opt.input, frames));
+  if (opt.dummy_scans >= 0) return opt.dummy_scans;
+  std::vector<float> frame(file.grid().voxels());
+  std::vector<double> means;
+  for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
+    file.read_frames(f, f + 1, frame.data());
+    double sum = 0.0;
+    for (float v : frame) sum += v;
+    means.push_back(sum / static_cast<double>(frame.size()));
+  }
+  const int n = std::min(count_nonsteady_frames(means), frames - 2);
+  if (n > 0) {
+    double steady = 0.0;
+    for (std::size_t f = n; f < means.size(); ++f) steady += means[f];
+    steady /= static_cast<double>(means.size() - n);
+    spdlog::info(
+        "frames 1-{} are non-steady-state (frame 1 {:+.0f}% brighter than the steady "
+        "state): kept out of the reference; --dummy-scans overrides",
+        n, 100.0 * (means[0] / steady - 1.0));
+  }
+  return n;
+}
+
+}  // namespace realign

@@ -1,0 +1,95 @@
+#include "realign/app/pipeline.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+#include <memory>
+
+#include "realign/app/distribute.hpp"
+#include "realign/app/estimate_motion.hpp"
+#include "realign/app/reslice_stream.hpp"
+#include "realign/app/write_outputs.hpp"
+
+namespace realign {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Stages 4 and 5. A failure on rank 0 (a full disk, say) removes its temporaries and ends
+// every rank; any other rank's failure ends the job through the caller.
+void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& opt,
+                       RunResult& result) {
+  const auto t0 = Clock::now();
+  auto outs = mpi_rank() == 0 ? std::make_unique<OutputSet>() : nullptr;
+  try {
+    RunImages images;
+    // The mean before realignment, for the report, from the frames before they change.
+    if (opt.report && !plan.applying()) images.mean_before = input_mean(local);
+    double reslice_seconds = 0.0;
+    if (opt.reslice) {
+      std::unique_ptr<NiftiWriter> writer;
+      if (outs)
+        writer = std::make_unique<NiftiWriter>(outs->temp_for(plan.paths.image), plan.input.header,
+                                               local.grid, local.frames, opt.datatype);
+      ResliceOutcome r = reslice_and_stream(plan, result.record.xfm, local, opt, writer.get());
+      result.record.dvars = std::move(r.dvars);
+      images.mean_after = std::move(r.mean_after);
+      reslice_seconds = r.seconds;
+    }
+    if (outs) {
+      write_outputs(plan, result.record, images, opt, *outs);
+      result.outputs = outs->finals();
+    }
+    result.seconds_reslice = max_over_ranks(reslice_seconds);
+    result.seconds_write = std::max(0.0, since(t0) - result.seconds_reslice);
+  } catch (const std::exception& e) {
+    if (!outs) throw;
+    const std::string message = outs->with_final_names(e.what());
+    const int status = exit_status_of(e);
+    outs.reset();  // removes the temporaries before anything else happens
+    if (mpi_size() > 1) abort_all(message, status);
+    throw RunError(message, status);
+  }
+}
+
+// Stages 1 and 2, and the timing and memory every run reports.
+template <class Middle>
+RunResult run_stages(const Options& opt, Middle&& middle) {
+  const auto t0 = Clock::now();
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+  RunPlan plan = share_run(opt);
+  LocalFrames local = distribute_frames(plan, opt);
+  RunResult result;
+  result.seconds_read = since(t0);
+  const auto t_est = Clock::now();
+  result.record = record_motion(plan, middle(plan, local), opt);
+  result.seconds_estimate = since(t_est);
+  reslice_and_write(plan, local, opt, result);
+  result.seconds_total = since(t0);
+  result.series_mb =
+      static_cast<double>(local.grid.voxels()) * local.frames * sizeof(float) / (1024.0 * 1024.0);
+  result.peak_memory_mb = sum_peak_memory_mb();
+  return result;
+}
+
+}  // namespace
+
+RunResult run_realign(const Options& opt) {
+  return run_stages(opt, [&](const RunPlan& plan, const LocalFrames& local) {
+    return estimate_motion(plan, local, opt);
+  });
+}
+
+RunResult run_apply(const Options& opt) {
+  return run_stages(opt, [](const RunPlan& plan, const LocalFrames&) {
+    MotionEstimate given;
+    given.corrections = plan.given_xfm;
+    return given;
+  });
+}
+
+}  // namespace realign

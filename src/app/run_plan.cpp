@@ -1,0 +1,97 @@
+#include "realign/app/run_plan.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "realign/app/distribute.hpp"
+#include "realign/app/input_checks.hpp"
+#include "realign/io/motion_files.hpp"
+
+namespace realign {
+namespace {
+
+// Rank 0: the transforms of `apply`, one per frame of the input.
+std::vector<Mat4> given_transforms(const Options& opt, int frames) {
+  std::vector<Mat4> xfm = read_xfm(opt.apply_xfm);
+  if (static_cast<int>(xfm.size()) != frames)
+    throw InputError(opt.apply_xfm, fmt::format("holds {} transforms, {} has {} frames", xfm.size(),
+                                                opt.input, frames));
+  spdlog::info("applying {} transforms from {}", xfm.size(), opt.apply_xfm);
+  return xfm;
+}
+
+// Rank 0: the reference, the non-steady-state frames and the reference volume.
+void choose_reference(const Options& opt, RunPlan& plan) {
+  const SeriesFile& file = *plan.file;
+  if (file.frames() < 2)
+    throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
+  plan.reference = parse_reference(opt.reference, file.frames(), opt.input);
+  plan.nonsteady = nonsteady_frames(opt, file);
+  // The first pass of register-to-mean aligns to the first steady-state frame.
+  if (plan.reference.kind == ReferenceChoice::Mean) plan.reference.frame = plan.nonsteady;
+  if (plan.reference.median) plan.reference.frame = median_frame(file, plan.nonsteady);
+  plan.reference_volume = reference_volume(plan.reference, opt.reference, file, opt.input);
+  spdlog::info("reference: {}", describe_reference(plan.reference, opt.reference));
+}
+
+// Rank 0: everything that can refuse the run, before any rank commits to work.
+void decide(const Options& opt, int ranks_here, RunPlan& plan) {
+  plan.paths = output_paths(opt.output);
+  check_output_paths(plan.paths, opt.input);
+  // Sized from the header alone, before the file's bytes are read.
+  check_memory(opt, read_nifti_header(opt.input), ranks_here);
+  plan.file = std::make_unique<SeriesFile>(opt.input);
+  plan.input = plan.file->info();
+  frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written
+  if (!opt.apply_xfm.empty())
+    plan.given_xfm = given_transforms(opt, plan.file->frames());
+  else
+    choose_reference(opt, plan);
+}
+
+// The decisions in as few messages as possible: the packed header, four numbers, and
+// the reference volume or the transforms.
+void share_decisions(RunPlan& plan, const Options& opt) {
+  std::vector<char> header = mpi_rank() == 0 ? pack_header(plan.input) : std::vector<char>{};
+  broadcast(header);
+  if (mpi_rank() != 0) plan.input = unpack_header(opt.input, header);
+  std::vector<double> numbers = {
+      static_cast<double>(plan.reference.kind), static_cast<double>(plan.reference.frame),
+      plan.reference.median ? 1.0 : 0.0, static_cast<double>(plan.nonsteady)};
+  broadcast(numbers);
+  plan.reference.kind = static_cast<ReferenceChoice::Kind>(numbers[0]);
+  plan.reference.frame = static_cast<int>(numbers[1]);
+  plan.reference.median = numbers[2] != 0.0;
+  plan.nonsteady = static_cast<int>(numbers[3]);
+  broadcast(plan.reference_volume);
+  std::vector<double> xfm;
+  for (const Mat4& m : plan.given_xfm) xfm.insert(xfm.end(), m.data(), m.data() + 16);
+  broadcast(xfm);
+  plan.given_xfm.resize(xfm.size() / 16);
+  for (std::size_t f = 0; f < plan.given_xfm.size(); ++f)
+    plan.given_xfm[f] = Eigen::Map<const Mat4>(&xfm[16 * f]);
+}
+
+}  // namespace
+
+RunPlan share_run(const Options& opt) {
+  RunPlan plan;
+  const int ranks_here = ranks_on_root_node();
+  std::string error;
+  int status = kExitOk;
+  if (mpi_rank() == 0) {
+    try {
+      decide(opt, ranks_here, plan);
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = exit_status_of(e);
+    }
+  }
+  error = broadcast_status(error, &status);
+  if (!error.empty()) throw RunError(error, status);
+  share_decisions(plan, opt);
+  plan.format = frame_format(plan.input.header, opt.datatype, opt.output);
+  plan.reference_words = describe_reference(plan.reference, opt.reference);
+  return plan;
+}
+
+}  // namespace realign

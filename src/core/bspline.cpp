@@ -1,0 +1,250 @@
+#include "realign/core/bspline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+namespace realign {
+namespace {
+
+// Poles of the B-spline prefilter (Unser 1999, Thevenaz et al. 2000).
+int poles(int degree, double* z) {
+  switch (degree) {
+    case 0:
+    case 1:
+      return 0;
+    case 2:
+      z[0] = std::sqrt(8.0) - 3.0;
+      return 1;
+    case 3:
+      z[0] = std::sqrt(3.0) - 2.0;
+      return 1;
+    case 4:
+      z[0] = std::sqrt(664.0 - std::sqrt(438976.0)) + std::sqrt(304.0) - 19.0;
+      z[1] = std::sqrt(664.0 + std::sqrt(438976.0)) - std::sqrt(304.0) - 19.0;
+      return 2;
+    case 5:
+      z[0] = std::sqrt(135.0 / 2.0 - std::sqrt(17745.0 / 4.0)) + std::sqrt(105.0 / 4.0) - 6.5;
+      z[1] = std::sqrt(135.0 / 2.0 + std::sqrt(17745.0 / 4.0)) - std::sqrt(105.0 / 4.0) - 6.5;
+      return 2;
+    default:
+      throw std::invalid_argument("B-spline degree must be 0-5");
+  }
+}
+
+// In-place prefilter of one line with mirror boundaries (whole-sample symmetric).
+void filter_line(double* c, int n, const double* z, int npoles) {
+  if (n < 2 || npoles == 0) return;
+  double gain = 1.0;
+  for (int p = 0; p < npoles; ++p) gain *= (1.0 - z[p]) * (1.0 - 1.0 / z[p]);
+  for (int i = 0; i < n; ++i) c[i] *= gain;
+  for (int p = 0; p < npoles; ++p) {
+    const double zp = z[p];
+    // Causal initial value: the exact sum over the mirrored signal, truncated where
+    // z^k no longer matters.
+    const int horizon = static_cast<int>(std::ceil(std::log(1e-12) / std::log(std::fabs(zp))));
+    double c0;
+    if (horizon < n) {
+      double zk = zp;
+      c0 = c[0];
+      for (int k = 1; k < horizon; ++k) {
+        c0 += zk * c[k];
+        zk *= zp;
+      }
+    } else {
+      double zk = zp;
+      const double zn = std::pow(zp, n - 1);
+      double z2n = zn * zn / zp;
+      c0 = c[0] + zn * c[n - 1];
+      for (int k = 1; k < n - 1; ++k) {
+        c0 += (zk + z2n) * c[k];
+        zk *= zp;
+        z2n /= zp;
+      }
+      c0 /= (1.0 - zn * zn);
+    }
+    c[0] = c0;
+    for (int i = 1; i < n; ++i) c[i] += zp * c[i - 1];
+    c[n - 1] = (zp / (zp * zp - 1.0)) * (zp * c[n - 2] + c[n - 1]);
+    for (int i = n - 2; i >= 0; --i) c[i] = zp * (c[i + 1] - c[i]);
+  }
+}
+
+// Centred B-spline of degree n evaluated at x, by its explicit pieces for the degrees
+// used in the hot paths and the truncated-power sum otherwise.
+double beta(int n, double x) {
+  x = std::fabs(x);
+  switch (n) {
+    case 0:
+      return x < 0.5 ? 1.0 : (x == 0.5 ? 0.5 : 0.0);
+    case 1:
+      return x < 1.0 ? 1.0 - x : 0.0;
+    case 2:
+      if (x < 0.5) return 0.75 - x * x;
+      if (x < 1.5) return 0.5 * (1.5 - x) * (1.5 - x);
+      return 0.0;
+    case 3:
+      if (x < 1.0) return (4.0 - 6.0 * x * x + 3.0 * x * x * x) / 6.0;
+      if (x < 2.0) return (2.0 - x) * (2.0 - x) * (2.0 - x) / 6.0;
+      return 0.0;
+    case 4: {
+      const double x2 = x * x;
+      if (x < 0.5) return 115.0 / 192.0 + x2 * (-5.0 / 8.0 + x2 / 4.0);
+      if (x < 1.5)
+        return 55.0 / 96.0 + x * (5.0 / 24.0 + x * (-5.0 / 4.0 + x * (5.0 / 6.0 - x / 6.0)));
+      if (x < 2.5) {
+        const double t = 2.5 - x;
+        return t * t * t * t / 24.0;
+      }
+      return 0.0;
+    }
+    default: {
+      double s = 0.0, fact = 1.0, binom = 1.0;
+      for (int k = 1; k <= n; ++k) fact *= k;
+      for (int k = 0; k <= n + 1; ++k) {
+        const double u = x + (n + 1) / 2.0 - k;
+        if (u > 0) s += ((k % 2) ? -binom : binom) * std::pow(u, n);
+        binom = binom * (n + 1 - k) / (k + 1);
+      }
+      return s / fact;
+    }
+  }
+}
+
+// The same filter applied to `w` lines at once, stored [n][w]: each step combines whole
+// rows of contiguous values, which vectorises and reads memory in order.
+void filter_columns(double* c, int n, std::size_t w, const double* z, int npoles) {
+  if (n < 2 || npoles == 0) return;
+  double gain = 1.0;
+  for (int p = 0; p < npoles; ++p) gain *= (1.0 - z[p]) * (1.0 - 1.0 / z[p]);
+  for (std::size_t i = 0; i < n * w; ++i) c[i] *= gain;
+  std::vector<double> acc(w);
+  for (int p = 0; p < npoles; ++p) {
+    const double zp = z[p];
+    const int horizon = static_cast<int>(std::ceil(std::log(1e-12) / std::log(std::fabs(zp))));
+    if (horizon < n) {
+      std::copy(c, c + w, acc.begin());
+      double zk = zp;
+      for (int k = 1; k < horizon; ++k, zk *= zp)
+        for (std::size_t i = 0; i < w; ++i) acc[i] += zk * c[k * w + i];
+    } else {
+      double zk = zp;
+      const double zn = std::pow(zp, n - 1);
+      double z2n = zn * zn / zp;
+      for (std::size_t i = 0; i < w; ++i) acc[i] = c[i] + zn * c[(n - 1) * w + i];
+      for (int k = 1; k < n - 1; ++k, zk *= zp, z2n /= zp)
+        for (std::size_t i = 0; i < w; ++i) acc[i] += (zk + z2n) * c[k * w + i];
+      for (std::size_t i = 0; i < w; ++i) acc[i] /= (1.0 - zn * zn);
+    }
+    std::copy(acc.begin(), acc.end(), c);
+    for (int j = 1; j < n; ++j)
+      for (std::size_t i = 0; i < w; ++i) c[j * w + i] += zp * c[(j - 1) * w + i];
+    const double last = zp / (zp * zp - 1.0);
+    for (std::size_t i = 0; i < w; ++i)
+      c[(n - 1) * w + i] = last * (zp * c[(n - 2) * w + i] + c[(n - 1) * w + i]);
+    for (int j = n - 2; j >= 0; --j)
+      for (std::size_t i = 0; i < w; ++i) c[j * w + i] = zp * (c[(j + 1) * w + i] - c[j * w + i]);
+  }
+}
+
+}  // namespace
+
+int bspline_weights(int degree, double x, double* w, double* dw) {
+  // Odd degrees have knots at integers, even degrees at half-integers.
+  const int first = (degree % 2) ? static_cast<int>(std::floor(x)) - (degree - 1) / 2
+                                 : static_cast<int>(std::floor(x + 0.5)) - degree / 2;
+  for (int k = 0; k <= degree; ++k) {
+    const double u = x - (first + k);
+    w[k] = beta(degree, u);
+    if (dw) dw[k] = degree == 0 ? 0.0 : beta(degree - 1, u + 0.5) - beta(degree - 1, u - 0.5);
+  }
+  return first;
+}
+
+void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degree) {
+  double z[2];
+  const int np = poles(degree, z);
+  if (np == 0) return;
+  const std::size_t nx = dim[0], ny = dim[1], nz = dim[2];
+  // Along i: one contiguous line at a time.
+  if (nx > 1) {
+#pragma omp parallel
+    {
+      std::vector<double> line(nx);
+#pragma omp for schedule(static)
+      for (long r = 0; r < static_cast<long>(ny * nz); ++r) {
+        float* row = volume + r * nx;
+        std::copy(row, row + nx, line.begin());
+        filter_line(line.data(), static_cast<int>(nx), z, np);
+        std::copy(line.begin(), line.end(), row);
+      }
+    }
+  }
+  // Along j and k: blocks [outer][n][inner] filtered a chunk of columns at a time.
+  const std::size_t chunk = 256;
+  for (int axis = 1; axis < 3; ++axis) {
+    const int n = dim[axis];
+    if (n < 2) continue;
+    const std::size_t outer = axis == 1 ? nz : 1, inner = axis == 1 ? nx : nx * ny;
+    const std::size_t chunks = (inner + chunk - 1) / chunk;
+#pragma omp parallel
+    {
+      std::vector<double> block(static_cast<std::size_t>(n) * chunk);
+#pragma omp for schedule(static)
+      for (long job = 0; job < static_cast<long>(outer * chunks); ++job) {
+        const std::size_t o = job / chunks, c0 = (job % chunks) * chunk;
+        const std::size_t w = std::min(chunk, inner - c0);
+        float* base = volume + o * n * inner + c0;
+        for (int j = 0; j < n; ++j)
+          std::copy(base + j * inner, base + j * inner + w, &block[j * w]);
+        filter_columns(block.data(), n, w, z, np);
+        for (int j = 0; j < n; ++j) std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
+      }
+    }
+  }
+}
+
+PaddedCoefficients pad_coefficients(const float* coef, const std::array<int, 3>& dim, int degree) {
+  PaddedCoefficients p;
+  p.dim = dim;
+  p.degree = degree;
+  // Half the support plus the half-voxel slab of single-slice axes.
+  for (int d = 0; d < 3; ++d) p.pad[d] = (degree + 1) / 2 + (dim[d] == 1 ? 1 : 0);
+  const int px = dim[0] + 2 * p.pad[0], py = dim[1] + 2 * p.pad[1], pz = dim[2] + 2 * p.pad[2];
+  p.sy = px;
+  p.sz = static_cast<std::ptrdiff_t>(px) * py;
+  // A few floats of slack let vector loads run past the last row.
+  p.data.resize(static_cast<std::size_t>(p.sz) * pz + 8, 0.0f);
+  std::vector<int> mirror_x(px);
+  for (int i = 0; i < px; ++i) mirror_x[i] = mirror_index(i - p.pad[0], dim[0]);
+#pragma omp parallel for schedule(static)
+  for (int k = 0; k < pz; ++k) {
+    const int sk = mirror_index(k - p.pad[2], dim[2]);
+    for (int j = 0; j < py; ++j) {
+      const int sj = mirror_index(j - p.pad[1], dim[1]);
+      const float* src = coef + (static_cast<std::size_t>(sk) * dim[1] + sj) * dim[0];
+      float* dst = p.data.data() + k * p.sz + j * p.sy;
+      std::copy(src, src + dim[0], dst + p.pad[0]);
+      for (int i = 0; i < p.pad[0]; ++i) {
+        dst[i] = src[mirror_x[i]];
+        dst[px - 1 - i] = src[mirror_x[px - 1 - i]];
+      }
+    }
+  }
+  return p;
+}
+
+double padded_value(const PaddedCoefficients& c, double x, double y, double z) {
+  return with_degree(c.degree,
+                     [&](auto d) { return padded_value<decltype(d)::value>(c, x, y, z); });
+}
+
+double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
+                             double grad[3]) {
+  return with_degree(c.degree, [&](auto d) {
+    return padded_value_gradient<decltype(d)::value>(c, x, y, z, grad);
+  });
+}
+
+}  // namespace realign

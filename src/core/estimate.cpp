@@ -1,0 +1,358 @@
+#include "realign/core/estimate.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+#include "realign/core/rigid.hpp"
+#include "realign/core/smooth.hpp"
+#include "spline_sse.hpp"
+
+namespace realign {
+
+PaddedCoefficients smoothed_coefficients(const float* volume, const Grid& grid,
+                                         const EstimateOptions& opt) {
+  std::vector<float> c(grid.voxels());
+  gaussian_smooth(volume, c.data(), grid.dim, grid.voxel_size_mm(), opt.fwhm_mm);
+  bspline_coefficients(c.data(), grid.dim, opt.degree);
+  return pad_coefficients(c.data(), grid.dim, opt.degree);
+}
+
+Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
+                               const Grid& reference_grid) {
+  return (correction * frame_grid.vox2world).inverse() * reference_grid.vox2world;
+}
+
+IntensityBasis::IntensityBasis(const std::array<int, 3>& dim, IntensityModel model) {
+  if (model == IntensityModel::Global) return;
+  // The axes that sample_grid spreads points along (three voxels or more).
+  for (int a = 0; a < 3; ++a) {
+    if (dim[a] < 3) continue;
+    axis_[terms_ - 1] = a;
+    slope_[terms_ - 1] = 2.0 / (dim[a] - 1);
+    offset_[terms_ - 1] = -1.0;
+    ++terms_;
+  }
+}
+
+void IntensityBasis::evaluate(double x, double y, double z, double* phi) const {
+  const double v[3] = {x, y, z};
+  phi[0] = 1.0;
+  for (int t = 1; t < terms_; ++t) phi[t] = slope_[t - 1] * v[axis_[t - 1]] + offset_[t - 1];
+}
+
+double IntensityBasis::scale_at(const IntensityCoefficients& c, double x, double y, double z,
+                                double grad[3]) const {
+  double phi[kMaxIntensityTerms];
+  evaluate(x, y, z, phi);
+  double s = 0.0;
+  grad[0] = grad[1] = grad[2] = 0.0;
+  for (int t = 0; t < terms_; ++t) s += c[t] * phi[t];
+  for (int t = 1; t < terms_; ++t) grad[axis_[t - 1]] += c[t] * slope_[t - 1];
+  return s;
+}
+
+// A chunk's buffer holds, for the unknowns (dq, c) of g = J dq + H c with H_k = phi_k f:
+// sum J_r H_k (np x K), sum H_k H_l (lower triangle), sum H_k g; then J^T J (lower
+// triangle), J^T g and g^T g: in a plain fit, over the points that fell outside the frame
+// (to be taken off the fixed full-set sums); in a robust fit, weighted over the points
+// inside. Then the count of points inside, and for the robust scale the sums of the
+// weights and of the weighted squared residuals.
+struct FrameFitter::Layout {
+  int np, k;
+  int jh() const { return 0; }
+  int hh() const { return np * k; }
+  int hg() const { return hh() + k * (k + 1) / 2; }
+  int jj() const { return hg() + k; }
+  int jg() const { return jj() + np * (np + 1) / 2; }
+  int gg() const { return jg() + np; }
+  int inside() const { return gg() + 1; }
+  int sum_w() const { return inside() + 1; }
+  int sum_we2() const { return sum_w() + 1; }
+  int width() const { return sum_we2() + 1; }
+};
+
+// What a robust iteration weighs points by: Tukey's biweight of the residual at the
+// current pose, e = g - s(x) f, with cutoff kTukey * sigma (95% efficiency for Gaussian
+// residuals). An infinite sigma weighs every point 1 (the first iteration).
+struct FrameFitter::Weighting {
+  static constexpr double kTukey = 4.685;
+  double inv_cutoff = 0.0;
+  IntensityCoefficients c{1.0, 0.0, 0.0, 0.0};
+  double weight(double e) const {
+    const double u = e * inv_cutoff;
+    return u * u < 1.0 ? (1.0 - u * u) * (1.0 - u * u) : 0.0;
+  }
+};
+
+FrameFitter::FrameFitter(SampleSet points, std::vector<double> jacobian, std::vector<int> params,
+                         Grid reference_grid, EstimateOptions opt)
+    : points_(std::move(points)),
+      jac_(std::move(jacobian)),
+      params_(std::move(params)),
+      ref_grid_(reference_grid),
+      opt_(opt),
+      basis_(reference_grid.dim, opt.intensity) {
+  const int np = static_cast<int>(params_.size()), k = basis_.terms();
+  jtj_ = Eigen::MatrixXd::Zero(np, np);
+  jtg_ = Eigen::VectorXd::Zero(np);
+  phi_.resize(points_.size() * k);
+  for (std::size_t p = 0; p < points_.size(); ++p) {
+    Eigen::Map<const Eigen::VectorXd> j(&jac_[p * np], np);
+    jtj_.selfadjointView<Eigen::Lower>().rankUpdate(j);
+    jtg_ += j * points_.g[p];
+    gtg_ += points_.g[p] * points_.g[p];
+    basis_.evaluate(points_.x[p], points_.y[p], points_.z[p], &phi_[p * k]);
+  }
+  jtj_ = Eigen::MatrixXd(jtj_.selfadjointView<Eigen::Lower>());
+  chunk_end_ = chunks();
+}
+
+void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer reduce) {
+  chunk_begin_ = begin;
+  chunk_end_ = end;
+  reduce_ = std::move(reduce);
+}
+
+// One chunk's sums (Layout), with the parameter count, spline degree and weighting fixed
+// at compile time so the accumulators live in registers and the interpolation is unrolled.
+template <int NP, int D, bool Robust>
+void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficients& coef,
+                                   const Interior& in, const Layout& lay, const Weighting& wt,
+                                   double* out) const {
+  constexpr int KM = kMaxIntensityTerms;
+  const int k = lay.k;
+  double jh[NP * KM] = {}, hh[KM * KM] = {}, hg[KM] = {}, jj[NP * NP] = {}, jg[NP] = {};
+  double gg = 0.0, inside = 0.0, sum_w = 0.0, sum_we2 = 0.0;
+  const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
+  for (std::size_t p = p0; p < p1; ++p) {
+    const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
+    const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
+    const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
+    const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
+    const double* j = &jac_[p * NP];
+    const double g = points_.g[p];
+    const bool inside_frame = in.contains(yx, yy, yz);
+    if (!Robust && !inside_frame) {  // rare: its share comes off the fixed sums
+      for (int r = 0; r < NP; ++r) {
+        for (int q = 0; q <= r; ++q) jj[r * NP + q] += j[r] * j[q];
+        jg[r] += j[r] * g;
+      }
+      gg += g * g;
+    }
+    if (!inside_frame) continue;
+    const double f = sse::value<D>(coef, yx, yy, yz);
+    const double* phi = &phi_[p * k];
+    double h[KM], w = 1.0;
+    for (int t = 0; t < k; ++t) h[t] = phi[t] * f;
+    if constexpr (Robust) {
+      double e = g;
+      for (int t = 0; t < k; ++t) e -= wt.c[t] * h[t];
+      w = wt.weight(e);
+      sum_w += w;
+      sum_we2 += w * e * e;
+      for (int r = 0; r < NP; ++r) {
+        for (int q = 0; q <= r; ++q) jj[r * NP + q] += w * j[r] * j[q];
+        jg[r] += w * j[r] * g;
+      }
+      gg += w * g * g;
+    }
+    for (int r = 0; r < NP; ++r)
+      for (int t = 0; t < k; ++t) jh[r * KM + t] += w * j[r] * h[t];
+    for (int t = 0; t < k; ++t) {
+      for (int u = 0; u <= t; ++u) hh[t * KM + u] += w * h[t] * h[u];
+      hg[t] += w * h[t] * g;
+    }
+    inside += 1.0;
+  }
+  for (int r = 0, i = 0; r < NP; ++r) {
+    for (int t = 0; t < k; ++t) out[lay.jh() + r * k + t] = jh[r * KM + t];
+    for (int q = 0; q <= r; ++q) out[lay.jj() + i++] = jj[r * NP + q];
+    out[lay.jg() + r] = jg[r];
+  }
+  for (int t = 0, i = 0; t < k; ++t) {
+    for (int u = 0; u <= t; ++u) out[lay.hh() + i++] = hh[t * KM + u];
+    out[lay.hg() + t] = hg[t];
+  }
+  out[lay.gg()] = gg;
+  out[lay.inside()] = inside;
+  out[lay.sum_w()] = Robust ? sum_w : inside;
+  out[lay.sum_we2()] = sum_we2;
+}
+
+std::vector<double> FrameFitter::sums_at(const Mat4& a, const PaddedCoefficients& coef,
+                                         const Grid& frame_grid, const Layout& lay,
+                                         const Weighting* robust) const {
+  const int w = lay.width();
+  const std::size_t nchunks = chunks();
+  std::vector<double> per_chunk(nchunks * w, 0.0), total(w, 0.0);
+  const Interior in = trusted_interior(frame_grid, opt_.fwhm_mm);
+  const Weighting plain;
+  auto run = [&](auto np, auto degree, auto is_robust) {
+    constexpr int NP = decltype(np)::value, D = decltype(degree)::value;
+    constexpr bool R = decltype(is_robust)::value;
+#pragma omp parallel for schedule(static)
+    for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c)
+      accumulate_chunk<NP, D, R>(c, a, coef, in, lay, robust ? *robust : plain, &per_chunk[c * w]);
+  };
+  with_degree(coef.degree, [&](auto d) {
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (lay.np == 6)
+      robust ? run(std::integral_constant<int, 6>{}, d, Yes{})
+             : run(std::integral_constant<int, 6>{}, d, No{});
+    else
+      robust ? run(std::integral_constant<int, 3>{}, d, Yes{})
+             : run(std::integral_constant<int, 3>{}, d, No{});
+  });
+  if (reduce_) reduce_(per_chunk);
+  for (std::size_t c = 0; c < nchunks; ++c)
+    for (int i = 0; i < w; ++i) total[i] += per_chunk[c * w + i];
+  return total;
+}
+
+// The normal equations of g = J dq + H c from a set of sums, solved: dq then c, and the
+// mean squared residual of the linear fit (g^T g - soln^T beta over the weights).
+FrameFitter::Solution FrameFitter::solve(const std::vector<double>& total, const Layout& lay,
+                                         bool robust) const {
+  const int np = lay.np, k = lay.k, m = np + k;
+  Eigen::MatrixXd alpha(m, m);
+  Eigen::VectorXd beta(m);
+  // A plain fit takes the points outside off the fixed sums; a robust one has them whole.
+  const double sign = robust ? 1.0 : -1.0;
+  for (int r = 0, t = 0; r < np; ++r) {
+    for (int q = 0; q <= r; ++q, ++t)
+      alpha(r, q) = alpha(q, r) = (robust ? 0.0 : jtj_(r, q)) + sign * total[lay.jj() + t];
+    beta[r] = (robust ? 0.0 : jtg_[r]) + sign * total[lay.jg() + r];
+    for (int u = 0; u < k; ++u) alpha(r, np + u) = alpha(np + u, r) = total[lay.jh() + r * k + u];
+  }
+  for (int u = 0, t = 0; u < k; ++u) {
+    for (int v = 0; v <= u; ++v, ++t)
+      alpha(np + u, np + v) = alpha(np + v, np + u) = total[lay.hh() + t];
+    beta[np + u] = total[lay.hg() + u];
+  }
+  const double gtg = (robust ? 0.0 : gtg_) + sign * total[lay.gg()];
+  // A tiny ridge keeps flat directions (e.g. a featureless axis) solvable.
+  for (int r = 0; r < m; ++r) alpha(r, r) *= 1.0 + 1e-12;
+  Solution s;
+  s.x = alpha.ldlt().solve(beta);
+  s.mse = std::max(0.0, gtg - s.x.dot(beta)) / std::max(total[lay.sum_w()], 1e-300);
+  return s;
+}
+
+FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid,
+                          const Mat4& start) const {
+  const int np = static_cast<int>(params_.size()), k = basis_.terms();
+  if (np != 3 && np != 6) throw std::invalid_argument("fit: 3 or 6 parameters");
+  const Layout lay{np, k};
+  FrameFit out;
+  out.correction = start;
+  Weighting robust;  // the first robust iteration weighs every point alike
+  double ss = std::numeric_limits<double>::infinity();
+  int countdown = -1;
+  for (int iter = 1; iter <= opt_.max_iter; ++iter) {
+    const Mat4 a = reference_to_frame_voxels(out.correction, frame_grid, ref_grid_);
+    const std::vector<double> total =
+        sums_at(a, coef, frame_grid, lay, opt_.robust ? &robust : nullptr);
+    out.iterations = iter;
+    if (total[lay.inside()] < 32) {
+      out.overlap_failed = true;
+      return out;
+    }
+    const Solution s = solve(total, lay, opt_.robust);
+    RigidParams step{0, 0, 0, 0, 0, 0};
+    for (int r = 0; r < np; ++r) step[params_[r]] = s.x[r];
+    out.correction = orthonormalise(rigid_matrix(step).inverse() * out.correction);
+    out.intensity.fill(0.0);
+    for (int u = 0; u < k; ++u) out.intensity[u] = s.x[np + u];
+    if (opt_.robust) {
+      // The scale of the next weights: the weighted RMS of this iteration's residuals.
+      const double sigma = std::sqrt(total[lay.sum_we2()] / total[lay.sum_w()]);
+      robust.inv_cutoff = sigma > 0 ? 1.0 / (Weighting::kTukey * sigma) : 0.0;
+      robust.c = out.intensity;
+    }
+    const double pss = ss;
+    ss = s.mse;
+    out.mse = ss;
+    // As SPM: once the relative decrease falls below tol, two more iterations finish off.
+    if (countdown == -1 && (pss - ss) / pss < opt_.tol) countdown = 2;
+    if (countdown != -1) {
+      if (countdown == 0) {
+        out.converged = true;
+        break;
+      }
+      --countdown;
+    }
+  }
+  return out;
+}
+
+void MeanAtPoints::reset(const SampleSet& s) {
+  for (auto* v : {&sum, &sum_gx, &sum_gy, &sum_gz, &count}) v->assign(s.size(), 0.0);
+  double peak = 0.0;
+  for (std::size_t p = 0; p < s.size(); ++p) peak = std::max(peak, std::fabs(s.g[p]));
+  int e = 0;
+  std::frexp(peak > 0 ? peak : 1.0, &e);
+  quantum = std::ldexp(1.0, e - 30);
+}
+
+namespace {
+// x rounded to a multiple of q (a power of two, so both steps are exact).
+inline double on_grid(double x, double q) { return std::nearbyint(x / q) * q; }
+}  // namespace
+
+void MeanAtPoints::add_reference(const SampleSet& s) {
+  const double q = quantum;
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    sum[p] += on_grid(s.g[p], q);
+    sum_gx[p] += on_grid(s.gx[p], q);
+    sum_gy[p] += on_grid(s.gy[p], q);
+    sum_gz[p] += on_grid(s.gz[p], q);
+    count[p] += 1.0;
+  }
+}
+
+void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
+                             const Grid& frame_grid, const FrameFitter& fitter,
+                             const FrameFit& fit) {
+  const Mat4 a = reference_to_frame_voxels(fit.correction, frame_grid, fitter.reference_grid());
+  const Interior in = trusted_interior(frame_grid, fitter.options().fwhm_mm);
+  const IntensityBasis& basis = fitter.intensity_basis();
+  const IntensityCoefficients& intensity = fit.intensity;
+  const long n = static_cast<long>(s.size());
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < n; ++p) {
+    const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
+    if (!in.contains(y[0], y[1], y[2])) continue;
+    double grad[3], sgrad[3];
+    const double v = padded_value_gradient(coef, y[0], y[1], y[2], grad);
+    const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
+    // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
+    // for f, plus the intensity model's own slope.
+    const Eigen::Vector3d gref =
+        a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
+    const double q = quantum;
+    sum[p] += on_grid(sc * v, q);
+    sum_gx[p] += on_grid(sc * gref[0] + sgrad[0] * v, q);
+    sum_gy[p] += on_grid(sc * gref[1] + sgrad[1] * v, q);
+    sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
+    count[p] += 1.0;
+  }
+}
+
+void MeanAtPoints::finish(SampleSet& s) const {
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    const double c = count[p] > 0 ? count[p] : 1.0;
+    s.g[p] = sum[p] / c;
+    s.gx[p] = sum_gx[p] / c;
+    s.gy[p] = sum_gy[p] / c;
+    s.gz[p] = sum_gz[p] / c;
+  }
+}
+
+std::vector<double*> MeanAtPoints::buffers() {
+  return {sum.data(), sum_gx.data(), sum_gy.data(), sum_gz.data(), count.data()};
+}
+
+}  // namespace realign

@@ -1,0 +1,456 @@
+#include "realign/report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <locale>
+#include <sstream>
+#include <stdexcept>
+
+#include "realign/core/metrics.hpp"
+#include "realign/core/rigid.hpp"
+#include "realign/io/text_io.hpp"
+#include "realign/report/png.hpp"
+#include "realign/report/svg_plot.hpp"
+
+namespace realign {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+// Light enough that the traces stay readable over the markers, distinct from every trace.
+constexpr const char* kOverColour = "#fdae6b";
+constexpr const char* kOverDotColour = "#e6550d";
+constexpr const char* kUnconvergedColour = "#9467bd";
+
+// For each world axis (R, A, S), the voxel axis closest to it and whether the voxel index
+// runs against it. Columns are compared as directions, so voxel sizes do not bias the match.
+struct AxisMatch {
+  std::array<int, 3> voxel_axis{0, 1, 2};
+  std::array<bool, 3> reversed{false, false, false};
+};
+
+AxisMatch match_axes(const Grid& grid) {
+  Eigen::Matrix3d dir = grid.vox2world.topLeftCorner<3, 3>();
+  for (int v = 0; v < 3; ++v) {
+    const double n = dir.col(v).norm();
+    if (n > 0) dir.col(v) /= n;
+  }
+  AxisMatch m;
+  std::array<bool, 3> world_done{}, voxel_done{};
+  for (int round = 0; round < 3; ++round) {
+    int bw = -1, bv = -1;
+    double best = -1.0;
+    for (int w = 0; w < 3; ++w) {
+      for (int v = 0; v < 3; ++v) {
+        if (world_done[w] || voxel_done[v] || std::abs(dir(w, v)) <= best) continue;
+        best = std::abs(dir(w, v));
+        bw = w;
+        bv = v;
+      }
+    }
+    world_done[bw] = voxel_done[bv] = true;
+    m.voxel_axis[bw] = bv;
+    m.reversed[bw] = dir(bw, bv) < 0;
+  }
+  return m;
+}
+
+struct View {
+  const char* plane;
+  int across, up, through;  // world axes shown left to right, bottom to top, and cut
+  bool across_ascending;    // the world coordinate grows to the right
+  const char *left, *right, *top, *bottom;
+};
+
+SliceImage cut(const Grid& grid, const std::vector<float>& volume, const AxisMatch& m,
+               const View& view, float lo, float hi) {
+  const Vec3 size_mm = grid.voxel_size_mm();
+  const int va = m.voxel_axis[view.across], vu = m.voxel_axis[view.up];
+  const int vt = m.voxel_axis[view.through];
+  SliceImage s;
+  s.plane = view.plane;
+  s.width = grid.dim[va];
+  s.height = grid.dim[vu];
+  s.width_mm = s.width * size_mm[va];
+  s.height_mm = s.height * size_mm[vu];
+  s.left = view.left;
+  s.right = view.right;
+  s.top = view.top;
+  s.bottom = view.bottom;
+  s.slices = grid.dim[vt];
+  s.slice = (s.slices - 1) / 2;
+  s.pixels.resize(static_cast<std::size_t>(s.width) * s.height);
+  const double range = static_cast<double>(hi) - lo;
+  std::array<int, 3> idx{};
+  idx[vt] = s.slice;
+  for (int row = 0; row < s.height; ++row) {
+    // Row 0 is the top: the highest world coordinate along `up`.
+    const int up_pos = s.height - 1 - row;
+    idx[vu] = m.reversed[view.up] ? s.height - 1 - up_pos : up_pos;
+    for (int col = 0; col < s.width; ++col) {
+      const int across_pos = view.across_ascending ? col : s.width - 1 - col;
+      idx[va] = m.reversed[view.across] ? s.width - 1 - across_pos : across_pos;
+      const std::size_t v =
+          (static_cast<std::size_t>(idx[2]) * grid.dim[1] + idx[1]) * grid.dim[0] + idx[0];
+      const double x = volume[v];
+      const double g = std::isnan(x) ? 0.0 : std::clamp((x - lo) / range, 0.0, 1.0) * 255.0;
+      s.pixels[static_cast<std::size_t>(row) * s.width + col] =
+          static_cast<std::uint8_t>(std::lround(g));
+    }
+  }
+  return s;
+}
+
+std::string mm3(double v) { return text::fixed(v, 3); }
+
+std::string frame_list(const std::vector<int>& frames) {
+  if (frames.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(frames[i] + 1);
+  }
+  return s;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// The numbers of the summary table, kept apart from their formatting.
+struct Summary {
+  double max_fd = std::numeric_limits<double>::quiet_NaN();
+  double mean_fd = std::numeric_limits<double>::quiet_NaN();
+  int max_fd_frame = -1;
+  std::vector<int> over;  // 0-based frames with FD above the threshold
+  double max_trans = 0, max_rot_deg = 0, max_disp = 0;
+  int max_trans_frame = 0, max_trans_axis = 0, max_rot_frame = 0, max_rot_axis = 0;
+  int max_disp_frame = 0;
+  long total_iter = 0;
+  int max_iter = 0, max_iter_frame = 0;
+};
+
+Summary summarise(const QcReport& q) {
+  const MotionRecord& r = *q.motion;
+  Summary s;
+  double sum = 0;
+  int count = 0;
+  for (std::size_t n = 0; n < r.fd.size(); ++n) {
+    const double v = r.fd[n];
+    if (!std::isfinite(v)) continue;
+    sum += v;
+    ++count;
+    if (s.max_fd_frame < 0 || v > s.max_fd) {
+      s.max_fd = v;
+      s.max_fd_frame = static_cast<int>(n);
+    }
+    if (v > r.fd_threshold_mm) s.over.push_back(static_cast<int>(n));
+  }
+  if (count) s.mean_fd = sum / count;
+  const Vec3 centre = q.motion->grid.centre_mm();
+  for (std::size_t n = 0; n < r.rp.size(); ++n) {
+    const int f = static_cast<int>(n);
+    for (int k = 0; k < 3; ++k) {
+      if (std::abs(r.rp[n][k]) > s.max_trans) {
+        s.max_trans = std::abs(r.rp[n][k]);
+        s.max_trans_frame = f;
+        s.max_trans_axis = k;
+      }
+      const double deg = std::abs(r.rp[n][3 + k]) * 180.0 / kPi;
+      if (deg > s.max_rot_deg) {
+        s.max_rot_deg = deg;
+        s.max_rot_frame = f;
+        s.max_rot_axis = k;
+      }
+    }
+    const double d = max_sphere_displacement(rigid_matrix(r.rp[n]), centre, r.fd_radius_mm);
+    if (d > s.max_disp) {
+      s.max_disp = d;
+      s.max_disp_frame = f;
+    }
+  }
+  for (std::size_t n = 0; n < q.motion->iterations.size(); ++n) {
+    s.total_iter += q.motion->iterations[n];
+    if (q.motion->iterations[n] > s.max_iter) {
+      s.max_iter = q.motion->iterations[n];
+      s.max_iter_frame = static_cast<int>(n);
+    }
+  }
+  return s;
+}
+
+class Html {
+ public:
+  Html() { out.imbue(std::locale::classic()); }
+  std::ostringstream out;
+
+  // A summary row; the id lets readers (and tests) find a value without parsing prose.
+  void row(const char* id, const std::string& label, const std::string& value, bool flag = false) {
+    out << "<tr id=\"" << id << "\"" << (flag ? " class=\"flag\"" : "") << "><th>"
+        << text::xml_escape(label) << "</th><td>" << text::xml_escape(value) << "</td></tr>\n";
+  }
+};
+
+void summary_table(Html& h, const QcReport& q, const Summary& s) {
+  const MotionRecord& r = *q.motion;
+  const int frames = static_cast<int>(r.rp.size());
+  const Vec3 vs = q.motion->grid.voxel_size_mm();
+  const std::string thr = text::general(r.fd_threshold_mm, 6);
+  static const char* axis[3] = {"x", "y", "z"};
+  static const char* rot[3] = {"pitch", "roll", "yaw"};
+  const auto at_frame = [](int f) { return " (frame " + std::to_string(f + 1) + ")"; };
+
+  h.out << "<table class=\"summary\">\n";
+  h.row("input", "Input", r.input_name.empty() ? "(unnamed)" : r.input_name);
+  h.row("grid", "Grid",
+        std::to_string(q.motion->grid.dim[0]) + " \u00d7 " + std::to_string(q.motion->grid.dim[1]) +
+            " \u00d7 " + std::to_string(q.motion->grid.dim[2]) + " voxels of " +
+            text::general(vs[0], 4) + " \u00d7 " + text::general(vs[1], 4) + " \u00d7 " +
+            text::general(vs[2], 4) + " mm");
+  h.row("frames", "Frames", std::to_string(frames));
+  h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? text::general(r.tr_s, 6) + " s" : "unknown");
+  h.row("reference", "Reference", q.motion->reference.empty() ? "unknown" : q.motion->reference);
+  h.row("max-fd", "Maximum FD",
+        s.max_fd_frame < 0 ? "n/a" : mm3(s.max_fd) + " mm" + at_frame(s.max_fd_frame));
+  h.row("mean-fd", "Mean FD", std::isfinite(s.mean_fd) ? mm3(s.mean_fd) + " mm" : "n/a");
+  const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
+  h.row("n-over", "Frames with FD > " + thr + " mm",
+        std::to_string(s.over.size()) + " (" + text::fixed(pct, 1) + "% of frames)",
+        !s.over.empty());
+  h.row("over", "Those frames", frame_list(s.over), !s.over.empty());
+  h.row("max-trans", "Maximum |translation|",
+        mm3(s.max_trans) + " mm (" + axis[s.max_trans_axis] + ", frame " +
+            std::to_string(s.max_trans_frame + 1) + ")");
+  h.row("max-rot", "Maximum |rotation|",
+        mm3(s.max_rot_deg) + "\u00b0 (" + rot[s.max_rot_axis] + ", frame " +
+            std::to_string(s.max_rot_frame + 1) + ")");
+  h.row("max-disp",
+        "Largest displacement within " + text::general(r.fd_radius_mm, 6) +
+            " mm of the volume centre",
+        mm3(s.max_disp) + " mm" + at_frame(s.max_disp_frame));
+  if (!q.motion->iterations.empty()) {
+    h.row("iterations", "Gauss-Newton iterations (final pass)",
+          std::to_string(s.total_iter) + " in all, at most " + std::to_string(s.max_iter) +
+              " for one frame" + at_frame(s.max_iter_frame));
+  }
+  h.row("unconverged", "Frames that did not converge", frame_list(r.unconverged),
+        !r.unconverged.empty());
+  h.row("nonsteady", "Non-steady-state frames",
+        r.nonsteady == 0 ? "none"
+                         : "1-" + std::to_string(r.nonsteady) +
+                               (r.nonsteady_given ? " (--dummy-scans)" : " (detected)") +
+                               ": brighter, kept out of the reference",
+        r.nonsteady > 0);
+  const MotionExtent e = motion_extent(r.rp);
+  h.row("plausible", "Motion a head can make",
+        e.implausible()
+            ? "NO: " + mm3(e.translation_mm) + " mm (frame " +
+                  std::to_string(e.translation_frame + 1) + "), " + mm3(e.rotation_deg) +
+                  "\u00b0 (frame " + std::to_string(e.rotation_frame + 1) +
+                  ") from frame 1, beyond " + text::general(kImplausibleTranslationMm, 6) +
+                  " mm or " + text::general(kImplausibleRotationDeg, 6) +
+                  "\u00b0: check the estimate and the data"
+            : "yes (within " + text::general(kImplausibleTranslationMm, 6) + " mm and " +
+                  text::general(kImplausibleRotationDeg, 6) + "\u00b0 of frame 1)",
+        e.implausible());
+  h.row("version", "realign version", REALIGN_VERSION);
+  h.row("created", "Created", q.created.empty() ? utc_now() : q.created);
+  h.out << "</table>\n";
+}
+
+void motion_plots(Html& h, const QcReport& q, const Summary& s) {
+  const MotionRecord& r = *q.motion;
+  const int n = static_cast<int>(r.rp.size());
+  const auto [trans, rots] = motion_traces(r.rp);
+  const std::string thr = text::general(r.fd_threshold_mm, 6);
+  FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
+  FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged", ""};
+  unconverged.legend = "unconverged";
+
+  std::vector<PlotPanel> panels;
+  const auto add = [&](std::string title, std::string ylabel, std::vector<PlotSeries> series) {
+    PlotPanel p;
+    p.title = std::move(title);
+    p.ylabel = std::move(ylabel);
+    p.series = std::move(series);
+    p.lines = {over, unconverged};
+    panels.push_back(std::move(p));
+    return &panels.back();
+  };
+  add("Translations", "translation (mm)", trans);
+  add("Rotations", "rotation (degrees)", rots);
+  PlotPanel* fd = add("Framewise displacement (Power et al. 2012, radius " +
+                          text::general(r.fd_radius_mm, 6) + " mm)",
+                      "FD (mm)", {{"FD", "#333333", r.fd}});
+  fd->references = {{r.fd_threshold_mm, "#555555", "6,4", "threshold " + thr + " mm"}};
+  fd->dots = {s.over, kOverDotColour, 3, "", "fd-over-dot", "above threshold"};
+  // A measure that was not computed is left out rather than drawn empty.
+  if (!r.rmsd.empty())
+    add("RMS displacement between frames (Jenkinson 2002, radius " +
+            text::general(r.rmsd_radius_mm, 6) + " mm)",
+        "rmsd (mm)", {{"rmsd", "#333333", r.rmsd}});
+  if (!r.dvars.empty())
+    add("DVARS (Power et al. 2012)", "DVARS (intensity)", {{"DVARS", "#333333", r.dvars}});
+
+  const double width = 1000, left = 90, right = 170, top = 34, ph = 150, gap = 82;
+  const double height = top + panels.size() * (ph + gap) - 30;
+  SvgPlot plot;
+  plot.begin(width, height, false);
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    plot.panel({left, top + k * (ph + gap), width - left - right, ph}, panels[k], n);
+  plot.end();
+  h.out << plot.str();
+}
+
+void slice_row(Html& h, const std::array<SliceImage, 3>& slices, double px_per_mm) {
+  h.out << "<div class=\"slices\">\n";
+  for (const SliceImage& s : slices) {
+    const long w = std::lround(s.width_mm * px_per_mm), ht = std::lround(s.height_mm * px_per_mm);
+    h.out << "<figure class=\"view\"><div class=\"frame\">"
+          << "<span class=\"t\">" << s.top << "</span><span class=\"l\">" << s.left
+          << "</span><img class=\"" << s.plane << "\" width=\"" << w << "\" height=\"" << ht
+          << "\" alt=\"" << s.plane << " slice\" src=\"data:image/png;base64,"
+          << base64_encode(encode_png_gray8(s.pixels, s.width, s.height)) << "\"/>"
+          << "<span class=\"r\">" << s.right << "</span><span class=\"b\">" << s.bottom
+          << "</span></div><figcaption>" << s.plane << ", voxel slice " << s.slice + 1 << " of "
+          << s.slices << "</figcaption></figure>\n";
+  }
+  h.out << "</div>\n";
+}
+
+void mean_images(Html& h, const QcReport& q) {
+  const auto [lo, hi] = robust_window(q.mean_before);
+  const std::array<SliceImage, 3> before = centre_slices(q.motion->grid, q.mean_before, lo, hi);
+  double extent = 1.0;
+  for (const SliceImage& s : before) extent = std::max({extent, s.width_mm, s.height_mm});
+  // One scale for every picture, so that the three planes keep their relative sizes.
+  const double px_per_mm = std::min(2.0, 280.0 / extent);
+
+  h.out << "<p class=\"note\">Slices through the middle of the volume, neurological convention "
+           "(the subject's right on the right; letters mark the anatomical directions), shown "
+           "on the voxel grid with each voxel axis along the nearest world axis and the true "
+           "voxel proportions. Grey levels span the 1st to 99th percentile of the nonzero "
+           "voxels of the mean before realignment ("
+        << text::general(lo, 5) << " to " << text::general(hi, 5) << ")";
+  if (!q.mean_after.empty())
+    h.out << ", the same for both rows. A sharper mean after realignment shows that motion was "
+             "corrected; blurred edges or ghosts that remain point to motion the rigid model "
+             "cannot follow";
+  h.out << ".</p>\n";
+  h.out << "<h3>Before realignment: mean of the input frames</h3>\n";
+  slice_row(h, before, px_per_mm);
+  if (q.mean_after.empty()) {
+    h.out << "<p class=\"note\" id=\"no-after\">The frames were not resliced (--no-reslice), "
+             "so there is no mean after realignment.</p>\n";
+  } else {
+    h.out << "<h3>After realignment: mean of the resliced frames</h3>\n";
+    slice_row(h, centre_slices(q.motion->grid, q.mean_after, lo, hi), px_per_mm);
+  }
+}
+
+const char* kStyle = R"(
+body { font-family: Helvetica, Arial, sans-serif; color: #222222; background: #ffffff; margin: 0; }
+main { width: 1000px; margin: 0 auto; padding: 12px 16px 32px; }
+h1 { font-size: 22px; margin: 8px 0 2px; }
+h2 { font-size: 17px; border-bottom: 1px solid #cccccc; padding-bottom: 3px; margin: 26px 0 10px; }
+h3 { font-size: 14px; margin: 14px 0 6px; }
+.sub { color: #555555; margin: 0 0 8px; }
+.note { color: #444444; font-size: 13px; line-height: 1.4; }
+table.summary { border-collapse: collapse; font-size: 14px; }
+table.summary th { text-align: left; font-weight: normal; color: #555555; padding: 3px 28px 3px 0; vertical-align: top; }
+table.summary td { padding: 3px 0; }
+table.summary tr { border-bottom: 1px solid #eeeeee; }
+table.summary tr.flag td { color: #b33c00; font-weight: bold; }
+svg { display: block; }
+.slices { display: flex; gap: 20px; align-items: flex-start; }
+figure.view { margin: 0; }
+.frame { display: grid; grid-template-columns: 16px auto 16px; grid-template-rows: 16px auto 16px; align-items: center; justify-items: center; font-size: 12px; color: #444444; }
+.frame img { grid-column: 2; grid-row: 2; display: block; }
+.frame .t { grid-column: 2; grid-row: 1; }
+.frame .l { grid-column: 1; grid-row: 2; }
+.frame .r { grid-column: 3; grid-row: 2; }
+.frame .b { grid-column: 2; grid-row: 3; }
+figcaption { text-align: center; font-size: 12px; color: #555555; }
+footer { margin-top: 24px; font-size: 12px; color: #777777; }
+)";
+
+}  // namespace
+
+std::pair<float, float> robust_window(const std::vector<float>& volume) {
+  std::vector<float> v;
+  for (float x : volume)
+    if (std::isfinite(x) && x != 0.0f) v.push_back(x);
+  if (v.empty()) return {0.0f, 1.0f};
+  const auto at = [&](double p) {
+    const auto k = static_cast<std::size_t>(p * (v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + k, v.end());
+    return v[k];
+  };
+  float lo = at(0.01), hi = at(0.99);
+  if (!(hi > lo)) {
+    // A constant image: show it as bright if positive, rather than as all black.
+    if (lo > 0) {
+      lo = 0.0f;
+    } else {
+      hi = lo + 1.0f;
+    }
+  }
+  return {lo, hi};
+}
+
+std::array<SliceImage, 3> centre_slices(const Grid& grid, const std::vector<float>& volume,
+                                        float lo, float hi) {
+  if (volume.size() != grid.voxels())
+    throw std::invalid_argument("centre_slices: volume does not match its grid");
+  const AxisMatch m = match_axes(grid);
+  static const View views[3] = {{"axial", 0, 1, 2, true, "L", "R", "A", "P"},
+                                {"coronal", 0, 2, 1, true, "L", "R", "S", "I"},
+                                {"sagittal", 1, 2, 0, false, "A", "P", "S", "I"}};
+  return {cut(grid, volume, m, views[0], lo, hi), cut(grid, volume, m, views[1], lo, hi),
+          cut(grid, volume, m, views[2], lo, hi)};
+}
+
+void write_qc_report(const std::string& path, const QcReport& q) {
+  if (!q.motion) throw std::invalid_argument("write_qc_report: no motion");
+  if (q.mean_before.size() != q.motion->grid.voxels() ||
+      (!q.mean_after.empty() && q.mean_after.size() != q.motion->grid.voxels()))
+    throw std::invalid_argument("write_qc_report: a mean image does not match the grid");
+  const MotionRecord& r = *q.motion;
+  const Summary s = summarise(q);
+  const std::string name = r.input_name.empty() ? "(unnamed input)" : r.input_name;
+
+  Html h;
+  h.out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+        << "<title>realign QC: " << text::xml_escape(name) << "</title>\n<style>" << kStyle
+        << "</style>\n</head>\n<body>\n<main>\n";
+  h.out << "<h1>Motion correction QC report</h1>\n<p class=\"sub\">" << text::xml_escape(name)
+        << " \u2014 realign " << REALIGN_VERSION << "</p>\n";
+  h.out << "<h2>Summary</h2>\n";
+  summary_table(h, q, s);
+  h.out << "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
+           "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
+           "frame with the previous one. Frames with FD above "
+        << text::xml_escape(text::general(r.fd_threshold_mm, 6))
+        << " mm are marked by orange lines in every panel";
+  if (!r.unconverged.empty()) h.out << ", frames that did not converge by dotted purple lines";
+  h.out << ".</p>\n";
+  motion_plots(h, q, s);
+  h.out << "<h2>Mean image</h2>\n";
+  mean_images(h, q);
+  h.out << "<footer>Written by realign " << REALIGN_VERSION
+        << ". The numbers behind the plots are in the confounds TSV beside this file."
+        << "</footer>\n</main>\n</body>\n</html>\n";
+
+  std::ofstream f = text::open_for_write(path);
+  f << h.out.str();
+  text::finish_write(f, path);
+}
+
+}  // namespace realign

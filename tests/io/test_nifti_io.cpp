@@ -1,0 +1,267 @@
+#include <gtest/gtest.h>
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <nifti1_io.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "realign/core/rigid.hpp"
+#include "realign/io/nifti_io.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace realign;
+
+Grid oblique_grid() {
+  Grid g;
+  g.dim = {7, 6, 5};
+  Mat4 scale = Mat4::Identity();
+  scale.diagonal() << 2.5, 3.0, 3.5, 1.0;
+  // A tilted grid, with the origin away from the world origin.
+  g.vox2world = rigid_matrix({-40.0, 25.0, -12.0, 0.2, -0.15, 0.3}) * scale;
+  return g;
+}
+
+std::vector<float> ramp(std::size_t n, float scale = 1.0f) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = scale * static_cast<float>((i * 37) % 101);
+  return v;
+}
+
+// ITK reports LPS; our RAS matrix must be ITK's with x and y negated.
+TEST(NiftiIo, ObliqueHeaderRasAgreesWithItkLps) {
+  const Grid g = oblique_grid();
+  const std::string path = realign::testing::temp_dir("nifti") + "/oblique.nii";
+  // 3D, because ITK's reader drops the rotation when it reads a 4D file into a 3D image.
+  const NiftiHeader h = make_header(g, 1, 2.0, datatype_from_name("float32"));
+  const std::vector<float> data = ramp(g.voxels());
+  write_image(path, h, g, 1, data.data(), OutputType::Float32);
+
+  const Series s = read_series(path);
+  EXPECT_LT((s.grid.vox2world - g.vox2world).cwiseAbs().maxCoeff(), 1e-4);
+
+  using Image = itk::Image<float, 3>;
+  auto reader = itk::ImageFileReader<Image>::New();
+  reader->SetFileName(path);
+  reader->UpdateOutputInformation();
+  const Image* img = reader->GetOutput();
+  Mat4 lps = Mat4::Identity();
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) lps(r, c) = img->GetDirection()[r][c] * img->GetSpacing()[c];
+    lps(r, 3) = img->GetOrigin()[r];
+  }
+  Mat4 flip = Mat4::Identity();
+  flip(0, 0) = -1;
+  flip(1, 1) = -1;
+  EXPECT_LT((flip * lps - s.grid.vox2world).cwiseAbs().maxCoeff(), 1e-4);
+}
+
+TEST(NiftiIo, RoundTripKeepsDataTimingAndShape) {
+  const Grid g = oblique_grid();
+  const std::string dir = realign::testing::temp_dir("nifti");
+  const NiftiHeader h = make_header(g, 4, 1.5, datatype_from_name("float32"));
+  const std::vector<float> data = ramp(g.voxels() * 4, 0.5f);
+  for (const char* name : {"/a.nii", "/a.nii.gz"}) {
+    write_image(dir + name, h, g, 4, data.data(), OutputType::Float32);
+    NiftiHeader back;
+    const Series s = read_series(dir + name, &back);
+    EXPECT_EQ(s.frames, 4);
+    EXPECT_EQ(s.grid.dim, g.dim);
+    EXPECT_NEAR(s.tr_s, 1.5, 1e-6);
+    EXPECT_EQ(back.datatype_name(), "float32");
+    ASSERT_EQ(s.data.size(), data.size());
+    for (std::size_t i = 0; i < data.size(); ++i) ASSERT_EQ(s.data[i], data[i]);
+  }
+}
+
+// --datatype input: the input's type, rounded and clamped, with its scaling kept.
+TEST(NiftiIo, InputDatatypeRoundsAndClamps) {
+  Grid g;
+  g.dim = {4, 1, 1};
+  const std::string dir = realign::testing::temp_dir("nifti");
+  const NiftiHeader h = make_header(g, 1, 0.0, datatype_from_name("int16"));
+  const float values[4] = {1.4f, -2.6f, 40000.0f, std::nanf("")};
+  write_image(dir + "/i.nii", h, g, 1, values, OutputType::Input);
+  NiftiHeader back;
+  const Series s = read_series(dir + "/i.nii", &back);
+  EXPECT_EQ(back.datatype_name(), "int16");
+  EXPECT_EQ(s.data[0], 1.0f);
+  EXPECT_EQ(s.data[1], -3.0f);
+  EXPECT_EQ(s.data[2], 32767.0f);
+  EXPECT_EQ(s.data[3], 0.0f);
+}
+
+// The studyforrest run carries scl_slope; ITK must have applied it (values are not
+// the raw integers).
+TEST(NiftiIo, ScalingFactorsAreApplied) {
+  const std::string shared = realign::testing::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared is absent";
+  const std::string path = shared + "/data/real/studyforrest_oneback_run-1_bold.nii.gz";
+  NiftiHeader h;
+  const Series s = read_series(path, &h);
+  EXPECT_EQ(h.datatype_name(), "int16");
+  // Raw int16 values times a non-integer slope leave fractional parts.
+  std::size_t fractional = 0;
+  for (std::size_t i = 0; i < s.frame_voxels(); ++i)
+    fractional += std::fabs(s.data[i] - std::round(s.data[i])) > 1e-3;
+  EXPECT_GT(fractional, s.frame_voxels() / 10);
+}
+
+TEST(NiftiIo, BadFilesGiveOneLineErrorsNamingTheFile) {
+  const std::string dir = realign::testing::temp_dir("nifti");
+  try {
+    read_series(dir + "/missing.nii");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.nii: no such file"), std::string::npos);
+  }
+  {
+    std::FILE* f = std::fopen((dir + "/text.nii").c_str(), "w");
+    std::fputs("this is not an image\n", f);
+    std::fclose(f);
+  }
+  try {
+    read_series(dir + "/text.nii");
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+    EXPECT_NE(msg.find("text.nii: not a NIfTI"), std::string::npos);
+  }
+}
+
+// Our decoder against ITK's NiftiImageIO on every datatype, with scaling and gzip.
+TEST(NiftiIo, DecodingAgreesWithItkForEveryDatatype) {
+  Grid g;
+  g.dim = {9, 7, 5};
+  g.vox2world.diagonal() << 2.0, 2.0, 3.0, 1.0;
+  const std::size_t n = g.voxels() * 2;
+  std::vector<float> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<float>((i * 7919) % 200) + 0.25f;
+  const std::string dir = realign::testing::temp_dir("itk");
+  for (const char* type : {"uint8", "int16", "uint16", "int32", "float32", "float64"}) {
+    for (const char* ext : {".nii", ".nii.gz"}) {
+      const std::string path = dir + "/" + type + ext;
+      write_image(path, make_header(g, 2, 1.0, datatype_from_name(type)), g, 2, data.data(),
+                  OutputType::Input);
+      const Series ours = read_series(path);
+      using Image = itk::Image<float, 4>;
+      auto reader = itk::ImageFileReader<Image>::New();
+      reader->SetFileName(path);
+      reader->Update();
+      const float* theirs = reader->GetOutput()->GetBufferPointer();
+      ASSERT_EQ(ours.data.size(), n);
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(ours.data[i], theirs[i]) << type << ext << " " << i;
+    }
+  }
+}
+
+TEST(NiftiIo, ScalingMatchesItk) {
+  Grid g;
+  g.dim = {6, 5, 4};
+  std::vector<float> data(g.voxels() * 2);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i % 50);
+  const std::string path = realign::testing::temp_dir("itk") + "/scaled.nii";
+  write_image(path, make_header(g, 2, 1.0, datatype_from_name("int16")), g, 2, data.data(),
+              OutputType::Input);
+  {
+    // scl_slope and scl_inter live at bytes 112 and 116 of the header.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    const float slope = 0.37f, inter = -4.5f;
+    f.seekp(112);
+    f.write(reinterpret_cast<const char*>(&slope), 4);
+    f.write(reinterpret_cast<const char*>(&inter), 4);
+  }
+  const Series ours = read_series(path);
+  auto reader = itk::ImageFileReader<itk::Image<float, 4>>::New();
+  reader->SetFileName(path);
+  reader->Update();
+  const float* theirs = reader->GetOutput()->GetBufferPointer();
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    ASSERT_FLOAT_EQ(ours.data[i], theirs[i]);
+    ASSERT_FLOAT_EQ(ours.data[i], data[i] * 0.37f - 4.5f);
+  }
+}
+
+TEST(NiftiIo, NonFiniteVoxelsBecomeZeroAndAreCounted) {
+  Grid g;
+  g.dim = {4, 3, 2};
+  std::vector<float> data(g.voxels() * 2, 5.0f);
+  data[3] = std::nanf("");
+  data[30] = INFINITY;
+  const std::string path = realign::testing::temp_dir("nan") + "/nan.nii";
+  write_image(path, make_header(g, 2, 1.0, datatype_from_name("float32")), g, 2, data.data(),
+              OutputType::Float32);
+  const Series s = read_series(path);
+  EXPECT_EQ(s.nonfinite_voxels, 2u);
+  EXPECT_EQ(s.data[3], 0.0f);
+  EXPECT_EQ(s.data[30], 0.0f);
+  EXPECT_EQ(s.data[4], 5.0f);
+}
+
+TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
+  Grid g;
+  g.dim = {16, 16, 8};
+  std::vector<float> data(g.voxels() * 3);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
+  const std::string dir = realign::testing::temp_dir("gz");
+  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
+              OutputType::Float32);
+  std::string bytes;
+  {
+    std::ifstream f(dir + "/ok.nii.gz", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  {
+    std::ofstream f(dir + "/short.nii.gz", std::ios::binary);
+    f.write(bytes.data(), bytes.size() / 2);
+  }
+  std::string flipped = bytes;
+  for (std::size_t i = flipped.size() / 2; i < flipped.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
+  {
+    std::ofstream f(dir + "/flipped.nii.gz", std::ios::binary);
+    f.write(flipped.data(), flipped.size());
+  }
+  EXPECT_THROW(read_series(dir + "/short.nii.gz"), InputError);
+  EXPECT_THROW(read_series(dir + "/flipped.nii.gz"), InputError);
+  EXPECT_EQ(read_series(dir + "/ok.nii.gz").data.size(), data.size());
+}
+
+// A big-endian file (as some older scanners and tools write) decodes to the same values.
+TEST(NiftiIo, BigEndianFilesDecode) {
+  Grid g;
+  g.dim = {5, 4, 3};
+  g.vox2world.diagonal() << 2.0, 2.0, 2.5, 1.0;
+  const NiftiHeader h = make_header(g, 2, 2.0, datatype_from_name("int16"));
+  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
+  be.vox_offset = 352.0f;
+  std::memcpy(be.magic, "n+1\0", 4);
+  swap_nifti_header(&be, 1);
+  const std::size_t n = g.voxels() * 2;
+  std::vector<std::int16_t> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::int16_t>(i * 37 - 500);
+  std::vector<std::int16_t> swapped = values;
+  nifti_swap_2bytes(swapped.size(), swapped.data());
+  const std::string path = realign::testing::temp_dir("endian") + "/be.nii";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(&be), sizeof(be));
+    f.write("\0\0\0\0", 4);
+    f.write(reinterpret_cast<const char*>(swapped.data()), swapped.size() * 2);
+  }
+  const Series s = read_series(path);
+  EXPECT_EQ(s.grid.dim, g.dim);
+  EXPECT_NEAR(s.tr_s, 2.0, 1e-6);
+  EXPECT_LT((s.grid.vox2world - g.vox2world).cwiseAbs().maxCoeff(), 1e-5);
+  ASSERT_EQ(s.data.size(), n);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(s.data[i], static_cast<float>(values[i]));
+}
+
+}  // namespace
