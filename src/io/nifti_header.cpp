@@ -14,6 +14,8 @@
 #include <limits>
 #include <sstream>
 
+#include "realign/io/nifti_datatype.hpp"
+
 namespace realign {
 namespace {
 
@@ -23,28 +25,6 @@ constexpr std::uint64_t kMaxVoxOffset = std::uint64_t{1} << 30;
 
 const nifti_1_header& hdr(const NiftiHeader& h) {
   return *static_cast<const nifti_1_header*>(h.raw.get());
-}
-
-// Bytes per voxel of the datatypes realign decodes, 0 for any other.
-int decoded_bytes_per_voxel(int datatype) {
-  switch (datatype) {
-    case DT_UINT8:
-    case DT_INT8:
-      return 1;
-    case DT_INT16:
-    case DT_UINT16:
-      return 2;
-    case DT_INT32:
-    case DT_UINT32:
-    case DT_FLOAT32:
-      return 4;
-    case DT_INT64:
-    case DT_UINT64:
-    case DT_FLOAT64:
-      return 8;
-    default:
-      return 0;
-  }
 }
 
 std::string num(double v) {
@@ -114,12 +94,12 @@ std::array<int, 4> check_dims(const std::string& path, const nifti_1_header& h) 
 }
 
 int check_datatype(const std::string& path, const nifti_1_header& h) {
-  const int bytes = decoded_bytes_per_voxel(h.datatype);
-  if (bytes == 0) {
+  if (!is_decoded_datatype(h.datatype)) {
     const std::string name = datatype_name(h.datatype);
-    if (name.rfind("code ", 0) == 0) throw InputError(path, "unknown datatype " + name);
+    if (!is_defined_datatype(h.datatype)) throw InputError(path, "unknown datatype " + name);
     throw InputError(path, "datatype " + name + " is not supported (integer and real only)");
   }
+  const int bytes = datatype_bytes(h.datatype);
   if (h.bitpix != 8 * bytes)
     throw InputError(path, "bitpix is " + std::to_string(h.bitpix) + " but datatype " +
                                datatype_name(h.datatype) + " has " + std::to_string(8 * bytes) +
@@ -230,6 +210,29 @@ void check_readable(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a directory");
 }
 
+std::uint64_t data_bytes(const std::string& path, const std::array<int, 4>& dims,
+                         int bytes_per_voxel) {
+  // Each factor is below 2^15, so only the byte count could overflow; check it anyway.
+  std::uint64_t total = static_cast<std::uint64_t>(bytes_per_voxel);
+  for (int d : dims)
+    if (mul_overflows(total, static_cast<std::uint64_t>(d), &total))
+      throw InputError(path, "image size overflows 64 bits");
+  return total;
+}
+
+// The file as stored must be able to hold what the header promises: all of it when
+// uncompressed, at least the deflate bound of it when gzip.
+void check_stored_size(const std::string& path, const NiftiInfo& info) {
+  const std::uint64_t need = info.image_bytes(), stored = info.stored_bytes;
+  if (!info.gzip && stored < need)
+    throw InputError(path, "truncated: the header promises " + std::to_string(need) +
+                               " bytes, the file holds " + std::to_string(stored));
+  if (info.gzip && (need + kMaxDeflateRatio - 1) / kMaxDeflateRatio > stored)
+    throw InputError(path, "the header promises " + std::to_string(need) +
+                               " bytes, more than a gzip file of " + std::to_string(stored) +
+                               " bytes can hold");
+}
+
 // The first `want` bytes a gzip stream inflates to (fewer if it is shorter), crossing
 // member boundaries as gzip readers do.
 std::string inflate_prefix(const std::string& name, const unsigned char* in, std::size_t n,
@@ -267,44 +270,13 @@ std::string inflate_prefix(const std::string& name, const unsigned char* in, std
 }  // namespace
 
 std::string datatype_name(int code) {
-  switch (code) {
-    case DT_BINARY:
-      return "binary";
-    case DT_UINT8:
-      return "uint8";
-    case DT_INT8:
-      return "int8";
-    case DT_INT16:
-      return "int16";
-    case DT_UINT16:
-      return "uint16";
-    case DT_INT32:
-      return "int32";
-    case DT_UINT32:
-      return "uint32";
-    case DT_INT64:
-      return "int64";
-    case DT_UINT64:
-      return "uint64";
-    case DT_FLOAT32:
-      return "float32";
-    case DT_FLOAT64:
-      return "float64";
-    case DT_FLOAT128:
-      return "float128";
-    case DT_COMPLEX64:
-      return "complex64";
-    case DT_COMPLEX128:
-      return "complex128";
-    case DT_COMPLEX256:
-      return "complex256";
-    case DT_RGB24:
-      return "rgb24";
-    case DT_RGBA32:
-      return "rgba32";
-    default:
-      return "code " + std::to_string(code);
-  }
+  if (!is_defined_datatype(code)) return "code " + std::to_string(code);
+  // niftilib's names are realign's in upper case ("INT16", "COMPLEX64"); lowered by hand,
+  // as std::tolower would follow the locale.
+  std::string name = nifti_datatype_string(code);
+  for (char& c : name)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return name;
 }
 
 std::string NiftiHeader::datatype_name() const { return realign::datatype_name(datatype); }
@@ -356,21 +328,8 @@ NiftiInfo validate_nifti_header(const std::string& path, const void* bytes, std:
   info.grid.dim = {dims[0], dims[1], dims[2]};
   info.frames = dims[3];
   info.tr_s = tr_seconds(h);
-
-  // Each factor is below 2^15, so only the byte count could overflow; check it anyway.
-  std::uint64_t total = static_cast<std::uint64_t>(info.bytes_per_voxel);
-  for (int d : dims)
-    if (mul_overflows(total, static_cast<std::uint64_t>(d), &total))
-      throw InputError(path, "image size overflows 64 bits");
-  info.data_bytes = total;
-  const std::uint64_t need = info.image_bytes();
-  if (!gzip && stored_bytes < need)
-    throw InputError(path, "truncated: the header promises " + std::to_string(need) +
-                               " bytes, the file holds " + std::to_string(stored_bytes));
-  if (gzip && (need + kMaxDeflateRatio - 1) / kMaxDeflateRatio > stored_bytes)
-    throw InputError(path, "the header promises " + std::to_string(need) +
-                               " bytes, more than a gzip file of " + std::to_string(stored_bytes) +
-                               " bytes can hold");
+  info.data_bytes = data_bytes(path, dims, info.bytes_per_voxel);
+  check_stored_size(path, info);
   info.header = wrap(h);
   return info;
 }

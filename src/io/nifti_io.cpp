@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <type_traits>
+
+#include "realign/io/nifti_datatype.hpp"
 
 namespace realign {
 namespace {
@@ -46,6 +49,22 @@ void convert(const char* src, std::size_t n, bool swap, float* dst) {
     }
     dst[i] = static_cast<float>(v);
   }
+}
+
+// Applies the header's scaling in place and zeroes non-finite values, which (masked float
+// images) are missing data, as SPM treats them. Returns how many there were.
+std::size_t finish_values(float* values, std::size_t n, bool scaled, float slope, float inter) {
+  std::size_t bad = 0;
+#pragma omp parallel for reduction(+ : bad) schedule(static)
+  for (long i = 0; i < static_cast<long>(n); ++i) {
+    float v = scaled ? values[i] * slope + inter : values[i];
+    if (!std::isfinite(v)) {
+      v = 0.0f;
+      ++bad;
+    }
+    values[i] = v;
+  }
+  return bad;
 }
 
 // Inflates a gzip file into exactly `expected` bytes. A stream that would inflate to more
@@ -84,12 +103,8 @@ std::unique_ptr<char[]> inflate_exactly(const std::string& path, const std::vect
 }  // namespace
 
 int datatype_from_name(const std::string& name) {
-  if (name == "uint8") return DT_UINT8;
-  if (name == "int16") return DT_INT16;
-  if (name == "uint16") return DT_UINT16;
-  if (name == "int32") return DT_INT32;
-  if (name == "float32") return DT_FLOAT32;
-  if (name == "float64") return DT_FLOAT64;
+  for (int code : {DT_UINT8, DT_INT16, DT_UINT16, DT_INT32, DT_FLOAT32, DT_FLOAT64})
+    if (datatype_name(code) == name) return code;
   throw std::invalid_argument("unknown datatype '" + name + "'");
 }
 
@@ -138,55 +153,18 @@ std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
   const std::size_t nv = info_.grid.voxels();
   const std::size_t count = nv * static_cast<std::size_t>(end - begin);
   const char* raw = voxels_ + nv * static_cast<std::size_t>(begin) * info_.bytes_per_voxel;
-  const bool swap = info_.swapped;
-  switch (info_.datatype) {
-    case DT_UINT8:
-      convert<std::uint8_t>(raw, count, swap, out);
-      break;
-    case DT_INT8:
-      convert<std::int8_t>(raw, count, swap, out);
-      break;
-    case DT_INT16:
-      convert<std::int16_t>(raw, count, swap, out);
-      break;
-    case DT_UINT16:
-      convert<std::uint16_t>(raw, count, swap, out);
-      break;
-    case DT_INT32:
-      convert<std::int32_t>(raw, count, swap, out);
-      break;
-    case DT_UINT32:
-      convert<std::uint32_t>(raw, count, swap, out);
-      break;
-    case DT_INT64:
-      convert<std::int64_t>(raw, count, swap, out);
-      break;
-    case DT_UINT64:
-      convert<std::uint64_t>(raw, count, swap, out);
-      break;
-    case DT_FLOAT32:
-      convert<float>(raw, count, swap, out);
-      break;
-    case DT_FLOAT64:
-      convert<double>(raw, count, swap, out);
-      break;
-    default:  // validate_nifti_header admits no other type
-      throw InputError(path_, "unsupported voxel datatype " + datatype_name(info_.datatype));
-  }
-  const bool scale = info_.scaled;
-  const float slope = info_.slope, inter = info_.inter;
-  // Non-finite voxels (masked float images) are missing data: zero, as SPM treats them.
-  std::size_t bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-  for (long i = 0; i < static_cast<long>(count); ++i) {
-    float v = scale ? out[i] * slope + inter : out[i];
-    if (!std::isfinite(v)) {
-      v = 0.0f;
-      ++bad;
+  const bool decoded = visit_datatype(info_.datatype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kDecoded<T>) {
+      convert<T>(raw, count, info_.swapped, out);
+      return true;
+    } else {
+      return false;
     }
-    out[i] = v;
-  }
-  return bad;
+  });
+  if (!decoded)  // validate_nifti_header admits no other type
+    throw InputError(path_, "unsupported voxel datatype " + datatype_name(info_.datatype));
+  return finish_values(out, count, info_.scaled, info_.slope, info_.inter);
 }
 
 Series read_series(const std::string& path, NiftiHeader* header_out) {
@@ -250,19 +228,26 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 // long zlib stream.
 
 namespace {
+
+// Stores floats as T: reals as they are (NaN kept, never scaled: frame_format gives
+// them slope 1 and inter 0), integers scaled, rounded and clamped.
 template <typename T>
-void quantise(const float* src, std::size_t n, float slope, float inter, char* dst) {
+void store_as(const float* src, std::size_t n, float slope, float inter, char* dst) {
   T* d = reinterpret_cast<T*>(dst);
-  const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
-  const double hi = static_cast<double>(std::numeric_limits<T>::max());
-  for (std::size_t i = 0; i < n; ++i) {
-    double v = src[i];
-    if (!std::isfinite(v)) v = 0.0;  // integer types have no NaN: masked voxels become 0
-    v = (v - inter) / slope;
-    if (std::is_integral<T>::value) v = std::round(v);
-    d[i] = static_cast<T>(std::clamp(v, lo, hi));
+  if constexpr (std::is_floating_point_v<T>) {
+    for (std::size_t i = 0; i < n; ++i) d[i] = src[i];
+  } else {
+    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    for (std::size_t i = 0; i < n; ++i) {
+      double v = src[i];
+      if (!std::isfinite(v)) v = 0.0;  // integer types have no NaN: masked voxels become 0
+      v = std::round((v - inter) / slope);
+      d[i] = static_cast<T>(std::clamp(v, lo, hi));
+    }
   }
 }
+
 }  // namespace
 
 FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::string& path) {
@@ -276,22 +261,9 @@ FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::st
                       std::isfinite(n.scl_inter);
   f.slope = scaled ? n.scl_slope : 1.0f;
   f.inter = scaled ? n.scl_inter : 0.0f;
-  int nbyper = 0, swapsize = 0;
-  nifti_datatype_sizes(f.datatype, &nbyper, &swapsize);
-  f.bytes_per_voxel = nbyper;
-  switch (f.datatype) {
-    case DT_FLOAT32:
-    case DT_FLOAT64:
-    case DT_UINT8:
-    case DT_INT8:
-    case DT_INT16:
-    case DT_UINT16:
-    case DT_INT32:
-    case DT_UINT32:
-      break;
-    default:
-      throw OutputError(path, "cannot write datatype " + like.datatype_name());
-  }
+  f.bytes_per_voxel = datatype_bytes(f.datatype);
+  if (!is_writable_datatype(f.datatype))
+    throw OutputError(path, "cannot write datatype " + like.datatype_name());
   return f;
 }
 
@@ -317,36 +289,13 @@ const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) 
 }
 
 const std::vector<char>& FrameEncoder::encode(const float* frame) {
-  const std::size_t n = voxels_;
-  char* out = raw_.data();
-  const float slope = format_.slope, inter = format_.inter;
-  switch (format_.datatype) {
-    case DT_FLOAT32:
-      return pack(frame, n * sizeof(float));
-    case DT_FLOAT64: {
-      double* d = reinterpret_cast<double*>(out);
-      for (std::size_t i = 0; i < n; ++i) d[i] = frame[i];
-      break;
-    }
-    case DT_UINT8:
-      quantise<unsigned char>(frame, n, slope, inter, out);
-      break;
-    case DT_INT8:
-      quantise<signed char>(frame, n, slope, inter, out);
-      break;
-    case DT_INT16:
-      quantise<short>(frame, n, slope, inter, out);
-      break;
-    case DT_UINT16:
-      quantise<unsigned short>(frame, n, slope, inter, out);
-      break;
-    case DT_INT32:
-      quantise<int>(frame, n, slope, inter, out);
-      break;
-    case DT_UINT32:
-      quantise<unsigned int>(frame, n, slope, inter, out);
-      break;
-  }
+  // Floats are already what the file holds: no copy.
+  if (format_.datatype == DT_FLOAT32) return pack(frame, voxels_ * sizeof(float));
+  visit_datatype(format_.datatype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kWritable<T>)
+      store_as<T>(frame, voxels_, format_.slope, format_.inter, raw_.data());
+  });
   return pack(raw_.data(), raw_.size());
 }
 
@@ -368,12 +317,12 @@ struct NiftiWriter::Impl {
   }
 };
 
-NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid,
-                         int frames, OutputType type, const std::string& descrip)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->path = path;
-  impl_->format = frame_format(like, type, path);
-  const FrameFormat& f = impl_->format;
+namespace {
+
+// Outputs carry the input's header (geometry, timing, labels); only the fields that
+// describe the stored voxels, and the description, are the output's own.
+nifti_1_header output_header(const NiftiHeader& like, const Grid& grid, int frames,
+                             const FrameFormat& f, const std::string& descrip) {
   nifti_1_header n = hdr(like);
   n.dim[0] = frames > 1 ? 4 : 3;
   for (int d = 0; d < 3; ++d) n.dim[d + 1] = static_cast<short>(grid.dim[d]);
@@ -392,6 +341,18 @@ NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const
     std::memset(n.descrip, 0, sizeof(n.descrip));
     std::strncpy(n.descrip, descrip.c_str(), sizeof(n.descrip) - 1);
   }
+  return n;
+}
+
+}  // namespace
+
+NiftiWriter::NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid,
+                         int frames, OutputType type, const std::string& descrip)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  impl_->format = frame_format(like, type, path);
+  const FrameFormat& f = impl_->format;
+  const nifti_1_header n = output_header(like, grid, frames, f, descrip);
   impl_->encoder = std::make_unique<FrameEncoder>(f, grid.voxels());
   impl_->voxels = grid.voxels();
   impl_->file = std::fopen(path.c_str(), "wb");

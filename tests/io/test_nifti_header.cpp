@@ -6,15 +6,20 @@
 #include <nifti1_io.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "realign/io/nifti_datatype.hpp"
 #include "realign/io/nifti_header.hpp"
 #include "realign/io/nifti_io.hpp"
 #include "test_support.hpp"
@@ -102,40 +107,13 @@ void put(std::vector<char>& out, double v) {
 
 std::vector<char> voxel_bytes(int datatype, std::size_t n) {
   std::vector<char> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double v = test_value(datatype, i);
-    switch (datatype) {
-      case DT_UINT8:
-        put<std::uint8_t>(out, v);
-        break;
-      case DT_INT8:
-        put<std::int8_t>(out, v);
-        break;
-      case DT_INT16:
-        put<std::int16_t>(out, v);
-        break;
-      case DT_UINT16:
-        put<std::uint16_t>(out, v);
-        break;
-      case DT_INT32:
-        put<std::int32_t>(out, v);
-        break;
-      case DT_UINT32:
-        put<std::uint32_t>(out, v);
-        break;
-      case DT_INT64:
-        put<std::int64_t>(out, v);
-        break;
-      case DT_UINT64:
-        put<std::uint64_t>(out, v);
-        break;
-      case DT_FLOAT32:
-        put<float>(out, v);
-        break;
-      default:
-        put<double>(out, v);
-    }
-  }
+  visit_datatype(datatype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kDecoded<T>)
+      for (std::size_t i = 0; i < n; ++i) put<T>(out, test_value(datatype, i));
+    else
+      ADD_FAILURE() << "no test values for " << datatype_name(datatype);
+  });
   return out;
 }
 
@@ -233,44 +211,74 @@ Oracle niftilib_read(const std::string& path) {
   o.vox2world = to_mat4(nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz);
   for (std::size_t i = 0; i < nim->nvox; ++i) {
     const char* p = static_cast<const char*>(nim->data) + i * nim->nbyper;
-    double v = 0;
-    switch (nim->datatype) {
-      case DT_UINT8:
-        v = *reinterpret_cast<const std::uint8_t*>(p);
-        break;
-      case DT_INT8:
-        v = *reinterpret_cast<const std::int8_t*>(p);
-        break;
-      case DT_INT16:
-        v = *reinterpret_cast<const std::int16_t*>(p);
-        break;
-      case DT_UINT16:
-        v = *reinterpret_cast<const std::uint16_t*>(p);
-        break;
-      case DT_INT32:
-        v = *reinterpret_cast<const std::int32_t*>(p);
-        break;
-      case DT_UINT32:
-        v = *reinterpret_cast<const std::uint32_t*>(p);
-        break;
-      case DT_INT64:
-        v = static_cast<double>(*reinterpret_cast<const std::int64_t*>(p));
-        break;
-      case DT_UINT64:
-        v = static_cast<double>(*reinterpret_cast<const std::uint64_t*>(p));
-        break;
-      case DT_FLOAT32:
-        v = *reinterpret_cast<const float*>(p);
-        break;
-      case DT_FLOAT64:
-        v = *reinterpret_cast<const double*>(p);
-        break;
-    }
+    const double v = visit_datatype(nim->datatype, [p](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (kDecoded<T>) {
+        T stored;
+        std::memcpy(&stored, p, sizeof(T));
+        return static_cast<double>(stored);
+      } else {
+        return 0.0;
+      }
+    });
     o.values.push_back(v * (nim->scl_slope != 0 ? nim->scl_slope : 1.0) +
                        (nim->scl_slope != 0 ? nim->scl_inter : 0.0));
   }
   nifti_image_free(nim);
   return o;
+}
+
+// visit_datatype's types, checked against niftilib's own description of every code a
+// header can hold: size, integer or not, signed or not (by the name).
+TEST(NiftiDatatype, EachCodeHasTheTypeNiftilibDescribes) {
+  int typed = 0;
+  for (int code = std::numeric_limits<std::int16_t>::min();
+       code <= std::numeric_limits<std::int16_t>::max(); ++code) {
+    visit_datatype(code, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_void_v<T>) {
+        EXPECT_EQ(std::count(std::begin(kDatatypes), std::end(kDatatypes), code), 0) << code;
+      } else {
+        SCOPED_TRACE(datatype_name(code));
+        ++typed;
+        int bytes = 0, swap_size = 0;
+        nifti_datatype_sizes(code, &bytes, &swap_size);
+        EXPECT_EQ(static_cast<int>(sizeof(T)), bytes);
+        EXPECT_EQ(datatype_bytes(code), bytes);
+        EXPECT_EQ(std::is_integral_v<T>, nifti_is_inttype(code) != 0);
+        EXPECT_EQ(std::is_signed_v<T>, datatype_name(code)[0] != 'u');
+      }
+    });
+  }
+  EXPECT_EQ(typed, static_cast<int>(std::size(kDatatypes)));
+}
+
+// The names in messages: every code NIfTI defines by its name, any other as "code N".
+TEST(NiftiDatatype, NamesAreNiftisInLowerCase) {
+  const std::map<int, std::string> names = {
+      {DT_BINARY, "binary"},       {DT_UINT8, "uint8"},           {DT_INT8, "int8"},
+      {DT_INT16, "int16"},         {DT_UINT16, "uint16"},         {DT_INT32, "int32"},
+      {DT_UINT32, "uint32"},       {DT_INT64, "int64"},           {DT_UINT64, "uint64"},
+      {DT_FLOAT32, "float32"},     {DT_FLOAT64, "float64"},       {DT_FLOAT128, "float128"},
+      {DT_COMPLEX64, "complex64"}, {DT_COMPLEX128, "complex128"}, {DT_COMPLEX256, "complex256"},
+      {DT_RGB24, "rgb24"},         {DT_RGBA32, "rgba32"}};
+  for (int code = std::numeric_limits<std::int16_t>::min();
+       code <= std::numeric_limits<std::int16_t>::max(); ++code) {
+    const auto it = names.find(code);
+    const std::string want = it != names.end() ? it->second : "code " + std::to_string(code);
+    ASSERT_EQ(datatype_name(code), want);
+    ASSERT_EQ(is_defined_datatype(code), it != names.end()) << code;
+  }
+}
+
+// What realign reads (every integer and real) and writes (not the 64-bit integers).
+TEST(NiftiDatatype, DecodedAndWritableTypes) {
+  for (int code = std::numeric_limits<std::int16_t>::min();
+       code <= std::numeric_limits<std::int16_t>::max(); ++code) {
+    const bool listed = std::count(std::begin(kDatatypes), std::end(kDatatypes), code) > 0;
+    ASSERT_EQ(is_decoded_datatype(code), listed) << code;
+    ASSERT_EQ(is_writable_datatype(code), listed && code != DT_INT64 && code != DT_UINT64) << code;
+  }
 }
 
 TEST(NiftiHeader, EveryDatatypeAndByteOrderAgreesWithNiftilib) {

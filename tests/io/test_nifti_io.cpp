@@ -163,6 +163,60 @@ TEST(NiftiIo, DecodingAgreesWithItkForEveryDatatype) {
   }
 }
 
+// --datatype input for every type realign writes: each value rounded to the nearest
+// integer and clamped to the type's range, or kept as it is in a real type.
+TEST(NiftiIo, EveryWritableDatatypeRoundsAndClampsToItsRange) {
+  Grid g;
+  g.dim = {6, 1, 1};
+  const float values[6] = {-1e10f, -130.4f, -0.6f, 2.5f, 300.7f, 5e9f};
+  const std::string dir = realign::testing::temp_dir("nifti");
+  const std::vector<std::pair<int, std::vector<float>>> cases = {
+      {DT_UINT8, {0, 0, 0, 3, 255, 255}},
+      {DT_INT8, {-128, -128, -1, 3, 127, 127}},
+      {DT_INT16, {-32768, -130, -1, 3, 301, 32767}},
+      {DT_UINT16, {0, 0, 0, 3, 301, 65535}},
+      {DT_INT32, {-2147483648.0f, -130, -1, 3, 301, 2147483647.0f}},
+      {DT_UINT32, {0, 0, 0, 3, 301, 4294967295.0f}},
+      {DT_FLOAT32, {values, values + 6}},
+      {DT_FLOAT64, {values, values + 6}},
+  };
+  for (const auto& [code, want] : cases) {
+    SCOPED_TRACE(datatype_name(code));
+    const std::string path = dir + "/w.nii";
+    write_image(path, make_header(g, 1, 1.0, code), g, 1, values, OutputType::Input);
+    NiftiHeader back;
+    const Series s = read_series(path, &back);
+    EXPECT_EQ(back.datatype, code);
+    ASSERT_EQ(s.data.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(s.data[i], want[i]) << i;
+  }
+}
+
+// 64-bit integers are read but never written, nor is anything without a C++ type.
+TEST(NiftiIo, OtherDatatypesAreRefusedForOutput) {
+  Grid g;
+  g.dim = {2, 2, 2};
+  for (int code : {DT_INT64, DT_UINT64, DT_COMPLEX64, DT_RGB24}) {
+    const std::string want = "out.nii: cannot write datatype " + datatype_name(code);
+    try {
+      frame_format(make_header(g, 1, 1.0, code), OutputType::Input, "out.nii");
+      ADD_FAILURE() << want;
+    } catch (const OutputError& e) {
+      EXPECT_EQ(e.what(), want);
+    }
+    // Float32 output does not depend on the input's type.
+    EXPECT_EQ(frame_format(make_header(g, 1, 1.0, code), OutputType::Float32, "out.nii").datatype,
+              DT_FLOAT32);
+  }
+}
+
+TEST(NiftiIo, DatatypeNamesThePhantomOffers) {
+  for (const char* name : {"uint8", "int16", "uint16", "int32", "float32", "float64"})
+    EXPECT_EQ(datatype_name(datatype_from_name(name)), name);
+  for (const char* name : {"int8", "uint32", "int64", "complex64", "INT16", "", "code 4"})
+    EXPECT_THROW(datatype_from_name(name), std::invalid_argument) << name;
+}
+
 TEST(NiftiIo, ScalingMatchesItk) {
   Grid g;
   g.dim = {6, 5, 4};

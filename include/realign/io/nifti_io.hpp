@@ -45,7 +45,6 @@ class SeriesFile {
   std::size_t read_frames(int begin, int end, float* out) const;
 
  private:
-  void load_voxels(std::vector<char> stored);
   NiftiInfo info_;
   std::string path_;
   std::vector<char> stored_;       // an uncompressed file's bytes, when given in memory
@@ -64,11 +63,6 @@ Volume read_volume(const std::string& path, NiftiHeader* header = nullptr);
 // codes 1 (scanner), units mm and s.
 NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype);
 
-// Streams frames into a NIfTI-1 file (gzip when the name ends in .gz) with `like`'s
-// header: geometry, codes, pixdim (TR), units, slice info and descrip are kept.
-// Float32 writes floats (NaN allowed); Input converts to the header's datatype with
-// rounding and clamping (NaN -> 0). Writes exactly the path it is given: callers that
-// must leave nothing behind on failure write to a temporary name (see OutputSet).
 // How frames are stored in an output file: plain numbers, so rank 0 can tell every rank
 // and each can encode its own frames.
 struct FrameFormat {
@@ -79,7 +73,8 @@ struct FrameFormat {
 };
 FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::string& path);
 
-// Turns float frames into the bytes a file of `format` holds for them.
+// Turns float frames into the bytes a file of `format` holds for them; `format` comes from
+// frame_format, which refuses datatypes that cannot be written.
 class FrameEncoder {
  public:
   FrameEncoder(const FrameFormat& format, std::size_t voxels);
@@ -98,6 +93,11 @@ class FrameEncoder {
   std::vector<char> raw_, packed_;
 };
 
+// Streams frames into a NIfTI-1 file (gzip when the name ends in .gz) with `like`'s
+// header: geometry, codes, pixdim (TR), units, slice info and descrip are kept.
+// Float32 writes floats (NaN allowed); Input converts to the header's datatype with
+// rounding and clamping (NaN -> 0). Writes exactly the path it is given: callers that
+// must leave nothing behind on failure write to a temporary name (see OutputSet).
 class NiftiWriter {
  public:
   NiftiWriter(const std::string& path, const NiftiHeader& like, const Grid& grid, int frames,
@@ -123,7 +123,8 @@ void write_image(const std::string& path, const NiftiHeader& like, const Grid& g
 // ("path", "") when it is neither .nii nor .nii.gz.
 std::pair<std::string, std::string> split_image_path(const std::string& path);
 
-// NIfTI datatype code from a name: uint8 int16 int32 float32 float64 uint16.
+// NIfTI datatype code from a name: uint8 int16 uint16 int32 float32 float64 (the phantom
+// tool's choices). Throws std::invalid_argument for any other.
 int datatype_from_name(const std::string& name);
 
 }  // namespace realign
