@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 REPEATS=${1:-3}
 BIN=${BUILD_DIR:-build}/realign
+PHANTOM=${BUILD_DIR:-build}/realign-phantom
 [[ -x "$BIN" ]] || scripts/build.sh >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN=(mpirun --bind-to hwthread --map-by core)
@@ -24,7 +25,7 @@ if [[ -f "$SHARED" ]]; then
   RUN=$SHARED
   RUN_NAME="decnef_sub-1_run-2 (real, 64x64x34x209 int16)"
 else
-  "$BIN" phantom -q --dim 64 64 34 --frames 209 --datatype int16 "$WORK/run.nii.gz"
+  "$PHANTOM" -q --dim 64 64 34 --frames 209 --datatype int16 "$WORK/run.nii.gz"
   RUN=$WORK/run.nii.gz
   RUN_NAME="phantom 64x64x34x209 int16 (../shared absent)"
 fi
@@ -94,5 +95,5 @@ with open(dst, "wb") as f:
 PY
 row "long run (x3 frames), mpirun -n 2" "$(median_of "$WORK/g.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/long.nii")"
 
-"$BIN" phantom -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
+"$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
 row "high-res phantom 104x104x72x300, mpirun -n 2" "$(median_of "$WORK/h.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/hires.nii.gz")"

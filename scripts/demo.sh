@@ -10,11 +10,12 @@ cd "$ROOT"
 bash scripts/install-deps.sh
 bash scripts/build.sh
 REALIGN=${BUILD_DIR:-$ROOT/build}/realign
+PHANTOM=${BUILD_DIR:-$ROOT/build}/realign-phantom
 
 mkdir -p demo
 echo
 echo "== making demo/input.nii.gz: synthetic head 64x64x34, 40 frames, int16, known motion"
-"$REALIGN" -q phantom --dim 64 64 34 --frames 40 --datatype int16 demo/input.nii.gz
+"$PHANTOM" -q --dim 64 64 34 --frames 40 --datatype int16 demo/input.nii.gz
 
 MPIRUN=(mpirun -n 2 --bind-to hwthread --map-by core --oversubscribe)
 if [[ $(id -u) -eq 0 ]]; then
@@ -30,7 +31,8 @@ elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a 
 echo
 echo "== outputs (in $ROOT/demo/, realign took $elapsed s)"
 for f in input.nii.gz input_truth_rp.txt realigned.nii.gz realigned_mean.nii.gz realigned_rp.txt \
-         realigned_confounds.tsv realigned_confounds.json realigned_xfm.txt realigned_motion.svg; do
+         realigned_confounds.tsv realigned_confounds.json realigned_xfm.txt realigned_motion.svg \
+         realigned_report.html; do
   printf '  %-28s %s\n' "$f" "$(du -h "demo/$f" | cut -f1)"
 done
 
@@ -50,6 +52,6 @@ awk -F'\t' '
         else print "  mean FD                n/a" }' demo/realigned_confounds.tsv
 echo
 echo "== accuracy against the phantom's true motion (displacement error over a 50 mm sphere)"
-echo "  $(python3 scripts/compare_rp.py demo/realigned_rp.txt demo/input_truth_rp.txt demo/input.nii.gz)"
+echo "  $("$PHANTOM" compare demo/input_truth_rp.txt demo/realigned_rp.txt demo/input.nii.gz)"
 echo
-echo "Open demo/realigned_motion.svg in a browser to see the motion plot."
+echo "Open demo/realigned_report.html in a browser for the QC report (motion, FD, DVARS, means)."

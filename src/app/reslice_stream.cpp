@@ -126,7 +126,7 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
                                   LocalFrames& local, const Options& opt, NiftiWriter* writer) {
   Reslicer reslicer(plan, xfm, local, opt);
   // Float frames go out as they are; any other format is encoded where the frame is.
-  const bool plain = plan.format.datatype == 16 && !plan.format.gzip;
+  const bool plain = plan.format.plain_floats();
   FrameSender sender;
   FrameEncoder encoder(plan.format, local.grid.voxels());
   std::deque<std::vector<char>> encoded;  // kept until their sends complete

@@ -70,6 +70,8 @@ struct FrameFormat {
   int bytes_per_voxel = 4;
   float slope = 1.0f, inter = 0.0f;  // stored = (value - inter) / slope
   bool gzip = false;                 // one gzip member per frame
+  // Frames are stored as the floats they are (float32, no compression): nothing to encode.
+  bool plain_floats() const { return datatype == 16 && !gzip; }
 };
 FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::string& path);
 
