@@ -1,12 +1,11 @@
 #include "realign/io/motion_files.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <limits>
-#include <locale>
-#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -56,15 +55,14 @@ std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std:
     const auto toks = split_ws(line);
     if (toks.empty() || toks.front().front() == '#') continue;
     if (toks.size() != columns) {
-      throw InputError(path, "line " + std::to_string(lineno) + " has " +
-                                 std::to_string(toks.size()) + " values, expected " +
-                                 std::to_string(columns));
+      throw InputError(
+          path, fmt::format("line {} has {} values, expected {}", lineno, toks.size(), columns));
     }
     std::vector<double> row(columns);
     for (std::size_t k = 0; k < columns; ++k) {
       if (!parse_finite(toks[k], row[k])) {
-        throw InputError(path, "line " + std::to_string(lineno) + ": '" + std::string(toks[k]) +
-                                   "' is not a finite number");
+        throw InputError(path,
+                         fmt::format("line {}: '{}' is not a finite number", lineno, toks[k]));
       }
     }
     rows.push_back(std::move(row));
@@ -73,11 +71,52 @@ std::vector<std::vector<double>> read_numeric_rows(const std::string& path, std:
   return rows;
 }
 
-// Shortest digits that read back to the same double.
-std::string exact(double v) {
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, res.ptr);
+// Sign, significant digits (no leading or trailing zeros) and decimal exponent of the
+// shortest decimal that reads back to v, from fmt's shortest round-trip output, which may be
+// in either notation ("1e-05", "0.0001", "1000000000000000"). v is finite and not zero.
+struct Decimal {
+  bool negative = false;
+  std::string digits;  // v = 0.d1d2... x 10^(exponent + 1), i.e. d1.d2... x 10^exponent
+  int exponent = 0;
+};
+
+Decimal shortest_decimal(double v) {
+  Decimal d;
+  std::string s = fmt::format("{}", v);
+  d.negative = s.front() == '-';
+  if (d.negative) s.erase(0, 1);
+  if (const auto e = s.find('e'); e != std::string::npos) {
+    d.exponent = std::stoi(s.substr(e + 1));
+    s.erase(e);
+  }
+  const auto dot = s.find('.');
+  const int before_dot = static_cast<int>(dot == std::string::npos ? s.size() : dot);
+  if (dot != std::string::npos) s.erase(dot, 1);
+  const auto first = s.find_first_not_of('0');
+  d.exponent += before_dot - 1 - static_cast<int>(first);
+  d.digits = s.substr(first);
+  d.digits.erase(d.digits.find_last_not_of('0') + 1);
+  return d;
+}
+
+// The shortest digits that read back to the same double, laid out as std::to_chars(v) does
+// (the form of the earlier files, kept byte for byte): printf's %f or %e layout of those
+// digits, whichever is shorter, %f on a tie. fmt's own shortest form switches to the
+// exponent at other magnitudes ("0.0001" rather than "1e-04").
+std::string shortest(double v) {
+  if (!std::isfinite(v) || v == 0) return fmt::format("{}", v);
+  const Decimal d = shortest_decimal(v);
+  const std::string sign = d.negative ? "-" : "";
+  const int n = static_cast<int>(d.digits.size()), e = d.exponent;
+  const std::string sci = sign + d.digits.substr(0, 1) + (n > 1 ? "." + d.digits.substr(1) : "") +
+                          fmt::format("e{:+03d}", e);
+  const std::size_t fixed_size = sign.size() + (e >= n - 1 ? e + 1 : e >= 0 ? n + 1 : n + 1 - e);
+  if (fixed_size > sci.size()) return sci;
+  // An integer: its exact digits, which beyond 2^53 are not the shortest digits padded with
+  // zeros; to_chars writes these too.
+  if (e >= n - 1) return fmt::format("{:.0f}", v);
+  if (e >= 0) return sign + d.digits.substr(0, e + 1) + "." + d.digits.substr(e + 1);
+  return sign + "0." + std::string(-e - 1, '0') + d.digits;
 }
 
 }  // namespace
@@ -119,11 +158,11 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
   f << "# realign per-frame world transforms (NIfTI RAS mm to RAS mm), one 4x4 matrix per "
        "frame, row by row: corrected vox2world = M * original vox2world\n";
   for (std::size_t n = 0; n < xfm.size(); ++n) {
-    f << "# frame " << n + 1 << '\n';
+    f << fmt::format("# frame {}\n", n + 1);
     for (int i = 0; i < 4; ++i) {
       // Shortest digits that read back to the same double: `realign apply` then reslices
       // exactly as the run that wrote the file did.
-      for (int k = 0; k < 4; ++k) f << (k ? " " : "") << exact(xfm[n](i, k));
+      for (int k = 0; k < 4; ++k) f << (k ? " " : "") << shortest(xfm[n](i, k));
       f << '\n';
     }
   }
@@ -133,7 +172,7 @@ void write_xfm(const std::string& path, const std::vector<Mat4>& xfm) {
 std::vector<Mat4> read_xfm(const std::string& path) {
   const auto rows = read_numeric_rows(path, 4);
   if (rows.size() % 4 != 0) {
-    throw InputError(path, std::to_string(rows.size()) + " matrix rows, not a multiple of 4");
+    throw InputError(path, fmt::format("{} matrix rows, not a multiple of 4", rows.size()));
   }
   std::vector<Mat4> out(rows.size() / 4);
   for (std::size_t n = 0; n < out.size(); ++n) {
@@ -142,8 +181,7 @@ std::vector<Mat4> read_xfm(const std::string& path) {
     }
     const Eigen::RowVector4d bottom = out[n].row(3);
     if ((bottom - Eigen::RowVector4d(0, 0, 0, 1)).cwiseAbs().maxCoeff() > 1e-6) {
-      throw InputError(path,
-                       "matrix " + std::to_string(n) + " is not affine (last row is not 0 0 0 1)");
+      throw InputError(path, fmt::format("matrix {} is not affine (last row is not 0 0 0 1)", n));
     }
   }
   return out;

@@ -1,10 +1,13 @@
 #include "realign/report/confounds.hpp"
 
-#include <spdlog/fmt/fmt.h>
+#include <fmt/format.h>
 
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -16,18 +19,16 @@ namespace {
 using text::cell;
 using text::finish_write;
 using text::gen10;
-using text::json_number;
-using text::json_string;
 using text::open_for_write;
+using Json = nlohmann::ordered_json;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> checked(const std::vector<double>& col, std::size_t n, const char* name) {
   if (col.empty()) return std::vector<double>(n, kNaN);
   if (col.size() != n) {
-    throw std::invalid_argument(std::string("write_confounds: ") + name + " has " +
-                                std::to_string(col.size()) + " entries for " + std::to_string(n) +
-                                " frames");
+    throw std::invalid_argument(
+        fmt::format("write_confounds: {} has {} entries for {} frames", name, col.size(), n));
   }
   return col;
 }
@@ -40,19 +41,18 @@ std::string nonsteady_origin(const MotionRecord& r) {
                              "the global signal)";
 }
 
-}  // namespace
+struct Param {
+  const char* name;
+  const char* units;
+  std::string description;
+};
 
-std::vector<ConfoundColumn> confound_columns(const MotionRecord& r) {
-  const std::size_t n = r.rp.size();
-  const std::string rot_common =
+// The six rp columns in rp order, under fMRIPrep's names.
+const std::array<Param, 6>& motion_params() {
+  static const std::string rot_common =
       ", the axis passing through the world origin (0,0,0 in RAS mm) rather than the volume "
       "centre; SPM order: Q = T * Rx(pitch) * Ry(roll) * Rz(yaw).";
-  struct Param {
-    const char* name;
-    const char* units;
-    std::string description;
-  };
-  const Param params[6] = {
+  static const std::array<Param, 6> params = {{
       {"trans_x", "mm",
        "Translation along the world x axis (RAS: positive towards the subject's Right), "
        "relative to the first frame (SPM rp column 1)."},
@@ -66,14 +66,21 @@ std::vector<ConfoundColumn> confound_columns(const MotionRecord& r) {
        "Rotation (pitch) about the world x axis" + rot_common + " SPM rp column 4."},
       {"rot_y", "rad", "Rotation (roll) about the world y axis" + rot_common + " SPM rp column 5."},
       {"rot_z", "rad", "Rotation (yaw) about the world z axis" + rot_common + " SPM rp column 6."},
-  };
+  }};
+  return params;
+}
 
-  std::vector<ConfoundColumn> cols;
+void add_motion_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
   for (int k = 0; k < 6; ++k) {
-    ConfoundColumn c{params[k].name, params[k].units, params[k].description, {}};
+    const Param& p = motion_params()[k];
+    ConfoundColumn c{p.name, p.units, p.description, {}};
     for (const auto& q : r.rp) c.values.push_back(q[k]);
     cols.push_back(std::move(c));
   }
+}
+
+void add_measure_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
+  const std::size_t n = r.rp.size();
   cols.push_back({"framewise_displacement", "mm",
                   "Framewise displacement (Power et al. 2012): sum of absolute frame-to-frame "
                   "changes of the three translations plus " +
@@ -97,104 +104,129 @@ std::vector<ConfoundColumn> confound_columns(const MotionRecord& r) {
                                                   "written (--no-reslice)."
                                                 : " n/a for the first frame."),
                   checked(r.dvars, n, "dvars")});
+}
 
-  // The expansion is computed from the parameters in double precision, not from their
-  // printed values, so it is exact up to the last printed digit.
-  for (int k = 0; k < 6; ++k) {
-    const std::string p = params[k].name, u = params[k].units;
-    ConfoundColumn d{p + "_derivative1",
-                     u,
-                     "Backward difference of " + p +
-                         ": its value at this frame minus its "
-                         "value at the previous frame (24-parameter expansion, Friston et al. "
-                         "1996). n/a for the first frame.",
+// The 24-parameter expansion of rp column k. It is computed from the parameters in double
+// precision, not from their printed values, so it is exact up to the last printed digit.
+void add_expansion_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r, int k) {
+  const std::string p = motion_params()[k].name, u = motion_params()[k].units;
+  ConfoundColumn d{p + "_derivative1",
+                   u,
+                   "Backward difference of " + p +
+                       ": its value at this frame minus its "
+                       "value at the previous frame (24-parameter expansion, Friston et al. "
+                       "1996). n/a for the first frame.",
+                   {}};
+  ConfoundColumn sq{p + "_power2", squared(u), "Square of " + p + " (24-parameter expansion).", {}};
+  ConfoundColumn dsq{p + "_derivative1_power2",
+                     squared(u),
+                     "Square of " + p +
+                         "_derivative1 (24-parameter expansion). n/a for the "
+                         "first frame.",
                      {}};
-    ConfoundColumn sq{
-        p + "_power2", squared(u), "Square of " + p + " (24-parameter expansion).", {}};
-    ConfoundColumn dsq{p + "_derivative1_power2",
-                       squared(u),
-                       "Square of " + p +
-                           "_derivative1 (24-parameter expansion). n/a for the "
-                           "first frame.",
-                       {}};
-    for (std::size_t t = 0; t < n; ++t) {
-      const double v = r.rp[t][k];
-      const double dv = t == 0 ? kNaN : v - r.rp[t - 1][k];
-      d.values.push_back(dv);
-      sq.values.push_back(v * v);
-      dsq.values.push_back(dv * dv);
-    }
-    cols.push_back(std::move(d));
-    cols.push_back(std::move(sq));
-    cols.push_back(std::move(dsq));
+  for (std::size_t t = 0; t < r.rp.size(); ++t) {
+    const double v = r.rp[t][k];
+    const double dv = t == 0 ? kNaN : v - r.rp[t - 1][k];
+    d.values.push_back(dv);
+    sq.values.push_back(v * v);
+    dsq.values.push_back(dv * dv);
   }
+  cols.push_back(std::move(d));
+  cols.push_back(std::move(sq));
+  cols.push_back(std::move(dsq));
+}
+
+void add_nonsteady_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
   for (int f = 0; f < r.nonsteady; ++f) {
     ConfoundColumn c{
         fmt::format("non_steady_state_outlier_{:02d}", f), "",
         fmt::format("Non-steady-state volume {} (frame {}, before T1 equilibrium; {}): "
                     "1 at that frame, 0 elsewhere. Censor it with this regressor.",
                     f, f + 1, nonsteady_origin(r)),
-        std::vector<double>(n, 0.0)};
+        std::vector<double>(r.rp.size(), 0.0)};
     c.values[f] = 1.0;
     cols.push_back(std::move(c));
   }
-  return cols;
 }
 
-void write_confounds(const std::string& tsv_path, const std::string& json_path,
-                     const MotionRecord& r) {
-  const std::vector<ConfoundColumn> cols = confound_columns(r);
-  const std::size_t n = r.rp.size();
-
-  std::ofstream t = open_for_write(tsv_path);
+void write_tsv(const std::string& path, const std::vector<ConfoundColumn>& cols, std::size_t n) {
+  std::ofstream t = open_for_write(path);
   for (std::size_t c = 0; c < cols.size(); ++c) t << (c ? "\t" : "") << cols[c].name;
   t << '\n';
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t c = 0; c < cols.size(); ++c) t << (c ? "\t" : "") << cell(cols[c].values[i]);
     t << '\n';
   }
-  finish_write(t, tsv_path);
+  finish_write(t, path);
+}
 
+// The sidecar's numbers carry the TSV's 10 significant digits, as the sidecars written before
+// did: a TR read from a float header stays 0.7200000286, not 0.72000002861022949.
+Json json_number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  const std::string s = gen10(v);
+  double rounded = v;
+  std::from_chars(s.data(), s.data() + s.size(), rounded);
+  return rounded;
+}
+
+Json column_entry(const ConfoundColumn& c, const MotionRecord& r) {
+  Json e;
+  e["Description"] = c.description;
+  e["Units"] = c.units;
+  if (c.name == "framewise_displacement") e["Radius_mm"] = json_number(r.fd_radius_mm);
+  if (c.name == "rmsd") e["Radius_mm"] = json_number(r.rmsd_radius_mm);
+  return e;
+}
+
+Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
+  Json j = Json::object();
+  for (const auto& c : cols) j[c.name] = column_entry(c, r);
+  j["FramewiseDisplacementRadius_mm"] = json_number(r.fd_radius_mm);
+  j["RMSDSphereRadius_mm"] = json_number(r.rmsd_radius_mm);
+  j["Convention"] =
+      "Parameters describe the motion of each frame relative to the first frame in NIfTI "
+      "world space (RAS, mm). Rigid matrix Q = T(trans_x, trans_y, trans_z) * Rx(rot_x) * "
+      "Ry(rot_y) * Rz(rot_z), as SPM's spm_matrix, so rotations are about the world origin "
+      "and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's rp_*.txt in "
+      "the same order.";
+  j["MotionExpansion"] =
+      "24-parameter model (Friston et al. 1996; Satterthwaite et al. 2013) under "
+      "fMRIPrep's names: the six parameters, their backward differences (*_derivative1), "
+      "the squares of the parameters (*_power2) and of the differences "
+      "(*_derivative1_power2).";
+  if (r.tr_s > 0) j["RepetitionTime"] = json_number(r.tr_s);
+  j["NonSteadyStateVolumes"] = r.nonsteady;
+  j["NonSteadyStateOrigin"] = nonsteady_origin(r);
+  Json unconverged = Json::array();
+  for (const int f : r.unconverged) unconverged.push_back(f + 1);
+  j["UnconvergedFrames"] = std::move(unconverged);
+  j["Source"] = r.input_name;
+  return j;
+}
+
+}  // namespace
+
+std::vector<ConfoundColumn> confound_columns(const MotionRecord& r) {
+  std::vector<ConfoundColumn> cols;
+  add_motion_columns(cols, r);
+  add_measure_columns(cols, r);
+  for (int k = 0; k < 6; ++k) add_expansion_columns(cols, r, k);
+  add_nonsteady_columns(cols, r);
+  return cols;
+}
+
+void write_confounds(const std::string& tsv_path, const std::string& json_path,
+                     const MotionRecord& r) {
+  const std::vector<ConfoundColumn> cols = confound_columns(r);
+  write_tsv(tsv_path, cols, r.rp.size());
+
+  // A file name need not be valid UTF-8; such bytes become U+FFFD rather than ending the run
+  // with an exception after the estimation is done.
+  const std::string json =
+      sidecar(cols, r).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
   std::ofstream j = open_for_write(json_path);
-  j << "{\n";
-  for (const auto& c : cols) {
-    j << "  " << json_string(c.name) << ": {\n";
-    j << "    \"Description\": " << json_string(c.description) << ",\n";
-    j << "    \"Units\": " << json_string(c.units);
-    if (c.name == "framewise_displacement") {
-      j << ",\n    \"Radius_mm\": " << json_number(r.fd_radius_mm);
-    } else if (c.name == "rmsd") {
-      j << ",\n    \"Radius_mm\": " << json_number(r.rmsd_radius_mm);
-    }
-    j << "\n  },\n";
-  }
-  j << "  \"FramewiseDisplacementRadius_mm\": " << json_number(r.fd_radius_mm) << ",\n";
-  j << "  \"RMSDSphereRadius_mm\": " << json_number(r.rmsd_radius_mm) << ",\n";
-  j << "  \"Convention\": "
-    << json_string(
-           "Parameters describe the motion of each frame relative to the first frame in NIfTI "
-           "world space (RAS, mm). Rigid matrix Q = T(trans_x, trans_y, trans_z) * Rx(rot_x) * "
-           "Ry(rot_y) * Rz(rot_z), as SPM's spm_matrix, so rotations are about the world origin "
-           "and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's rp_*.txt in "
-           "the same order.")
-    << ",\n";
-  j << "  \"MotionExpansion\": "
-    << json_string(
-           "24-parameter model (Friston et al. 1996; Satterthwaite et al. 2013) under "
-           "fMRIPrep's names: the six parameters, their backward differences (*_derivative1), "
-           "the squares of the parameters (*_power2) and of the differences "
-           "(*_derivative1_power2).")
-    << ",\n";
-  if (r.tr_s > 0) j << "  \"RepetitionTime\": " << json_number(r.tr_s) << ",\n";
-  j << "  \"NonSteadyStateVolumes\": " << r.nonsteady << ",\n";
-  j << "  \"NonSteadyStateOrigin\": " << json_string(nonsteady_origin(r)) << ",\n";
-  j << "  \"UnconvergedFrames\": [";
-  for (std::size_t i = 0; i < r.unconverged.size(); ++i) {
-    j << (i ? ", " : "") << r.unconverged[i] + 1;
-  }
-  j << "],\n";
-  j << "  \"Source\": " << json_string(r.input_name) << "\n";
-  j << "}\n";
+  j << json;
   finish_write(j, json_path);
 }
 

@@ -1,13 +1,15 @@
 #include "realign/report/report.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <limits>
-#include <locale>
-#include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "realign/core/metrics.hpp"
 #include "realign/core/rigid.hpp"
@@ -19,10 +21,6 @@ namespace realign {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-// Light enough that the traces stay readable over the markers, distinct from every trace.
-constexpr const char* kOverColour = "#fdae6b";
-constexpr const char* kOverDotColour = "#e6550d";
-constexpr const char* kUnconvergedColour = "#9467bd";
 
 // For each world axis (R, A, S), the voxel axis closest to it and whether the voxel index
 // runs against it. Columns are compared as directions, so voxel sizes do not bias the match.
@@ -103,14 +101,11 @@ SliceImage cut(const Grid& grid, const std::vector<float>& volume, const AxisMat
   return s;
 }
 
-std::string mm3(double v) { return text::fixed(v, 3); }
-
 std::string frame_list(const std::vector<int>& frames) {
   if (frames.empty()) return "none";
   std::string s;
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(frames[i] + 1);
+    fmt::format_to(std::back_inserter(s), "{}{}", i ? ", " : "", frames[i] + 1);
   }
   return s;
 }
@@ -151,9 +146,9 @@ Summary summarise(const QcReport& q) {
       s.max_fd = v;
       s.max_fd_frame = static_cast<int>(n);
     }
-    if (v > r.fd_threshold_mm) s.over.push_back(static_cast<int>(n));
   }
   if (count) s.mean_fd = sum / count;
+  s.over = frames_over_threshold(r);
   const Vec3 centre = q.motion->grid.centre_mm();
   for (std::size_t n = 0; n < r.rp.size(); ++n) {
     const int f = static_cast<int>(n);
@@ -188,141 +183,124 @@ Summary summarise(const QcReport& q) {
 
 class Html {
  public:
-  Html() { out.imbue(std::locale::classic()); }
-  std::ostringstream out;
+  std::string out;
 
+  template <typename... Args>
+  void add(fmt::format_string<Args...> f, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), f, std::forward<Args>(args)...);
+  }
   // A summary row; the id lets readers (and tests) find a value without parsing prose.
   void row(const char* id, const std::string& label, const std::string& value, bool flag = false) {
-    out << "<tr id=\"" << id << "\"" << (flag ? " class=\"flag\"" : "") << "><th>"
-        << text::xml_escape(label) << "</th><td>" << text::xml_escape(value) << "</td></tr>\n";
+    add("<tr id=\"{}\"{}><th>{}</th><td>{}</td></tr>\n", id, flag ? " class=\"flag\"" : "",
+        text::xml_escape(label), text::xml_escape(value));
   }
 };
 
-void summary_table(Html& h, const QcReport& q, const Summary& s) {
-  const MotionRecord& r = *q.motion;
-  const int frames = static_cast<int>(r.rp.size());
-  const Vec3 vs = q.motion->grid.voxel_size_mm();
-  const std::string thr = text::general(r.fd_threshold_mm, 6);
-  static const char* axis[3] = {"x", "y", "z"};
-  static const char* rot[3] = {"pitch", "roll", "yaw"};
-  const auto at_frame = [](int f) { return " (frame " + std::to_string(f + 1) + ")"; };
+// Whether the run's motion stays within what a head can do, with the numbers that say so.
+std::string plausibility(const MotionRecord& r) {
+  const MotionExtent e = motion_extent(r.rp);
+  if (!e.implausible()) {
+    return fmt::format("yes (within {:.6g} mm and {:.6g}\u00b0 of frame 1)",
+                       kImplausibleTranslationMm, kImplausibleRotationDeg);
+  }
+  return fmt::format(
+      "NO: {:.3f} mm (frame {}), {:.3f}\u00b0 (frame {}) from frame 1, beyond {:.6g} mm or "
+      "{:.6g}\u00b0: check the estimate and the data",
+      e.translation_mm, e.translation_frame + 1, e.rotation_deg, e.rotation_frame + 1,
+      kImplausibleTranslationMm, kImplausibleRotationDeg);
+}
 
-  h.out << "<table class=\"summary\">\n";
+// The rows about the input and how it was registered.
+void run_rows(Html& h, const QcReport& q) {
+  const MotionRecord& r = *q.motion;
+  const Grid& g = r.grid;
+  const Vec3 vs = g.voxel_size_mm();
   h.row("input", "Input", r.input_name.empty() ? "(unnamed)" : r.input_name);
   h.row("grid", "Grid",
-        std::to_string(q.motion->grid.dim[0]) + " \u00d7 " + std::to_string(q.motion->grid.dim[1]) +
-            " \u00d7 " + std::to_string(q.motion->grid.dim[2]) + " voxels of " +
-            text::general(vs[0], 4) + " \u00d7 " + text::general(vs[1], 4) + " \u00d7 " +
-            text::general(vs[2], 4) + " mm");
-  h.row("frames", "Frames", std::to_string(frames));
-  h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? text::general(r.tr_s, 6) + " s" : "unknown");
-  h.row("reference", "Reference", q.motion->reference.empty() ? "unknown" : q.motion->reference);
-  h.row("max-fd", "Maximum FD",
-        s.max_fd_frame < 0 ? "n/a" : mm3(s.max_fd) + " mm" + at_frame(s.max_fd_frame));
-  h.row("mean-fd", "Mean FD", std::isfinite(s.mean_fd) ? mm3(s.mean_fd) + " mm" : "n/a");
+        fmt::format("{} \u00d7 {} \u00d7 {} voxels of {:.4g} \u00d7 {:.4g} \u00d7 {:.4g} mm",
+                    g.dim[0], g.dim[1], g.dim[2], vs[0], vs[1], vs[2]));
+  h.row("frames", "Frames", fmt::format("{}", r.rp.size()));
+  h.row("tr", "Repetition time (TR)", r.tr_s > 0 ? fmt::format("{:.6g} s", r.tr_s) : "unknown");
+  h.row("reference", "Reference", r.reference.empty() ? "unknown" : r.reference);
+}
+
+void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
+  static const char* axis[3] = {"x", "y", "z"};
+  static const char* rot[3] = {"pitch", "roll", "yaw"};
+  const auto at_frame = [](int f) { return fmt::format(" (frame {})", f + 1); };
+  h.row(
+      "max-fd", "Maximum FD",
+      s.max_fd_frame < 0 ? "n/a" : fmt::format("{:.3f} mm{}", s.max_fd, at_frame(s.max_fd_frame)));
+  h.row("mean-fd", "Mean FD",
+        std::isfinite(s.mean_fd) ? fmt::format("{:.3f} mm", s.mean_fd) : "n/a");
+  const std::size_t frames = r.rp.size();
   const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
-  h.row("n-over", "Frames with FD > " + thr + " mm",
-        std::to_string(s.over.size()) + " (" + text::fixed(pct, 1) + "% of frames)",
-        !s.over.empty());
+  h.row("n-over", fmt::format("Frames with FD > {:.6g} mm", r.fd_threshold_mm),
+        fmt::format("{} ({:.1f}% of frames)", s.over.size(), pct), !s.over.empty());
   h.row("over", "Those frames", frame_list(s.over), !s.over.empty());
   h.row("max-trans", "Maximum |translation|",
-        mm3(s.max_trans) + " mm (" + axis[s.max_trans_axis] + ", frame " +
-            std::to_string(s.max_trans_frame + 1) + ")");
+        fmt::format("{:.3f} mm ({}, frame {})", s.max_trans, axis[s.max_trans_axis],
+                    s.max_trans_frame + 1));
   h.row("max-rot", "Maximum |rotation|",
-        mm3(s.max_rot_deg) + "\u00b0 (" + rot[s.max_rot_axis] + ", frame " +
-            std::to_string(s.max_rot_frame + 1) + ")");
+        fmt::format("{:.3f}\u00b0 ({}, frame {})", s.max_rot_deg, rot[s.max_rot_axis],
+                    s.max_rot_frame + 1));
   h.row("max-disp",
-        "Largest displacement within " + text::general(r.fd_radius_mm, 6) +
-            " mm of the volume centre",
-        mm3(s.max_disp) + " mm" + at_frame(s.max_disp_frame));
-  if (!q.motion->iterations.empty()) {
+        fmt::format("Largest displacement within {:.6g} mm of the volume centre", r.fd_radius_mm),
+        fmt::format("{:.3f} mm{}", s.max_disp, at_frame(s.max_disp_frame)));
+  if (!r.iterations.empty()) {
     h.row("iterations", "Gauss-Newton iterations (final pass)",
-          std::to_string(s.total_iter) + " in all, at most " + std::to_string(s.max_iter) +
-              " for one frame" + at_frame(s.max_iter_frame));
+          fmt::format("{} in all, at most {} for one frame{}", s.total_iter, s.max_iter,
+                      at_frame(s.max_iter_frame)));
   }
   h.row("unconverged", "Frames that did not converge", frame_list(r.unconverged),
         !r.unconverged.empty());
   h.row("nonsteady", "Non-steady-state frames",
-        r.nonsteady == 0 ? "none"
-                         : "1-" + std::to_string(r.nonsteady) +
-                               (r.nonsteady_given ? " (--dummy-scans)" : " (detected)") +
-                               ": brighter, kept out of the reference",
+        r.nonsteady == 0
+            ? "none"
+            : fmt::format("1-{} ({}): brighter, kept out of the reference", r.nonsteady,
+                          r.nonsteady_given ? "--dummy-scans" : "detected"),
         r.nonsteady > 0);
-  const MotionExtent e = motion_extent(r.rp);
-  h.row("plausible", "Motion a head can make",
-        e.implausible()
-            ? "NO: " + mm3(e.translation_mm) + " mm (frame " +
-                  std::to_string(e.translation_frame + 1) + "), " + mm3(e.rotation_deg) +
-                  "\u00b0 (frame " + std::to_string(e.rotation_frame + 1) +
-                  ") from frame 1, beyond " + text::general(kImplausibleTranslationMm, 6) +
-                  " mm or " + text::general(kImplausibleRotationDeg, 6) +
-                  "\u00b0: check the estimate and the data"
-            : "yes (within " + text::general(kImplausibleTranslationMm, 6) + " mm and " +
-                  text::general(kImplausibleRotationDeg, 6) + "\u00b0 of frame 1)",
-        e.implausible());
-  h.row("version", "realign version", REALIGN_VERSION);
-  h.row("created", "Created", q.created.empty() ? utc_now() : q.created);
-  h.out << "</table>\n";
+  h.row("plausible", "Motion a head can make", plausibility(r), motion_extent(r.rp).implausible());
 }
 
-void motion_plots(Html& h, const QcReport& q, const Summary& s) {
-  const MotionRecord& r = *q.motion;
-  const int n = static_cast<int>(r.rp.size());
-  const auto [trans, rots] = motion_traces(r.rp);
-  const std::string thr = text::general(r.fd_threshold_mm, 6);
-  FrameMarks over{s.over, kOverColour, 2, "", "fd-over", "FD > " + thr + " mm"};
-  FrameMarks unconverged{r.unconverged, kUnconvergedColour, 1, "2,3", "unconverged", ""};
-  unconverged.legend = "unconverged";
+void summary_table(Html& h, const QcReport& q, const Summary& s) {
+  h.out += "<table class=\"summary\">\n";
+  run_rows(h, q);
+  motion_rows(h, *q.motion, s);
+  h.row("version", "realign version", REALIGN_VERSION);
+  h.row("created", "Created", q.created.empty() ? utc_now() : q.created);
+  h.out += "</table>\n";
+}
 
-  std::vector<PlotPanel> panels;
-  const auto add = [&](std::string title, std::string ylabel, std::vector<PlotSeries> series) {
-    PlotPanel p;
-    p.title = std::move(title);
-    p.ylabel = std::move(ylabel);
-    p.series = std::move(series);
-    p.lines = {over, unconverged};
-    panels.push_back(std::move(p));
-    return &panels.back();
-  };
-  add("Translations", "translation (mm)", trans);
-  add("Rotations", "rotation (degrees)", rots);
-  PlotPanel* fd = add("Framewise displacement (Power et al. 2012, radius " +
-                          text::general(r.fd_radius_mm, 6) + " mm)",
-                      "FD (mm)", {{"FD", "#333333", r.fd}});
-  fd->references = {{r.fd_threshold_mm, "#555555", "6,4", "threshold " + thr + " mm"}};
-  fd->dots = {s.over, kOverDotColour, 3, "", "fd-over-dot", "above threshold"};
-  // A measure that was not computed is left out rather than drawn empty.
-  if (!r.rmsd.empty())
-    add("RMS displacement between frames (Jenkinson 2002, radius " +
-            text::general(r.rmsd_radius_mm, 6) + " mm)",
-        "rmsd (mm)", {{"rmsd", "#333333", r.rmsd}});
-  if (!r.dvars.empty())
-    add("DVARS (Power et al. 2012)", "DVARS (intensity)", {{"DVARS", "#333333", r.dvars}});
-
+void motion_plots(Html& h, const MotionRecord& r) {
+  const std::vector<PlotPanel> panels = motion_panels(r, MotionPlotKind::report);
   const double width = 1000, left = 90, right = 170, top = 34, ph = 150, gap = 82;
   const double height = top + panels.size() * (ph + gap) - 30;
   SvgPlot plot;
   plot.begin(width, height, false);
-  for (std::size_t k = 0; k < panels.size(); ++k)
-    plot.panel({left, top + k * (ph + gap), width - left - right, ph}, panels[k], n);
+  for (std::size_t k = 0; k < panels.size(); ++k) {
+    plot.panel({left, top + k * (ph + gap), width - left - right, ph}, panels[k],
+               static_cast<int>(r.rp.size()));
+  }
   plot.end();
-  h.out << plot.str();
+  h.out += plot.str();
 }
 
 void slice_row(Html& h, const std::array<SliceImage, 3>& slices, double px_per_mm) {
-  h.out << "<div class=\"slices\">\n";
+  h.out += "<div class=\"slices\">\n";
   for (const SliceImage& s : slices) {
-    const long w = std::lround(s.width_mm * px_per_mm), ht = std::lround(s.height_mm * px_per_mm);
-    h.out << "<figure class=\"view\"><div class=\"frame\">"
-          << "<span class=\"t\">" << s.top << "</span><span class=\"l\">" << s.left
-          << "</span><img class=\"" << s.plane << "\" width=\"" << w << "\" height=\"" << ht
-          << "\" alt=\"" << s.plane << " slice\" src=\"data:image/png;base64,"
-          << base64_encode(encode_png_gray8(s.pixels, s.width, s.height)) << "\"/>"
-          << "<span class=\"r\">" << s.right << "</span><span class=\"b\">" << s.bottom
-          << "</span></div><figcaption>" << s.plane << ", voxel slice " << s.slice + 1 << " of "
-          << s.slices << "</figcaption></figure>\n";
+    h.add(
+        "<figure class=\"view\"><div class=\"frame\"><span class=\"t\">{}</span>"
+        "<span class=\"l\">{}</span><img class=\"{}\" width=\"{}\" height=\"{}\" "
+        "alt=\"{} slice\" src=\"data:image/png;base64,{}\"/><span class=\"r\">{}</span>"
+        "<span class=\"b\">{}</span></div><figcaption>{}, voxel slice {} of {}</figcaption>"
+        "</figure>\n",
+        s.top, s.left, s.plane, std::lround(s.width_mm * px_per_mm),
+        std::lround(s.height_mm * px_per_mm), s.plane,
+        base64_encode(encode_png_gray8(s.pixels, s.width, s.height)), s.right, s.bottom, s.plane,
+        s.slice + 1, s.slices);
   }
-  h.out << "</div>\n";
+  h.out += "</div>\n";
 }
 
 void mean_images(Html& h, const QcReport& q) {
@@ -333,24 +311,27 @@ void mean_images(Html& h, const QcReport& q) {
   // One scale for every picture, so that the three planes keep their relative sizes.
   const double px_per_mm = std::min(2.0, 280.0 / extent);
 
-  h.out << "<p class=\"note\">Slices through the middle of the volume, neurological convention "
-           "(the subject's right on the right; letters mark the anatomical directions), shown "
-           "on the voxel grid with each voxel axis along the nearest world axis and the true "
-           "voxel proportions. Grey levels span the 1st to 99th percentile of the nonzero "
-           "voxels of the mean before realignment ("
-        << text::general(lo, 5) << " to " << text::general(hi, 5) << ")";
+  h.add(
+      "<p class=\"note\">Slices through the middle of the volume, neurological convention "
+      "(the subject's right on the right; letters mark the anatomical directions), shown "
+      "on the voxel grid with each voxel axis along the nearest world axis and the true "
+      "voxel proportions. Grey levels span the 1st to 99th percentile of the nonzero "
+      "voxels of the mean before realignment ({:.5g} to {:.5g})",
+      static_cast<double>(lo), static_cast<double>(hi));
   if (!q.mean_after.empty())
-    h.out << ", the same for both rows. A sharper mean after realignment shows that motion was "
-             "corrected; blurred edges or ghosts that remain point to motion the rigid model "
-             "cannot follow";
-  h.out << ".</p>\n";
-  h.out << "<h3>Before realignment: mean of the input frames</h3>\n";
+    h.out +=
+        ", the same for both rows. A sharper mean after realignment shows that motion was "
+        "corrected; blurred edges or ghosts that remain point to motion the rigid model "
+        "cannot follow";
+  h.out += ".</p>\n";
+  h.out += "<h3>Before realignment: mean of the input frames</h3>\n";
   slice_row(h, before, px_per_mm);
   if (q.mean_after.empty()) {
-    h.out << "<p class=\"note\" id=\"no-after\">The frames were not resliced (--no-reslice), "
-             "so there is no mean after realignment.</p>\n";
+    h.out +=
+        "<p class=\"note\" id=\"no-after\">The frames were not resliced (--no-reslice), "
+        "so there is no mean after realignment.</p>\n";
   } else {
-    h.out << "<h3>After realignment: mean of the resliced frames</h3>\n";
+    h.out += "<h3>After realignment: mean of the resliced frames</h3>\n";
     slice_row(h, centre_slices(q.motion->grid, q.mean_after, lo, hi), px_per_mm);
   }
 }
@@ -427,29 +408,31 @@ void write_qc_report(const std::string& path, const QcReport& q) {
   const std::string name = r.input_name.empty() ? "(unnamed input)" : r.input_name;
 
   Html h;
-  h.out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-        << "<title>realign QC: " << text::xml_escape(name) << "</title>\n<style>" << kStyle
-        << "</style>\n</head>\n<body>\n<main>\n";
-  h.out << "<h1>Motion correction QC report</h1>\n<p class=\"sub\">" << text::xml_escape(name)
-        << " \u2014 realign " << REALIGN_VERSION << "</p>\n";
-  h.out << "<h2>Summary</h2>\n";
+  h.add(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+      "<title>realign QC: {0}</title>\n<style>{1}</style>\n</head>\n<body>\n<main>\n"
+      "<h1>Motion correction QC report</h1>\n<p class=\"sub\">{0} \u2014 realign {2}</p>\n",
+      text::xml_escape(name), kStyle, REALIGN_VERSION);
+  h.out += "<h2>Summary</h2>\n";
   summary_table(h, q, s);
-  h.out << "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
-           "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
-           "frame with the previous one. Frames with FD above "
-        << text::xml_escape(text::general(r.fd_threshold_mm, 6))
-        << " mm are marked by orange lines in every panel";
-  if (!r.unconverged.empty()) h.out << ", frames that did not converge by dotted purple lines";
-  h.out << ".</p>\n";
-  motion_plots(h, q, s);
-  h.out << "<h2>Mean image</h2>\n";
+  h.add(
+      "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
+      "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
+      "frame with the previous one. Frames with FD above {:.6g} mm are marked by orange "
+      "lines in every panel",
+      r.fd_threshold_mm);
+  if (!r.unconverged.empty()) h.out += ", frames that did not converge by dotted purple lines";
+  h.out += ".</p>\n";
+  motion_plots(h, r);
+  h.out += "<h2>Mean image</h2>\n";
   mean_images(h, q);
-  h.out << "<footer>Written by realign " << REALIGN_VERSION
-        << ". The numbers behind the plots are in the confounds TSV beside this file."
-        << "</footer>\n</main>\n</body>\n</html>\n";
+  h.add(
+      "<footer>Written by realign {}. The numbers behind the plots are in the confounds TSV "
+      "beside this file.</footer>\n</main>\n</body>\n</html>\n",
+      REALIGN_VERSION);
 
   std::ofstream f = text::open_for_write(path);
-  f << h.out.str();
+  f << h.out;
   text::finish_write(f, path);
 }
 

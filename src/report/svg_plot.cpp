@@ -1,8 +1,10 @@
 #include "realign/report/svg_plot.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <locale>
+#include <iterator>
 
 #include "realign/io/text_io.hpp"
 
@@ -54,29 +56,12 @@ std::string tick_label(double v, double step) {
   return text::fixed(v, tick_decimals(step));
 }
 
-std::string f2(double v) { return text::fixed(v, 2); }
-
-std::string class_attr(const std::string& c) {
+std::string class_attr(std::string_view c) {
   return c.empty() ? std::string() : " class=\"" + text::xml_escape(c) + "\"";
 }
 
-}  // namespace
-
-SvgPlot::SvgPlot() { out_.imbue(std::locale::classic()); }
-
-void SvgPlot::begin(double width, double height, bool standalone) {
-  const std::string w = text::fixed(width, 0), h = text::fixed(height, 0);
-  if (standalone) out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out_ << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << w
-       << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " " << h
-       << "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  out_ << "<rect x=\"0\" y=\"0\" width=\"" << w << "\" height=\"" << h << "\" fill=\"#ffffff\"/>\n";
-}
-
-void SvgPlot::end() { out_ << "</svg>\n"; }
-
-void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
-  const double xmax = std::max(frames, 1);
+// 0 is always inside, so drifts read against "no motion", and so are the reference lines.
+Axis value_axis(const PlotPanel& p) {
   double lo = 0.0, hi = 0.0;
   for (const auto& s : p.series) {
     for (double v : s.y) {
@@ -90,137 +75,185 @@ void SvgPlot::panel(const PanelBox& fr, const PlotPanel& p, int frames) {
     lo = std::min(lo, r.y);
     hi = std::max(hi, r.y);
   }
-  const Axis ya = make_axis(lo, hi, 5);
-  const Axis xa = frame_axis(xmax);
-  const auto px = [&](double x) { return fr.left + (x - xa.lo) / (xa.hi - xa.lo) * fr.width; };
-  const auto py = [&](double y) {
-    return fr.top + fr.height - (y - ya.lo) / (ya.hi - ya.lo) * fr.height;
-  };
-  const auto in_range = [&](int f) { return f >= 0 && f + 1 <= xmax; };
+  return make_axis(lo, hi, 5);
+}
 
-  out_ << "<g>\n";
-  out_ << "<rect x=\"" << f2(fr.left) << "\" y=\"" << f2(fr.top) << "\" width=\"" << f2(fr.width)
-       << "\" height=\"" << f2(fr.height) << "\" fill=\"#ffffff\"/>\n";
+}  // namespace
+
+struct SvgPlot::Scale {
+  PanelBox box;
+  double frames;  // the last frame on x, at least 1
+  Axis x, y;
+
+  double px(double frame) const { return box.left + (frame - x.lo) / (x.hi - x.lo) * box.width; }
+  double py(double v) const {
+    return box.top + box.height - (v - y.lo) / (y.hi - y.lo) * box.height;
+  }
+  bool shown(int f) const { return f >= 0 && f + 1 <= frames; }
+};
+
+void SvgPlot::begin(double width, double height, bool standalone) {
+  if (standalone) out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  fmt::format_to(std::back_inserter(out_),
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0:.0f}\" "
+                 "height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} {1:.0f}\" "
+                 "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+                 "<rect x=\"0\" y=\"0\" width=\"{0:.0f}\" height=\"{1:.0f}\" fill=\"#ffffff\"/>\n",
+                 width, height);
+}
+
+void SvgPlot::end() { out_ += "</svg>\n"; }
+
+void SvgPlot::panel(const PanelBox& box, const PlotPanel& p, int frames) {
+  const double last = std::max(frames, 1);
+  const Scale sc{box, last, frame_axis(last), value_axis(p)};
+  out_ += "<g>\n";
+  rect(box, "fill=\"#ffffff\"");
   if (!p.title.empty())
-    text(fr.left, fr.top - 10, p.title, "start", " font-size=\"13\" font-weight=\"bold\"");
+    text(box.left, box.top - 10, p.title, "start", " font-size=\"13\" font-weight=\"bold\"");
+  axes(sc, p);
+  marks(sc, p);
+  series(sc, p);
+  dots(sc, p);
+  // The border goes on top so gridlines at the axis limits do not hide it.
+  rect(box, "fill=\"none\" stroke=\"#000000\" stroke-width=\"1\"");
+  legend(box, p);
+  out_ += "</g>\n";
+}
 
-  // Gridlines and tick labels.
-  const int ny = static_cast<int>(std::lround((ya.hi - ya.lo) / ya.step));
+void SvgPlot::axes(const Scale& sc, const PlotPanel& p) {
+  const PanelBox& b = sc.box;
+  const int ny = static_cast<int>(std::lround((sc.y.hi - sc.y.lo) / sc.y.step));
   for (int k = 0; k <= ny; ++k) {
-    const double v = ya.lo + k * ya.step;
-    const double y = py(v);
-    line(fr.left, y, fr.left + fr.width, y, "#dddddd", 1, "");
-    line(fr.left - 5, y, fr.left, y, "#000000", 1, "");
-    text(fr.left - 8, y + 4, tick_label(v, ya.step), "end");
+    const double v = sc.y.lo + k * sc.y.step;
+    const double y = sc.py(v);
+    line(b.left, y, b.left + b.width, y, "#dddddd", 1, "");
+    line(b.left - 5, y, b.left, y, "#000000", 1, "");
+    text(b.left - 8, y + 4, tick_label(v, sc.y.step), "end");
   }
-  const int nx = static_cast<int>(std::lround((xa.hi - xa.lo) / xa.step));
+  const int nx = static_cast<int>(std::lround((sc.x.hi - sc.x.lo) / sc.x.step));
   for (int k = 0; k <= nx; ++k) {
-    const double v = xa.lo + k * xa.step;
-    const double x = px(v);
-    line(x, fr.top + fr.height, x, fr.top + fr.height + 5, "#000000", 1, "");
-    text(x, fr.top + fr.height + 18, tick_label(v, xa.step), "middle");
+    const double v = sc.x.lo + k * sc.x.step;
+    const double x = sc.px(v);
+    line(x, b.top + b.height, x, b.top + b.height + 5, "#000000", 1, "");
+    text(x, b.top + b.height + 18, tick_label(v, sc.x.step), "middle");
   }
-  text(fr.left + fr.width / 2, fr.top + fr.height + 34, "frame", "middle");
-  // Rotated y label to the left of the tick labels.
-  const double lx = fr.left - 58, ly = fr.top + fr.height / 2;
-  text(lx, ly, p.ylabel, "middle", " transform=\"rotate(-90 " + f2(lx) + " " + f2(ly) + ")\"");
+  text(b.left + b.width / 2, b.top + b.height + 34, "frame", "middle");
+  // Rotated, left of the tick labels, where it cannot collide with them.
+  const double lx = b.left - 58, ly = b.top + b.height / 2;
+  text(lx, ly, p.ylabel, "middle", fmt::format(" transform=\"rotate(-90 {:.2f} {:.2f})\"", lx, ly));
+}
 
+// Drawn before the series, so that the traces stay readable over the marks.
+void SvgPlot::marks(const Scale& sc, const PlotPanel& p) {
+  const PanelBox& b = sc.box;
   // Crisp edges keep a marker's colour exact on screen rather than blended into its
   // neighbours, so a marker reads as a marker at any zoom.
   for (const auto& m : p.lines) {
     for (int f : m.frames) {
-      if (!in_range(f)) continue;
-      line(px(f + 1), fr.top, px(f + 1), fr.top + fr.height, m.colour, m.size, m.dash,
+      if (!sc.shown(f)) continue;
+      line(sc.px(f + 1), b.top, sc.px(f + 1), b.top + b.height, m.colour, m.size, m.dash,
            class_attr(m.css_class) + " shape-rendering=\"crispEdges\"");
     }
   }
   for (const auto& r : p.references) {
-    const double y = py(r.y);
-    line(fr.left, y, fr.left + fr.width, y, r.colour, 1, r.dash);
+    const double y = sc.py(r.y);
+    line(b.left, y, b.left + b.width, y, r.colour, 1, r.dash);
   }
+}
 
-  // One polyline per stretch of finite values: a NaN (FD's first frame) breaks the line
-  // rather than being drawn as zero.
+// One polyline per stretch of finite values: a NaN (FD's first frame) breaks the line rather
+// than being drawn as zero.
+void SvgPlot::series(const Scale& sc, const PlotPanel& p) {
   for (const auto& s : p.series) {
     std::string pts;
-    std::size_t count = 0;
     const auto flush = [&] {
-      if (count) {
-        out_ << "<polyline fill=\"none\" stroke=\"" << s.colour
-             << "\" stroke-width=\"1.5\" stroke-linejoin=\"round\" points=\"" << pts << "\"/>\n";
+      if (!pts.empty()) {
+        fmt::format_to(std::back_inserter(out_),
+                       "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
+                       "stroke-linejoin=\"round\" points=\"{}\"/>\n",
+                       s.colour, pts);
       }
       pts.clear();
-      count = 0;
     };
     for (std::size_t n = 0; n < s.y.size(); ++n) {
       if (!std::isfinite(s.y[n])) {
         flush();
         continue;
       }
-      if (count) pts += ' ';
-      pts += f2(px(static_cast<double>(n + 1))) + "," + f2(py(s.y[n]));
-      ++count;
+      fmt::format_to(std::back_inserter(pts), "{}{:.2f},{:.2f}", pts.empty() ? "" : " ",
+                     sc.px(static_cast<double>(n + 1)), sc.py(s.y[n]));
     }
     flush();
   }
-  if (!p.series.empty()) {
-    const std::vector<double>& y = p.series.front().y;
-    for (int f : p.dots.frames) {
-      if (!in_range(f) || f >= static_cast<int>(y.size()) || !std::isfinite(y[f])) continue;
-      out_ << "<circle" << class_attr(p.dots.css_class) << " cx=\"" << f2(px(f + 1)) << "\" cy=\""
-           << f2(py(y[f])) << "\" r=\"" << text::fixed(p.dots.size, 1) << "\" fill=\""
-           << p.dots.colour << "\"/>\n";
-    }
+}
+
+void SvgPlot::dots(const Scale& sc, const PlotPanel& p) {
+  if (p.series.empty()) return;
+  const std::vector<double>& y = p.series.front().y;
+  for (int f : p.dots.frames) {
+    if (!sc.shown(f) || f >= static_cast<int>(y.size()) || !std::isfinite(y[f])) continue;
+    circle(p.dots.css_class, sc.px(f + 1), sc.py(y[f]), p.dots.size, p.dots.colour);
   }
+}
 
-  // The border goes on top so gridlines at the axis limits do not hide it.
-  out_ << "<rect x=\"" << f2(fr.left) << "\" y=\"" << f2(fr.top) << "\" width=\"" << f2(fr.width)
-       << "\" height=\"" << f2(fr.height) << "\" fill=\"none\" stroke=\"#000000\" "
-       << "stroke-width=\"1\"/>\n";
-
-  // Legend to the right of the panel.
-  double ly2 = fr.top + 12;
-  const double lx2 = fr.left + fr.width + 15;
+// Right of the panel, outside it, so that no entry hides a trace.
+void SvgPlot::legend(const PanelBox& box, const PlotPanel& p) {
+  double y = box.top + 12;
+  const double x = box.left + box.width + 15;
   const auto entry = [&](const std::string& label) {
-    text(lx2 + 28, ly2, label, "start");
-    ly2 += 18;
+    text(x + 28, y, label, "start");
+    y += 18;
   };
   for (const auto& s : p.series) {
-    line(lx2, ly2 - 4, lx2 + 22, ly2 - 4, s.colour, 2, "");
+    line(x, y - 4, x + 22, y - 4, s.colour, 2, "");
     entry(s.name);
   }
   for (const auto& r : p.references) {
     if (r.legend.empty()) continue;
-    line(lx2, ly2 - 4, lx2 + 22, ly2 - 4, r.colour, 1, r.dash);
+    line(x, y - 4, x + 22, y - 4, r.colour, 1, r.dash);
     entry(r.legend);
   }
   if (!p.dots.frames.empty() && !p.dots.legend.empty()) {
-    out_ << "<circle cx=\"" << f2(lx2 + 11) << "\" cy=\"" << f2(ly2 - 4) << "\" r=\""
-         << text::fixed(p.dots.size, 1) << "\" fill=\"" << p.dots.colour << "\"/>\n";
+    circle("", x + 11, y - 4, p.dots.size, p.dots.colour);
     entry(p.dots.legend);
   }
   for (const auto& m : p.lines) {
     if (m.frames.empty() || m.legend.empty()) continue;
     // A short upright stroke, like the marks themselves.
-    line(lx2 + 11, ly2 - 11, lx2 + 11, ly2 + 2, m.colour, m.size, m.dash);
+    line(x + 11, y - 11, x + 11, y + 2, m.colour, m.size, m.dash);
     entry(m.legend);
   }
-  out_ << "</g>\n";
+}
+
+void SvgPlot::rect(const PanelBox& box, std::string_view style) {
+  fmt::format_to(std::back_inserter(out_),
+                 "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" {}/>\n",
+                 box.left, box.top, box.width, box.height, style);
+}
+
+void SvgPlot::circle(std::string_view css_class, double cx, double cy, double r,
+                     std::string_view fill) {
+  fmt::format_to(std::back_inserter(out_),
+                 "<circle{} cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"{:.1f}\" fill=\"{}\"/>\n",
+                 class_attr(css_class), cx, cy, r, fill);
 }
 
 void SvgPlot::line(double x1, double y1, double x2, double y2, std::string_view colour,
                    double width, std::string_view dash, std::string_view extra) {
-  out_ << "<line x1=\"" << f2(x1) << "\" y1=\"" << f2(y1) << "\" x2=\"" << f2(x2) << "\" y2=\""
-       << f2(y2) << "\" stroke=\"" << colour << "\" stroke-width=\"" << text::fixed(width, 1)
-       << "\"";
-  if (!dash.empty()) out_ << " stroke-dasharray=\"" << dash << "\"";
-  out_ << extra << "/>\n";
+  fmt::format_to(std::back_inserter(out_),
+                 "<line x1=\"{:.2f}\" y1=\"{:.2f}\" x2=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"{}\" "
+                 "stroke-width=\"{:.1f}\"",
+                 x1, y1, x2, y2, colour, width);
+  if (!dash.empty()) fmt::format_to(std::back_inserter(out_), " stroke-dasharray=\"{}\"", dash);
+  fmt::format_to(std::back_inserter(out_), "{}/>\n", extra);
 }
 
 void SvgPlot::text(double x, double y, std::string_view s, std::string_view anchor,
                    std::string_view extra) {
-  out_ << "<text x=\"" << f2(x) << "\" y=\"" << f2(y) << "\" text-anchor=\"" << anchor << "\""
-       << extra << ">" << text::xml_escape(s) << "</text>\n";
+  fmt::format_to(std::back_inserter(out_),
+                 "<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"{}\"{}>{}</text>\n", x, y, anchor,
+                 extra, text::xml_escape(s));
 }
 
 }  // namespace realign

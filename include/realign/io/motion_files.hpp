@@ -26,7 +26,8 @@ void write_par(const std::string& path, const std::vector<RigidParams>& rp);
 std::vector<RigidParams> read_rp(const std::string& path);
 
 // Text file: comment lines explaining the convention, then per frame "# frame N" (1-based)
-// and 4 rows of 4 numbers (%.10g).
+// and 4 rows of 4 numbers separated by single spaces, each the shortest decimal that reads
+// back to the same double, in std::to_chars's plain form (%f or %e, whichever is shorter).
 void write_xfm(const std::string& path, const std::vector<Mat4>& xfm);
 
 // Inverse of write_xfm. '#' lines are comments; every other non-blank line must hold 4

@@ -29,8 +29,10 @@ std::vector<ConfoundColumn> confound_columns(const MotionRecord& r);
 
 // fMRIPrep-style confounds (the columns of confounds.hpp's confound_columns): tab separated,
 // a header of column names, one row per frame ("n/a" for NaN), plus a BIDS-style JSON
-// sidecar describing each column (Description, Units) and the conventions. fd/rmsd/dvars
-// must be empty or have one entry per rp row (std::invalid_argument otherwise).
+// sidecar describing each column (Description, Units) and the conventions, keys in that
+// order, numbers to 10 significant digits like the TSV's, bytes of the input name that are not
+// UTF-8 as U+FFFD. fd/rmsd/dvars must be empty or have one entry per rp row
+// (std::invalid_argument otherwise).
 void write_confounds(const std::string& tsv_path, const std::string& json_path,
                      const MotionRecord& r);
 

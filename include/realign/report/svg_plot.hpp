@@ -2,7 +2,6 @@
 // and frame markers. The motion plot and the QC report both draw with it.
 #pragma once
 
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,7 +49,6 @@ struct PanelBox {
 
 class SvgPlot {
  public:
-  SvgPlot();
   // Opens the <svg> element (px), white background. A standalone file gets the XML
   // declaration; an SVG inside HTML must not have it.
   void begin(double width, double height, bool standalone);
@@ -63,10 +61,19 @@ class SvgPlot {
   // `extra` is inserted verbatim into the element (attributes, with a leading space).
   void text(double x, double y, std::string_view s, std::string_view anchor,
             std::string_view extra = "");
-  std::string str() const { return out_.str(); }
+  const std::string& str() const { return out_; }
 
  private:
-  std::ostringstream out_;
+  struct Scale;  // a panel's axes and its frame/value to pixel mapping
+  void axes(const Scale& sc, const PlotPanel& p);
+  void marks(const Scale& sc, const PlotPanel& p);
+  void series(const Scale& sc, const PlotPanel& p);
+  void dots(const Scale& sc, const PlotPanel& p);
+  void legend(const PanelBox& box, const PlotPanel& p);
+  void rect(const PanelBox& box, std::string_view style);
+  void circle(std::string_view css_class, double cx, double cy, double r, std::string_view fill);
+
+  std::string out_;
 };
 
 }  // namespace realign

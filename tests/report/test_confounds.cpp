@@ -1,0 +1,271 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "realign/core/motion_record.hpp"
+#include "realign/io/motion_files.hpp"
+#include "realign/report/confounds.hpp"
+#include "report/sample_record.hpp"
+#include "test_support.hpp"
+
+namespace realign {
+namespace {
+
+using testing::sample_record;
+using testing::sample_rp;
+using testing::slurp;
+using Json = nlohmann::ordered_json;
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const char* const kParams[6] = {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab - start));
+    if (tab == std::string::npos) return out;
+    start = tab + 1;
+  }
+}
+
+// fMRIPrep's names in file order: the rp columns, the measures, the 24-parameter expansion,
+// then one column per non-steady-state frame.
+std::vector<std::string> expected_columns(int nonsteady) {
+  std::vector<std::string> cols(kParams, kParams + 6);
+  for (const char* m : {"framewise_displacement", "rmsd", "dvars"}) cols.push_back(m);
+  for (const std::string p : kParams) {
+    for (const char* suffix : {"_derivative1", "_power2", "_derivative1_power2"})
+      cols.push_back(p + suffix);
+  }
+  const char* nonsteady_names[] = {"non_steady_state_outlier_00", "non_steady_state_outlier_01"};
+  for (int f = 0; f < nonsteady; ++f) cols.push_back(nonsteady_names[f]);
+  return cols;
+}
+
+// BIDS units: mm for translations and the displacement measures, radians for rotations,
+// their squares for the squared columns, none for the one-hot non-steady-state columns.
+std::string expected_units(const std::string& col) {
+  if (col.rfind("non_steady_state_outlier_", 0) == 0) return "";
+  if (col == "framewise_displacement" || col == "rmsd") return "mm";
+  const std::string base = col.substr(0, col.find('_', col.find('_') + 1));
+  const std::string unit = base.rfind("trans_", 0) == 0 ? "mm" : "rad";
+  const bool squared = col.size() >= 7 && col.compare(col.size() - 7, 7, "_power2") == 0;
+  return squared ? unit + "^2" : unit;
+}
+
+TEST(Confounds, TsvAndJson) {
+  const std::string dir = testing::temp_dir("confounds");
+  const std::string tsv = dir + "/c.tsv", json = dir + "/c.json";
+  MotionRecord r = sample_record();
+  r.nonsteady = 2;
+  r.nonsteady_given = true;
+  r.unconverged = {2};
+  r.fd_radius_mm = 47.123456789;
+  r.tr_s = static_cast<double>(0.72f);  // as a float NIfTI header gives it
+  write_confounds(tsv, json, r);
+
+  const auto lines = lines_of(slurp(tsv));
+  ASSERT_EQ(lines.size(), r.rp.size() + 1);
+  const std::vector<std::string> columns = expected_columns(2);
+  EXPECT_EQ(split_tabs(lines[0]), columns);
+  for (const auto& l : lines) EXPECT_EQ(split_tabs(l).size(), columns.size()) << l;
+
+  const auto row1 = split_tabs(lines[1]);
+  EXPECT_EQ(row1[6], "n/a");
+  EXPECT_EQ(row1[7], "n/a");
+  EXPECT_EQ(row1[8], "n/a");
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(std::stod(row1[k]), 0.0);
+
+  const auto row3 = split_tabs(lines[3]);
+  for (int k = 0; k < 6; ++k) EXPECT_NEAR(std::stod(row3[k]), r.rp[2][k], 1e-9);
+  EXPECT_DOUBLE_EQ(std::stod(row3[6]), 2.25);
+  EXPECT_DOUBLE_EQ(std::stod(row3[7]), 1.0);
+  EXPECT_DOUBLE_EQ(std::stod(row3[8]), 30.0);
+  // One-hot non-steady-state regressors: 1 at their own frame only.
+  for (std::size_t t = 0; t < r.rp.size(); ++t) {
+    const auto row = split_tabs(lines[t + 1]);
+    EXPECT_EQ(row[27], t == 0 ? "1" : "0") << "frame " << t;
+    EXPECT_EQ(row[28], t == 1 ? "1" : "0") << "frame " << t;
+  }
+
+  const Json j = Json::parse(slurp(json));  // throws, failing the test, if not JSON
+  ASSERT_TRUE(j.is_object());
+  std::vector<std::string> keys;
+  for (const auto& item : j.items()) keys.push_back(item.key());
+  std::vector<std::string> expect_keys = columns;
+  for (const char* k : {"FramewiseDisplacementRadius_mm", "RMSDSphereRadius_mm", "Convention",
+                        "MotionExpansion", "RepetitionTime", "NonSteadyStateVolumes",
+                        "NonSteadyStateOrigin", "UnconvergedFrames", "Source"})
+    expect_keys.push_back(k);
+  EXPECT_EQ(keys, expect_keys);
+
+  for (const std::string& col : columns) {
+    SCOPED_TRACE(col);
+    const Json& c = j.at(col);
+    const bool has_radius = col == "framewise_displacement" || col == "rmsd";
+    EXPECT_EQ(c.size(), has_radius ? 3u : 2u);
+    ASSERT_TRUE(c.at("Description").is_string());
+    const std::string desc = c.at("Description");
+    EXPECT_GT(desc.size(), 20u);
+    if (col == "dvars") {
+      EXPECT_NE(c.at("Units").get<std::string>().find("arbitrary"), std::string::npos);
+    } else {
+      EXPECT_EQ(c.at("Units"), expected_units(col));
+    }
+    // An expansion column says which parameter it expands.
+    if (col.find("_derivative1") != std::string::npos || col.find("_power2") != std::string::npos)
+      EXPECT_NE(desc.find(col.substr(0, col.find('_', col.find('_') + 1))), std::string::npos);
+  }
+  // The radii are the record's, to the 10 significant digits the TSV carries.
+  const double fd_radius = j.at("framewise_displacement").at("Radius_mm");
+  EXPECT_NEAR(fd_radius, r.fd_radius_mm, 1e-9 * r.fd_radius_mm);
+  EXPECT_EQ(j.at("FramewiseDisplacementRadius_mm"), j.at("framewise_displacement").at("Radius_mm"));
+  EXPECT_EQ(j.at("rmsd").at("Radius_mm"), r.rmsd_radius_mm);
+  EXPECT_EQ(j.at("RMSDSphereRadius_mm"), r.rmsd_radius_mm);
+  EXPECT_NE(
+      j.at("framewise_displacement").at("Description").get<std::string>().find("47.12345679 mm"),
+      std::string::npos);
+  EXPECT_NE(j.at("rmsd").at("Description").get<std::string>().find("radius 80 mm"),
+            std::string::npos);
+  EXPECT_NE(j.at("dvars").at("Description").get<std::string>().find("n/a for the first frame"),
+            std::string::npos);
+  EXPECT_NE(
+      j.at("non_steady_state_outlier_01").at("Description").get<std::string>().find("frame 2"),
+      std::string::npos);
+  const double tr = j.at("RepetitionTime");
+  EXPECT_NEAR(tr, r.tr_s, 1e-9 * r.tr_s);
+  EXPECT_EQ(j.at("NonSteadyStateVolumes"), 2);
+  EXPECT_NE(j.at("NonSteadyStateOrigin").get<std::string>().find("--dummy-scans"),
+            std::string::npos);
+  EXPECT_EQ(j.at("UnconvergedFrames"), Json::array({3}));  // frame numbers count from 1
+  EXPECT_EQ(j.at("Source"), r.input_name);  // quotes and backslashes survive the escaping
+  EXPECT_TRUE(j.at("Convention").is_string());
+  EXPECT_TRUE(j.at("MotionExpansion").is_string());
+}
+
+TEST(Confounds, SidecarOfARunWithoutTrOrReslicing) {
+  const std::string dir = testing::temp_dir("confounds");
+  MotionRecord r;
+  r.rp = sample_rp();
+  r.fd = {kNaN, 1, 2, 3};
+  // Control characters and a byte that is not UTF-8 (a Latin-1 file name).
+  r.input_name = "a\tb\nc\x01 caf\xe9.nii";
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const Json j = Json::parse(slurp(dir + "/c.json"));
+  EXPECT_FALSE(j.contains("RepetitionTime"));
+  EXPECT_FALSE(j.contains("non_steady_state_outlier_00"));
+  EXPECT_EQ(j.at("NonSteadyStateVolumes"), 0);
+  EXPECT_EQ(j.at("UnconvergedFrames"), Json::array());
+  EXPECT_NE(j.at("dvars").at("Description").get<std::string>().find("--no-reslice"),
+            std::string::npos);
+  EXPECT_EQ(j.at("Source"), "a\tb\nc\x01 caf\xef\xbf\xbd.nii");  // U+FFFD for the stray byte
+  EXPECT_EQ(lines_of(slurp(dir + "/c.tsv")).at(0).find("non_steady"), std::string::npos);
+}
+
+// The TSV column `name` as numbers (NaN for "n/a"), looked up by its header.
+std::vector<double> tsv_column(const std::string& tsv_text, const std::string& name) {
+  const auto lines = lines_of(tsv_text);
+  const auto header = split_tabs(lines.at(0));
+  const auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) return {};
+  const std::size_t c = static_cast<std::size_t>(it - header.begin());
+  std::vector<double> out;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string v = split_tabs(lines[i]).at(c);
+    out.push_back(v == "n/a" ? kNaN : std::stod(v));
+  }
+  return out;
+}
+
+TEST(Confounds, ExpansionRecomputedFromTheRpFile) {
+  // The first row is not zero here, so a derivative that forgot the n/a, or a square
+  // of the wrong row, shows.
+  MotionRecord r;
+  r.rp = sample_rp();
+  r.rp[0] = {0.5, -0.25, 1.0, 0.01, -0.02, 0.003};
+  const std::string dir = testing::temp_dir("confounds");
+  write_rp(dir + "/rp.txt", r.rp);
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const std::string tsv = slurp(dir + "/c.tsv");
+
+  // The parameters as the rp file holds them, read with a plain stream.
+  std::vector<std::array<double, 6>> rp;
+  std::istringstream in(slurp(dir + "/rp.txt"));
+  std::array<double, 6> row;
+  while (in >> row[0] >> row[1] >> row[2] >> row[3] >> row[4] >> row[5]) rp.push_back(row);
+  ASSERT_EQ(rp.size(), r.rp.size());
+
+  for (int k = 0; k < 6; ++k) {
+    const std::string p = kParams[k];
+    const auto base = tsv_column(tsv, p);
+    const auto d = tsv_column(tsv, p + "_derivative1");
+    const auto sq = tsv_column(tsv, p + "_power2");
+    const auto dsq = tsv_column(tsv, p + "_derivative1_power2");
+    ASSERT_EQ(d.size(), rp.size()) << p;
+    ASSERT_EQ(sq.size(), rp.size()) << p;
+    ASSERT_EQ(dsq.size(), rp.size()) << p;
+    EXPECT_TRUE(std::isnan(d[0])) << p << ": the first derivative row must be n/a";
+    EXPECT_TRUE(std::isnan(dsq[0])) << p;
+    for (std::size_t t = 0; t < rp.size(); ++t) {
+      // rp holds 9 significant digits, the TSV 10: compare at the rp file's precision.
+      const double v = rp[t][k];
+      const double tol = 2e-8 * std::max(1.0, std::abs(v));
+      EXPECT_NEAR(base[t], v, tol) << p << " row " << t;
+      EXPECT_NEAR(sq[t], v * v, 2 * tol * std::max(1.0, std::abs(v))) << p << " row " << t;
+      if (t == 0) continue;
+      const double dv = v - rp[t - 1][k];
+      const double dtol = 2e-8 * std::max({1.0, std::abs(v), std::abs(rp[t - 1][k])});
+      EXPECT_NEAR(d[t], dv, dtol) << p << " row " << t;
+      EXPECT_NEAR(dsq[t], dv * dv, 2 * dtol * std::max(1.0, std::abs(dv))) << p << " row " << t;
+    }
+  }
+}
+
+TEST(Confounds, EmptyMetricColumnsAreNotAvailableAndMismatchThrows) {
+  const std::string dir = testing::temp_dir("confounds");
+  MotionRecord r;
+  r.rp = sample_rp();
+  r.fd = {kNaN, 1, 2, 3};
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const auto row2 = split_tabs(lines_of(slurp(dir + "/c.tsv"))[2]);
+  EXPECT_EQ(row2[6], "1");
+  EXPECT_EQ(row2[7], "n/a");
+  EXPECT_EQ(row2[8], "n/a");
+
+  r.dvars = {1, 2};
+  EXPECT_THROW(write_confounds(dir + "/d.tsv", dir + "/d.json", r), std::invalid_argument);
+}
+
+TEST(Confounds, UnwritablePathThrows) {
+  const std::string bad = testing::temp_dir("confounds") + "/no-such-dir/file.txt";
+  const std::string good = testing::temp_dir("confounds") + "/c.tsv";
+  try {
+    write_confounds(bad, good + ".json", sample_record());
+    ADD_FAILURE() << "write_confounds did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(bad + ": cannot write: ", 0), 0u) << e.what();
+  }
+  EXPECT_THROW(write_confounds(good, bad, sample_record()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace realign
