@@ -14,6 +14,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "realign/io/frame_stream.hpp"
 #include "realign/io/nifti_datatype.hpp"
 
 namespace realign {
@@ -146,6 +147,27 @@ SeriesFile::SeriesFile(const std::string& name, std::vector<char> stored)
 
 SeriesFile::~SeriesFile() = default;
 
+namespace {
+
+// `count` stored values to float, then scaling and the non-finite count.
+std::size_t decode_values(const NiftiInfo& info, const char* raw, std::size_t count, bool swapped,
+                          float* out, const std::string& name) {
+  const bool decoded = visit_datatype(info.datatype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kDecoded<T>) {
+      convert<T>(raw, count, swapped, out);
+      return true;
+    } else {
+      return false;
+    }
+  });
+  if (!decoded)  // validate_nifti_header admits no other type
+    throw InputError(name, "unsupported voxel datatype " + datatype_name(info.datatype));
+  return finish_values(out, count, info.scaled, info.slope, info.inter);
+}
+
+}  // namespace
+
 std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
   if (begin < 0 || end > info_.frames || begin > end)
     throw std::out_of_range("read_frames: frames [" + std::to_string(begin) + ", " +
@@ -153,18 +175,11 @@ std::size_t SeriesFile::read_frames(int begin, int end, float* out) const {
   const std::size_t nv = info_.grid.voxels();
   const std::size_t count = nv * static_cast<std::size_t>(end - begin);
   const char* raw = voxels_ + nv * static_cast<std::size_t>(begin) * info_.bytes_per_voxel;
-  const bool decoded = visit_datatype(info_.datatype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (kDecoded<T>) {
-      convert<T>(raw, count, info_.swapped, out);
-      return true;
-    } else {
-      return false;
-    }
-  });
-  if (!decoded)  // validate_nifti_header admits no other type
-    throw InputError(path_, "unsupported voxel datatype " + datatype_name(info_.datatype));
-  return finish_values(out, count, info_.scaled, info_.slope, info_.inter);
+  return decode_values(info_, raw, count, info_.swapped, out, path_);
+}
+
+std::size_t decode_frame(const NiftiInfo& info, const char* stored, float* out) {
+  return decode_values(info, stored, info.grid.voxels(), false, out, "frame");
 }
 
 Series read_series(const std::string& path, NiftiHeader* header_out) {
