@@ -18,7 +18,9 @@ LIMIT_KB=${REALIGN_TEST_VMEM_KB:-524288}
 # AddressSanitizer reserves terabytes of address space for its shadow memory, so a
 # sanitized build (scripts/test.sh --sanitize) cannot run under ulimit -v at all; there
 # ASan's own allocation checks stand in for the limit.
-if ldd "$REALIGN" 2>/dev/null | grep -q libasan; then
+# (grep reads all of ldd's output: with pipefail, grep -q could stop early and the SIGPIPE
+# ldd then gets would make the test false.)
+if ldd "$REALIGN" 2>/dev/null | grep libasan >/dev/null; then
   LIMIT_KB=unlimited
   log "AddressSanitizer build: no ulimit -v"
 fi
