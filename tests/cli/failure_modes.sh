@@ -133,7 +133,8 @@ for sig in TERM INT; do
       stopped=1
     fi
     status=0
-    timeout 30 tail --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
+    # Until mpirun ends, looked at every 0.1 s (tail's default is every second).
+    timeout 30 tail -s 0.1 --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
     wait $pid || status=$?
     [[ $stopped -eq 1 ]] && break
     log "     SIG$sig to mpirun: attempt $attempt finished before the signal; again"
