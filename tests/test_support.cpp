@@ -2,16 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "phantom.hpp"
 #include "realign/core/bspline.hpp"
+#include "realign/io/motion_files.hpp"
+#include "realign/io/nifti_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -105,6 +111,109 @@ Volume synthetic_slab(int first, int count) {
   const std::size_t plane = static_cast<std::size_t>(g.dim[0]) * g.dim[1];
   v.data.assign(p.series.frame(0) + first * plane, p.series.frame(0) + (first + count) * plane);
   return v;
+}
+
+namespace {
+
+// What shared_phantom() knows: a synthetic phantom, stored as a scanner would store it.
+struct SharedPhantom {
+  const char* name;
+  PhantomSpec spec;
+  const char* datatype;
+  const char* extension;
+};
+
+const std::vector<SharedPhantom>& shared_phantoms() {
+  static const std::vector<SharedPhantom> list = [] {
+    std::vector<SharedPhantom> l;
+    // The phantom: 64x64x34 at 3x3x3.5 mm, 40 frames, up to 2 mm / 2 deg with
+    // spikes and 1% noise, stored as int16 and gzipped (tests/app/test_pipeline.cpp).
+    l.push_back({"straight", PhantomSpec{}, "int16", ".nii.gz"});
+    return l;
+  }();
+  return list;
+}
+
+const SharedPhantom& shared_entry(const std::string& name) {
+  for (const SharedPhantom& e : shared_phantoms())
+    if (name == e.name) return e;
+  throw std::invalid_argument("no shared phantom named '" + name + "'");
+}
+
+struct SharedPaths {
+  fs::path series, truth, noise;
+};
+
+SharedPaths shared_paths(const SharedPhantom& e, const std::string& stem) {
+  return {stem + e.extension, stem + "_truth_rp.txt", stem + "_noise.txt"};
+}
+
+// The phantom as written in dir, or nothing when the noise file (written last) is absent.
+std::unique_ptr<PhantomInput> read_shared(const SharedPhantom& e, const fs::path& dir) {
+  const SharedPaths paths = shared_paths(e, (dir / e.name).string());
+  std::ifstream noise(paths.noise);
+  double sd = 0.0;
+  if (!(noise >> sd)) return nullptr;
+  auto in = std::make_unique<PhantomInput>();
+  in->path = paths.series.string();
+  in->spec = e.spec;
+  in->phantom.series = read_series(in->path);
+  in->phantom.truth = read_rp(paths.truth.string());
+  in->phantom.noise_sd = sd;
+  return in;
+}
+
+}  // namespace
+
+std::vector<std::string> shared_phantom_names() {
+  std::vector<std::string> names;
+  for (const SharedPhantom& e : shared_phantoms()) names.emplace_back(e.name);
+  return names;
+}
+
+std::string write_shared_phantom(const std::string& name, const std::string& dir) {
+  const SharedPhantom& e = shared_entry(name);
+  const Phantom p = make_phantom(e.spec);
+  const SharedPaths paths = shared_paths(e, (fs::path(dir) / e.name).string());
+  // Temporary names, then renames with the noise file last: a reader never sees a
+  // phantom half written.
+  const SharedPaths tmp = shared_paths(e, (fs::path(dir) / ("." + std::string(e.name) + "-" +
+                                                            std::to_string(std::random_device{}())))
+                                              .string());
+  fs::remove(paths.noise);
+  write_phantom(p, tmp.series.string(), tmp.truth.string(), e.datatype);
+  {
+    std::ofstream noise(tmp.noise);
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g\n", p.noise_sd);
+    noise << text;
+    if (!noise.flush()) throw std::runtime_error("cannot write " + tmp.noise.string());
+  }
+  fs::rename(tmp.series, paths.series);
+  fs::rename(tmp.truth, paths.truth);
+  fs::rename(tmp.noise, paths.noise);
+  return paths.series.string();
+}
+
+const PhantomInput& shared_phantom(const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<PhantomInput>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  std::unique_ptr<PhantomInput>& slot = cache[name];
+  if (slot) return *slot;
+  const SharedPhantom& e = shared_entry(name);
+  if (const char* dir = std::getenv("REALIGN_TEST_PHANTOMS")) {
+    slot = read_shared(e, dir);
+    if (!slot)
+      std::fprintf(stderr, "note: phantom '%s' is not in REALIGN_TEST_PHANTOMS=%s; rendering it\n",
+                   name.c_str(), dir);
+  }
+  if (!slot) {
+    const std::string own = temp_dir("phantom-" + name);
+    write_shared_phantom(name, own);
+    slot = read_shared(e, own);
+  }
+  return *slot;
 }
 
 }  // namespace realign::testing

@@ -4,7 +4,9 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <vector>
 
+#include "phantom.hpp"
 #include "realign/core/volume.hpp"
 
 namespace realign::testing {
@@ -31,5 +33,30 @@ double textbook_spline(const float* coef, const std::array<int, 3>& dim, int deg
 // head (64x64x34 at 3x3x3.5 mm, noiseless), cut to slices [first, first + count) so that
 // the slab cuts through the head as real EPI slabs do.
 Volume synthetic_slab(int first, int count);
+
+// A phantom as a test reads it: the NIfTI file that is the run's input, the spec it was
+// made from, and the phantom with its truth and noise level (its series is the file's
+// content, read back).
+struct PhantomInput {
+  std::string path;
+  PhantomSpec spec;
+  Phantom phantom;
+};
+
+// Phantoms that several test processes read, by name (shared_phantom_names()). Rendering
+// one costs seconds, and ctest runs every test in its own process, so under ctest the
+// setup test phantoms.render (tests/CMakeLists.txt) writes them once per ctest run into
+// the directory named by the environment variable REALIGN_TEST_PHANTOMS, and the tests
+// that need them read them there. Without that variable (the test binary run by hand), or
+// when a phantom is missing there, it is rendered into a temporary directory on first
+// use, once per process. Throws std::invalid_argument for an unknown name.
+const PhantomInput& shared_phantom(const std::string& name);
+
+// The names shared_phantom() knows.
+std::vector<std::string> shared_phantom_names();
+
+// Renders phantom `name` into dir, as the setup test does: the series, its truth as an rp
+// file and its noise level; returns the series' path.
+std::string write_shared_phantom(const std::string& name, const std::string& dir);
 
 }  // namespace realign::testing

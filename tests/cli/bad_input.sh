@@ -6,6 +6,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_python
+need_mpirun
 
 IN=$WORK/in
 mkdir -p "$IN"
@@ -92,9 +93,15 @@ BEFORE=$(snapshot)
 
 failures=0
 ncase=0
+CASES=()
+# Cases run four at a time: a case's time is mostly start-up (Open MPI's, even for a
+# single process), not CPU. Each has its own output directory and logs; they are checked
+# one by one, in the order they were started, once all have ended.
+JOBS=4
 
 # expect_error NAME OFFENDING [launcher... --] realign-args...
 #   OFFENDING: a string the error line must contain (the offending file's name)
+# Starts the case; check_cases checks it.
 expect_error() {
   local name=$1 offending=$2; shift 2
   local launcher=()
@@ -103,44 +110,62 @@ expect_error() {
     shift
   fi
   ncase=$((ncase + 1))
-  local out=$WORK/out_$name
-  mkdir -p "$out"
+  local log_dir=$WORK/case/$name out=$WORK/out_$name
+  mkdir -p "$log_dir" "$out"
+  printf '%s\n' "$offending" >"$log_dir/offending"
   local args=("${@//@OUT@/$out}")
   log "case $name: ${launcher[*]} realign ${args[*]//$WORK\//}"
-  local status=0
-  (cd "$WORK" && timeout 60 "${launcher[@]}" "$REALIGN" "${args[@]}" >"$WORK/stdout" 2>"$WORK/stderr") || status=$?
-  local problems=()
-  [[ $status -eq 124 ]] && problems+=("timed out after 60 s")
-  [[ $status -eq 0 ]] && problems+=("exit status 0")
-  local nlines
-  nlines=$(wc -l < "$WORK/stderr")
-  [[ -s "$WORK/stderr" && $(tail -c 1 "$WORK/stderr" | od -An -c | tr -d ' ') != '\n' ]] && nlines=$((nlines + 1))
-  [[ $nlines -eq 1 ]] || problems+=("$nlines lines on stderr, expected 1")
-  local first
-  first=$(head -n 1 "$WORK/stderr")
-  [[ $first == "realign: error:"* ]] || problems+=("stderr does not start with 'realign: error:'")
-  [[ $first == *"$offending"* ]] || problems+=("error does not name '$offending'")
-  local left
-  left=$(find "$out" -mindepth 1 | sed "s|^$out/||" | tr '\n' ' ')
-  [[ -z $left ]] || problems+=("left files in the output directory: $left")
+  while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do wait -n; done
+  (
+    status=0
+    (cd "$WORK" && timeout 60 "${launcher[@]}" "$REALIGN" "${args[@]}" >"$log_dir/stdout" 2>"$log_dir/stderr") || status=$?
+    echo "$status" >"$log_dir/status"
+  ) &
+  CASES+=("$name")
+}
+
+# check_cases: waits for every case started, then checks each.
+check_cases() {
+  wait
+  local name
+  for name in "${CASES[@]}"; do
+    local log_dir=$WORK/case/$name out=$WORK/out_$name
+    local offending status
+    offending=$(cat "$log_dir/offending")
+    read -r status <"$log_dir/status" || status=255
+    local problems=()
+    [[ $status -eq 124 ]] && problems+=("timed out after 60 s")
+    [[ $status -eq 0 ]] && problems+=("exit status 0")
+    local nlines
+    nlines=$(wc -l < "$log_dir/stderr")
+    [[ -s "$log_dir/stderr" && $(tail -c 1 "$log_dir/stderr" | od -An -c | tr -d ' ') != '\n' ]] && nlines=$((nlines + 1))
+    [[ $nlines -eq 1 ]] || problems+=("$nlines lines on stderr, expected 1")
+    local first
+    first=$(head -n 1 "$log_dir/stderr")
+    [[ $first == "realign: error:"* ]] || problems+=("stderr does not start with 'realign: error:'")
+    [[ $first == *"$offending"* ]] || problems+=("error does not name '$offending'")
+    local left
+    left=$(find "$out" -mindepth 1 | sed "s|^$out/||" | tr '\n' ' ')
+    [[ -z $left ]] || problems+=("left files in the output directory: $left")
+    if [[ ${#problems[@]} -eq 0 ]]; then
+      log "  ok $name (exit $status): $first"
+    else
+      failures=$((failures + 1))
+      log "  FAILED case $name (exit $status):"
+      local p
+      for p in "${problems[@]}"; do log "    - $p"; done
+      sed 's/^/    stderr| /' "$log_dir/stderr" | head -n 20
+    fi
+    rm -rf "$out"
+  done
+  # No case may change the inputs.
   local now
   now=$(snapshot)
-  [[ "$now" == "$BEFORE" ]] || problems+=("input directory changed")
-  if [[ ${#problems[@]} -eq 0 ]]; then
-    log "  ok (exit $status): $first"
-  else
+  if [[ "$now" != "$BEFORE" ]]; then
     failures=$((failures + 1))
-    log "  FAILED case $name (exit $status):"
-    local p
-    for p in "${problems[@]}"; do log "    - $p"; done
-    sed 's/^/    stderr| /' "$WORK/stderr" | head -n 20
-    # restore the inputs so one failure does not cascade into the next cases
-    if [[ "$now" != "$BEFORE" ]]; then
-      log "    (input directory changed; later cases may fail too)"
-      BEFORE=$now
-    fi
+    log "  FAILED: input files changed:"
+    diff <(echo "$BEFORE") <(echo "$now") | sed 's/^/    /'
   fi
-  rm -rf "$out"
 }
 
 expect_error missing_file  missing.nii.gz  in/missing.nii.gz @OUT@/r.nii
@@ -156,14 +181,11 @@ expect_error output_dir_missing nodir/r.nii in/good.nii.gz @OUT@/nodir/r.nii
 expect_error output_bad_ext r.txt          in/good.nii.gz @OUT@/r.txt
 expect_error ref_out_of_range good.nii.gz  --ref 99 in/good.nii.gz @OUT@/r.nii
 
-if command -v mpirun >/dev/null 2>&1; then
-  expect_error mpi_missing_file missing.nii.gz "${MPIRUN[@]}" -n 2 -- in/missing.nii.gz @OUT@/r.nii
-  expect_error mpi_corrupt_gz   corrupt.nii.gz "${MPIRUN[@]}" -n 2 -- in/corrupt.nii.gz @OUT@/r.nii
-  expect_error mpi_zero_dim     zerodim.nii    "${MPIRUN[@]}" -n 2 -- in/zerodim.nii @OUT@/r.nii
-  expect_error mpi_ref_out_of_range good.nii.gz "${MPIRUN[@]}" -n 2 -- --ref 99 in/good.nii.gz @OUT@/r.nii
-else
-  fail "mpirun not found (install openmpi-bin)"
-fi
+expect_error mpi_missing_file missing.nii.gz "${MPIRUN[@]}" -n 2 -- in/missing.nii.gz @OUT@/r.nii
+expect_error mpi_corrupt_gz   corrupt.nii.gz "${MPIRUN[@]}" -n 2 -- in/corrupt.nii.gz @OUT@/r.nii
+expect_error mpi_zero_dim     zerodim.nii    "${MPIRUN[@]}" -n 2 -- in/zerodim.nii @OUT@/r.nii
+expect_error mpi_ref_out_of_range good.nii.gz "${MPIRUN[@]}" -n 2 -- --ref 99 in/good.nii.gz @OUT@/r.nii
+check_cases
 
 # NaN voxels are treated as missing (zero, as SPM does), with one warning naming the file.
 nan_out=$(mktemp -d "$WORK/nanout.XXXX")

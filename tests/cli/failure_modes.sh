@@ -10,7 +10,9 @@ need_mpirun
 IN=$WORK/in.nii
 # int16 in, float32 out: the output (67 MB; about 30 MB as .nii.gz) is larger than the
 # input (33 MB), so a file-size limit below the output stops the write but not the read.
-make_phantom "$IN" --dim 64 64 34 --frames 120 --datatype int16
+# Only the size and the time a run takes matter here: the frames of a short phantom, repeated.
+need_python
+big_series "$IN" 64 64 34 120
 make_phantom "$WORK/const.nii" --dim 16 16 8 --frames 4 --noise 0 --max-trans 0 --max-rot 0
 python3 - "$WORK/const.nii" <<'EOF' || fail "could not make the constant series"
 import struct, sys
@@ -107,7 +109,7 @@ term_case "SIGTERM while writing" term_write wait_for_temp
 # before that is tried again. mpirun takes up to a second to pass a signal on, so these
 # runs use a larger series that takes several seconds.
 BIG=$WORK/big.nii
-make_phantom "$BIG" --dim 80 80 48 --frames 150 --datatype int16
+big_series "$BIG" 80 80 48 150
 BIG_SUM=$(sha256sum "$BIG")
 # Anchored: mpirun's own command line holds the same words after its options.
 ranks_of() { pgrep -f -- "^$REALIGN --threads 1 $BIG $1" | wc -l; }
@@ -131,7 +133,8 @@ for sig in TERM INT; do
       stopped=1
     fi
     status=0
-    timeout 30 tail --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
+    # Until mpirun ends, looked at every 0.1 s (tail's default is every second).
+    timeout 30 tail -s 0.1 --pid=$pid -f /dev/null || problem "SIG$sig to mpirun: job still running after 30 s"
     wait $pid || status=$?
     [[ $stopped -eq 1 ]] && break
     log "     SIG$sig to mpirun: attempt $attempt finished before the signal; again"

@@ -5,7 +5,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need_mpirun
-make_phantom "$WORK/in.nii" --dim 64 64 34 --frames 120 --datatype int16
+need_python
+# A run that lasts long enough to kill a rank in: the frames of a short phantom, repeated.
+big_series "$WORK/in.nii" 64 64 34 120
 SUM=$(sha256sum "$WORK/in.nii")
 for delay in 0.3 0.8 1.5; do
   out=$WORK/out-$delay

@@ -62,3 +62,33 @@ rp_close() {
       } }
     END { if (!bad && ra != rb) { printf "%d vs %d rows\n", ra, rb; bad = 1 }; exit bad }' "$1" "$2"
 }
+
+# big_series OUT NX NY NZ FRAMES: a large int16 series (OUT a .nii) made cheaply, for tests
+# that need a big input (a run that lasts seconds, files of tens of MB) but not an accurate
+# phantom: a phantom of 6 frames (motion, spikes, noise) repeated up to FRAMES frames.
+# Rendering every frame of a phantom costs seconds per hundred frames; this costs a tenth.
+# No truth file.
+big_series() {
+  local out=$1 nx=$2 ny=$3 nz=$4 frames=$5
+  local few
+  few=$(mktemp "$WORK/few.XXXXXX") || fail "mktemp failed"
+  make_phantom "$few.nii" --dim "$nx" "$ny" "$nz" --frames 6 --datatype int16 --truth "$few.rp"
+  python3 - "$few.nii" "$out" "$frames" <<'PY' || fail "could not make the series $out"
+import struct, sys
+src, out, frames = sys.argv[1], sys.argv[2], int(sys.argv[3])
+raw = open(src, "rb").read()
+offset = int(struct.unpack("<f", raw[108:112])[0])
+dim = list(struct.unpack("<8h", raw[40:56]))
+have = dim[4]
+frame_bytes = (len(raw) - offset) // have
+dim[4] = frames
+header = bytearray(raw[:offset])
+struct.pack_into("<8h", header, 40, *dim)
+with open(out, "wb") as f:
+    f.write(header)
+    for n in range(frames):
+        k = n % have
+        f.write(raw[offset + k * frame_bytes:offset + (k + 1) * frame_bytes])
+PY
+  rm -f "$few" "$few.nii" "$few.rp"
+}
