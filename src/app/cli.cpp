@@ -11,7 +11,7 @@ namespace {
 const char* kExamples = R"(
 Examples:
   realign bold.nii.gz bold_realigned.nii.gz
-      one process, OpenMP threads on all cores
+      one process, OpenMP threads on the cores it may use
   mpirun --bind-to hwthread --map-by core realign bold.nii bold_r.nii
       one MPI rank per core
   realign --ref first --no-reslice bold.nii.gz est/bold.nii.gz
@@ -128,7 +128,8 @@ void add_run_options(CLI::App& app, Raw& c) {
       ->capture_default_str()
       ->check(CLI::IsMember({"frames", "points"}));
   app.add_option("--threads", c.options.threads,
-                 "OpenMP threads per rank (default: OMP_NUM_THREADS or all)")
+                 "OpenMP threads per rank (default: OMP_NUM_THREADS, else the least of the CPUs in "
+                 "the affinity mask, the cgroup's CPU quota and SLURM_CPUS_PER_TASK)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--max-memory", c.options.max_memory_mb,
                  "refuse inputs needing more than this many MB on rank 0's node (default: "

@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "realign/app/cli.hpp"
 #include "realign/app/distribute.hpp"
 #include "realign/app/output_set.hpp"
 #include "realign/app/pipeline.hpp"
 #include "realign/app/progress.hpp"
+#include "realign/app/threads.hpp"
 #include "realign/core/metrics.hpp"
 
 namespace {
@@ -44,6 +47,15 @@ void configure_logging(const realign::Command& cmd, int rank) {
   realign::Progress::configure(rank == 0);
 }
 
+// The default thread count is what this rank may really use; the log says why.
+void set_thread_count(realign::Command& cmd, const std::string& wait_policy, int rank) {
+  const realign::ThreadChoice c =
+      realign::choose_threads(realign::read_cpu_sources({}, std::getenv), cmd.options.threads);
+  cmd.options.threads = c.threads;
+  if (rank == 0)
+    spdlog::debug("threads: {} ({}); OpenMP wait policy {}", c.threads, c.reason, wait_policy);
+}
+
 int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
   try {
     const bool applying = cmd.kind == realign::Command::Apply;
@@ -68,11 +80,14 @@ int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: may re-execute the program, which must happen before MPI starts.
+  const std::string wait_policy = realign::make_openmp_wait_passive(argv);
   realign::MpiSession mpi(&argc, &argv);
   realign::install_signal_handlers(mpi.rank() == 0);
   realign::Command cmd;
   const int status = realign::parse_command_line(argc, argv, mpi.rank() == 0, cmd);
   if (status >= 0) return status;
   configure_logging(cmd, mpi.rank());
+  set_thread_count(cmd, wait_policy, mpi.rank());
   return run(cmd, mpi);
 }
