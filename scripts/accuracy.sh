@@ -28,7 +28,7 @@ trap 'rm -rf "$WORK"' EXIT
 RUNS=(decnef_sub-1_run-2_bold studyforrest_oneback_run-1_bold rtcloud_faces_run-01_bold
   dcmqa-mosaic_6_cmrr_Asc)
 REALISM=(--receive-field 0.2 --activation 0.03 --task-motion 0.5 --block 10)
-CONFIGS=("default" "--robust" "--intensity linear" "--intensity linear --robust")
+CONFIGS=("default" "--intensity global" "--robust" "--intensity linear")
 HAVE_SPM=0
 [[ -x $SPM_RUNNER ]] && HAVE_SPM=1
 

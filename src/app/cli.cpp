@@ -46,7 +46,7 @@ Exit status:
 // Strings CLI11 fills, turned into the enums of Options after parsing.
 struct Raw {
   Options options;
-  std::string datatype = "float32", split = "frames", intensity = "global";
+  std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
   bool quiet = false, verbose = false;
 };
@@ -74,10 +74,12 @@ void add_estimation_options(CLI::App& app, Raw& c) {
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1.0));
   app.add_option("--intensity", c.intensity,
-                 "intensity model of the fit: global (one scale per frame, as SPM) or linear "
-                 "(a scale that varies linearly across the volume: a receive coil's profile)")
+                 "intensity model of the fit: coil (one scale per frame, and the receive coil's "
+                 "profile, fixed in the scanner, divided out when one is found; --ref mean "
+                 "only), global (one scale per frame, as SPM) or linear (a scale per frame "
+                 "that varies linearly across the volume)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"global", "linear"}));
+      ->check(CLI::IsMember({"global", "linear", "coil"}));
   app.add_option("--dummy-scans", c.options.dummy_scans,
                  "non-steady-state frames at the start (kept out of the reference, flagged in "
                  "the confounds); default: detected from the frames' global means")
@@ -165,8 +167,9 @@ Command to_command(const Raw& c, bool applying) {
   }
   out.options.datatype = c.datatype == "input" ? OutputType::Input : OutputType::Float32;
   out.options.split = c.split == "points" ? Split::Points : Split::Frames;
-  out.options.estimate.intensity =
-      c.intensity == "linear" ? IntensityModel::Linear : IntensityModel::Global;
+  out.options.estimate.intensity = c.intensity == "linear" ? IntensityModel::Linear
+                                   : c.intensity == "coil" ? IntensityModel::Coil
+                                                           : IntensityModel::Global;
   out.quiet = c.quiet;
   out.verbose = c.verbose;
   return out;

@@ -10,6 +10,7 @@
 #include "realign/app/progress.hpp"
 #include "realign/core/estimate.hpp"
 #include "realign/core/metrics.hpp"
+#include "realign/core/receive_field.hpp"
 
 namespace realign {
 namespace {
@@ -59,14 +60,14 @@ struct Fitting {
 // The mean of the moved frames (non-steady-state frames left out) and its gradient at the
 // sample points, summed where the frames are and added over ranks.
 SampleSet mean_at_points(const FrameFitter& fitter, const Fitting& fitting, int skip, int nonsteady,
-                         const Options& opt) {
+                         const Options& opt, bool reference_recomputed = false) {
   SampleSet mean = fitter.points();
   MeanAtPoints acc;
   acc.reset(mean);
   const LocalFrames& local = fitting.local;
   if (opt.split == Split::Frames || mpi_rank() == 0) {
     for (int f = std::max(local.fit_begin, nonsteady); f < local.fit_end; ++f) {
-      if (f == skip)
+      if (f == skip && !reference_recomputed)
         acc.add_reference(mean);
       else
         acc.add_frame(mean, fitting.coef[f - local.fit_begin], local.grid, fitter,
@@ -78,9 +79,65 @@ SampleSet mean_at_points(const FrameFitter& fitter, const Fitting& fitting, int 
   return mean;
 }
 
-// This rank's fits, in the order of its frames.
-std::vector<FrameFit> fit_frames(const RunPlan& plan, const LocalFrames& local,
-                                 const Options& opt) {
+// The receive field shared by every frame, from the fits of a pass: each rank sums its own
+// frames' shares, and every rank adds all frames' shares in frame order (the same field
+// for any number of ranks). Non-steady-state frames stay out, as from the mean.
+std::vector<double> estimate_receive_field(const FrameFitter& fitter, const Fitting& fitting,
+                                           const ReceiveFieldBasis& basis, int nonsteady) {
+  const LocalFrames& local = fitting.local;
+  const int width = basis.terms() * (basis.terms() + 1);
+  std::vector<std::vector<double>> mine(local.own_end - local.own_begin,
+                                        std::vector<double>(width, 0.0));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int f = std::max(local.own_begin, nonsteady); f < local.own_end; ++f)
+    mine[f - local.own_begin] = receive_field_sums(fitter, basis, fitting.coef[f - local.fit_begin],
+                                                   local.grid, fitting.fits[f - local.fit_begin]);
+  std::vector<double> total(width, 0.0), mse;
+  for (int f = local.own_begin; f < local.own_end; ++f)
+    mse.push_back(fitting.fits[f - local.fit_begin].mse);
+  double noise_var = 0.0;
+  for (double v : allgather_frames(mse, local.frames)) noise_var += v / local.frames;
+  for (int i = 0; i < width; ++i) {
+    std::vector<double> part;
+    for (const auto& m : mine) part.push_back(m[i]);
+    for (double v : allgather_frames(part, local.frames)) total[i] += v;
+  }
+  return solve_receive_field(total, basis, noise_var);
+}
+
+// Every held frame's smoothed coefficients again, from the frame divided by the field.
+void divide_out_field(Fitting& fitting, const ReceiveFieldBasis& basis,
+                      const std::vector<double>& theta, const EstimateOptions& est) {
+  const LocalFrames& local = fitting.local;
+  std::vector<float> divided(local.grid.voxels());
+  for (int f = local.fit_begin; f < local.fit_end; ++f) {
+    divide_by_receive_field(local.frame(f), divided.data(), local.grid, basis, theta);
+    fitting.coef[f - local.fit_begin] = smoothed_coefficients(divided.data(), local.grid, est);
+  }
+}
+
+// The receive coil's profile from pass 1, divided out of every frame's coefficients when it
+// is one a coil can make.
+ReceiveFieldOutcome remove_receive_field(const FrameFitter& fitter, Fitting& fitting, int nonsteady,
+                                         const EstimateOptions& est) {
+  const Grid& grid = fitting.local.grid;
+  const ReceiveFieldBasis basis(grid.dim);
+  const std::vector<double> theta = estimate_receive_field(fitter, fitting, basis, nonsteady);
+  ReceiveFieldOutcome out;
+  out.log_span = receive_field_span(basis, theta, grid);
+  out.removed = out.log_span <= kMaxReceiveFieldSpan;
+  if (mpi_rank() == 0)
+    spdlog::info("receive field: log span {:.3f} ({}); coefficients {:.4g}", out.log_span,
+                 out.removed ? "divided out" : "more than a coil makes: left in",
+                 fmt::join(theta, " "));
+  if (out.removed) divide_out_field(fitting, basis, theta, est);
+  return out;
+}
+
+// This rank's fits, in the order of its frames, and what became of the receive field.
+std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& plan,
+                                                                 const LocalFrames& local,
+                                                                 const Options& opt) {
   const auto t0 = Clock::now();
   const EstimateOptions& est = opt.estimate;
   SampleSet points = sample_grid(local.grid, est.sep_mm, est.fwhm_mm);
@@ -99,14 +156,18 @@ std::vector<FrameFit> fit_frames(const RunPlan& plan, const LocalFrames& local,
   // The first pass leaves the reference frame itself at the identity (it is the target).
   const int skip = plan.reference.kind == ReferenceChoice::File ? -1 : plan.reference.frame;
   fitting.pass(fitter, two_pass ? "estimating, pass 1 of 2" : "estimating", skip);
+  ReceiveFieldOutcome field;
+  if (two_pass && est.intensity == IntensityModel::Coil)
+    field = remove_receive_field(fitter, fitting, plan.nonsteady, est);
   if (two_pass) {
-    const FrameFitter mean_fitter = make_fitter(
-        mean_at_points(fitter, fitting, skip, plan.nonsteady, opt), local.grid, false, opt);
+    const FrameFitter mean_fitter =
+        make_fitter(mean_at_points(fitter, fitting, skip, plan.nonsteady, opt, field.removed),
+                    local.grid, false, opt);
     spdlog::debug("mean reference ready, {:.3f} s", since(t0));
     fitting.pass(mean_fitter, "estimating, pass 2 of 2", -1);
   }
   spdlog::debug("estimation done, {:.3f} s", since(t0));
-  return std::move(fitting.fits);
+  return {std::move(fitting.fits), field};
 }
 
 // A warning (shown even with -q) when the run moved further than a head in a coil can.
@@ -124,7 +185,7 @@ void warn_if_implausible(const std::vector<RigidParams>& rp, const std::string& 
 }  // namespace
 
 MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, const Options& opt) {
-  const std::vector<FrameFit> fits = fit_frames(plan, local, opt);
+  const auto [fits, field] = fit_frames(plan, local, opt);
   // Every rank learns every frame's correction (in frame order) from the owners.
   std::vector<Mat4> mine;
   std::vector<int> iters, bad;
@@ -135,6 +196,7 @@ MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, co
     bad.push_back(fit.overlap_failed ? 2 : (fit.converged ? 0 : 1));
   }
   MotionEstimate out;
+  out.receive_field = field;
   out.corrections = allgather_frames(mine, local.frames);
   out.iterations = allgather_frames(iters, local.frames);
   const std::vector<int> status = allgather_frames(bad, local.frames);
@@ -160,6 +222,7 @@ MotionRecord record_motion(const RunPlan& plan, const MotionEstimate& estimate,
   r.unconverged = estimate.unconverged;
   r.nonsteady = plan.nonsteady;
   r.nonsteady_given = opt.dummy_scans >= 0;
+  r.receive_field = estimate.receive_field;
   // Relative to frame 1 (SPM's rp, and reslicing into frame 1's space), except for a
   // reference file (its own space) and `apply` (as given).
   const bool as_is = plan.applying() || plan.reference.kind == ReferenceChoice::File;

@@ -25,7 +25,7 @@ Mat4 reference_to_frame_voxels(const Mat4& correction, const Grid& frame_grid,
 }
 
 IntensityBasis::IntensityBasis(const std::array<int, 3>& dim, IntensityModel model) {
-  if (model == IntensityModel::Global) return;
+  if (model != IntensityModel::Linear) return;
   // The axes that sample_grid spreads points along (three voxels or more).
   for (int a = 0; a < 3; ++a) {
     if (dim[a] < 3) continue;

@@ -198,6 +198,14 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
   if (r.tr_s > 0) j["RepetitionTime"] = json_number(r.tr_s);
   j["NonSteadyStateVolumes"] = r.nonsteady;
   j["NonSteadyStateOrigin"] = nonsteady_origin(r);
+  if (std::isfinite(r.receive_field.log_span))
+    j["ReceiveField"] = {
+        {"Description",
+         "The receive coil's profile, fixed in the scanner, estimated from every frame after "
+         "the first pass; divided out of the frames for the second pass when its log varies by "
+         "no more than log(3) over the volume (what a coil can make)."},
+        {"LogSpan", json_number(r.receive_field.log_span)},
+        {"DividedOut", r.receive_field.removed}};
   Json unconverged = Json::array();
   for (const int f : r.unconverged) unconverged.push_back(f + 1);
   j["UnconvergedFrames"] = std::move(unconverged);

@@ -17,11 +17,13 @@ struct MotionEstimate {
   std::vector<Mat4> corrections;
   std::vector<int> iterations;   // in the final pass
   std::vector<int> unconverged;  // frames that hit the cap or lost overlap
+  ReceiveFieldOutcome receive_field;
 };
 
 // Collective. One pass to the reference, or (--ref mean) SPM's two: every frame to the
 // first-pass reference, the mean of the moved frames at the sample points, then every
-// frame to that mean. Rank 0 warns about each frame that did not converge.
+// frame to that mean; with --intensity coil, the receive field estimated from pass 1 is
+// divided out of the frames in between. Rank 0 warns about each frame that did not converge.
 MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, const Options& opt);
 
 // The record every writer reads: parameters relative to frame 1 (SPM's rp), the matrices

@@ -14,7 +14,9 @@
 namespace realign {
 
 // How the frame's intensity is matched to the reference's (see IntensityBasis).
-enum class IntensityModel { Global, Linear };
+// Coil: one scale per frame, and the receive coil's profile, shared by all frames, divided
+// out before the last pass when it is one a coil can make (core/receive_field.hpp).
+enum class IntensityModel { Global, Linear, Coil };
 
 struct EstimateOptions {
   double fwhm_mm = 5.0;
@@ -25,7 +27,9 @@ struct EstimateOptions {
   int degree = 3;
   int max_iter = 64;
   double tol = 1e-8;
-  IntensityModel intensity = IntensityModel::Global;
+  // On phantoms with a +-20% receive field, dividing out the coil's profile halves the
+  // error; on runs where no coil-like field is found it changes nothing (docs/accuracy.md).
+  IntensityModel intensity = IntensityModel::Coil;
   // Iteratively reweighted least squares: Tukey's biweight of each point's residual, so
   // that what motion cannot explain (activation, artefacts) loses its pull.
   bool robust = false;
@@ -96,6 +100,8 @@ class FrameFitter {
 
   const SampleSet& points() const { return points_; }
   const std::vector<int>& params() const { return params_; }
+  // d g / d q at each point, points x params, row-major.
+  const std::vector<double>& jacobian() const { return jac_; }
   const Grid& reference_grid() const { return ref_grid_; }
   const IntensityBasis& intensity_basis() const { return basis_; }
   const EstimateOptions& options() const { return opt_; }

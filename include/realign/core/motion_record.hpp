@@ -2,6 +2,7 @@
 // confounds, the plots and the QC report are all written from.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,13 @@
 #include "realign/core/volume.hpp"
 
 namespace realign {
+
+// What became of the receive coil's profile (--intensity coil): the max - min of its log
+// over the volume as estimated (NaN when not estimated), and whether it was divided out.
+struct ReceiveFieldOutcome {
+  double log_span = std::numeric_limits<double>::quiet_NaN();
+  bool removed = false;
+};
 
 struct MotionRecord {
   std::string input_name;  // the input file's name, for titles
@@ -25,6 +33,7 @@ struct MotionRecord {
   // rather than the detection.
   int nonsteady = 0;
   bool nonsteady_given = false;
+  ReceiveFieldOutcome receive_field;
 
   // As in metrics.hpp; NaN (element 0) is written "n/a". An empty vector means "not
   // computed" (DVARS without a resliced series) and is written as a column of "n/a".

@@ -1,0 +1,145 @@
+#include "realign/core/receive_field.hpp"
+
+#include <Eigen/Dense>
+#include <cmath>
+
+#include "realign/core/sampling.hpp"
+
+namespace realign {
+
+ReceiveFieldBasis::ReceiveFieldBasis(const std::array<int, 3>& dim) {
+  for (int a = 0; a < 3; ++a) {
+    if (dim[a] < 3) continue;
+    axis_[axes_] = a;
+    slope_[axes_] = 2.0 / (dim[a] - 1);
+    ++axes_;
+  }
+  terms_ = axes_ + axes_ * (axes_ + 1) / 2;
+}
+
+void ReceiveFieldBasis::evaluate(double x, double y, double z, double* phi) const {
+  const double v[3] = {x, y, z};
+  double p[3];
+  for (int a = 0; a < axes_; ++a) p[a] = slope_[a] * v[axis_[a]] - 1.0;
+  int t = 0;
+  for (int a = 0; a < axes_; ++a) phi[t++] = p[a];
+  for (int a = 0; a < axes_; ++a)
+    for (int b = a; b < axes_; ++b) phi[t++] = p[a] * p[b];
+}
+
+double ReceiveFieldBasis::log_field(const std::vector<double>& theta, double x, double y,
+                                    double z) const {
+  double phi[kMaxTerms];
+  evaluate(x, y, z, phi);
+  double f = 0.0;
+  for (int t = 0; t < terms_; ++t) f += theta[t] * phi[t];
+  return f;
+}
+
+namespace {
+
+// Normal equations of e = J dq + dc f + (s f)(phi(x) - phi(y)) theta, accumulated point by
+// point in order (one thread per frame keeps the sums independent of the thread count).
+struct FrameNormals {
+  Eigen::MatrixXd m;
+  Eigen::VectorXd v;
+  FrameNormals(int size) : m(Eigen::MatrixXd::Zero(size, size)), v(Eigen::VectorXd::Zero(size)) {}
+  void add(const Eigen::VectorXd& row, double e) {
+    m.selfadjointView<Eigen::Lower>().rankUpdate(row);
+    v += row * e;
+  }
+};
+
+}  // namespace
+
+std::vector<double> receive_field_sums(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
+                                       const PaddedCoefficients& frame, const Grid& frame_grid,
+                                       const FrameFit& fit) {
+  const SampleSet& s = fitter.points();
+  const std::vector<double>& jac = fitter.jacobian();
+  const int np = static_cast<int>(fitter.params().size()), nk = basis.terms();
+  const int nuisance = np + 1;
+  const Mat4 a = reference_to_frame_voxels(fit.correction, frame_grid, fitter.reference_grid());
+  const Interior in = trusted_interior(frame_grid, fitter.options().fwhm_mm);
+  const double scale = fit.intensity[0];
+  FrameNormals n(nuisance + nk);
+  Eigen::VectorXd row(nuisance + nk);
+  double phi_x[ReceiveFieldBasis::kMaxTerms], phi_y[ReceiveFieldBasis::kMaxTerms];
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
+    if (!in.contains(y[0], y[1], y[2])) continue;
+    const double f = padded_value(frame, y[0], y[1], y[2]);
+    for (int r = 0; r < np; ++r) row[r] = jac[p * np + r];
+    row[np] = f;
+    basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
+    basis.evaluate(y[0], y[1], y[2], phi_y);
+    for (int t = 0; t < nk; ++t) row[nuisance + t] = scale * f * (phi_x[t] - phi_y[t]);
+    n.add(row, s.g[p] - scale * f);
+  }
+  const Eigen::MatrixXd m = n.m.selfadjointView<Eigen::Lower>();
+  // The frame's own motion and scale eliminated: the Schur complement on the field terms.
+  const Eigen::MatrixXd mnn = m.topLeftCorner(nuisance, nuisance);
+  const Eigen::MatrixXd mnt = m.topRightCorner(nuisance, nk);
+  const Eigen::LDLT<Eigen::MatrixXd> ldlt(mnn);
+  const Eigen::MatrixXd a_t = m.bottomRightCorner(nk, nk) - mnt.transpose() * ldlt.solve(mnt);
+  const Eigen::VectorXd b_t = n.v.tail(nk) - mnt.transpose() * ldlt.solve(n.v.head(nuisance));
+  std::vector<double> out(nk * nk + nk);
+  for (int r = 0; r < nk; ++r) {
+    for (int c = 0; c < nk; ++c) out[r * nk + c] = a_t(r, c);
+    out[nk * nk + r] = b_t[r];
+  }
+  return out;
+}
+
+std::vector<double> solve_receive_field(const std::vector<double>& total,
+                                        const ReceiveFieldBasis& basis, double noise_var) {
+  const int nk = basis.terms();
+  std::vector<double> theta(nk, 0.0);
+  if (nk == 0 || total.size() != static_cast<std::size_t>(nk * nk + nk)) return theta;
+  Eigen::MatrixXd a(nk, nk);
+  Eigen::VectorXd b(nk);
+  for (int r = 0; r < nk; ++r) {
+    for (int c = 0; c < nk; ++c) a(r, c) = total[r * nk + c];
+    b[r] = total[nk * nk + r];
+  }
+  // The prior: coil profiles vary by tens of percent over the field of view, so each
+  // coefficient of log B is about kFieldPriorSd at most. Where motion hardly moves the head
+  // along a term, the data cannot tell it, and the prior keeps it small.
+  const double ridge = noise_var / (kFieldPriorSd * kFieldPriorSd);
+  for (int r = 0; r < nk; ++r) a(r, r) = a(r, r) * (1.0 + 1e-9) + ridge + 1e-300;
+  const Eigen::VectorXd x = a.ldlt().solve(b);
+  for (int t = 0; t < nk; ++t) theta[t] = std::isfinite(x[t]) ? x[t] : 0.0;
+  return theta;
+}
+
+void divide_by_receive_field(const float* volume, float* out, const Grid& grid,
+                             const ReceiveFieldBasis& basis, const std::vector<double>& theta) {
+  const auto& d = grid.dim;
+#pragma omp parallel for schedule(static)
+  for (int k = 0; k < d[2]; ++k)
+    for (int j = 0; j < d[1]; ++j)
+      for (int i = 0; i < d[0]; ++i) {
+        const std::size_t v = (static_cast<std::size_t>(k) * d[1] + j) * d[0] + i;
+        out[v] = static_cast<float>(volume[v] * std::exp(-basis.log_field(theta, i, j, k)));
+      }
+}
+
+}  // namespace realign
+
+namespace realign {
+
+double receive_field_span(const ReceiveFieldBasis& basis, const std::vector<double>& theta,
+                          const Grid& grid) {
+  const auto& d = grid.dim;
+  double lo = 0.0, hi = 0.0;
+  for (int k = 0; k < d[2]; ++k)
+    for (int j = 0; j < d[1]; ++j)
+      for (int i = 0; i < d[0]; ++i) {
+        const double f = basis.log_field(theta, i, j, k);
+        lo = std::min(lo, f);
+        hi = std::max(hi, f);
+      }
+  return hi - lo;
+}
+
+}  // namespace realign
