@@ -38,34 +38,25 @@ double ReceiveFieldBasis::log_field(const std::vector<double>& theta, double x, 
 
 namespace {
 
-// Normal equations of e = J dq + dc f + (s f)(phi(x) - phi(y)) theta, accumulated point by
-// point in order (one thread per frame keeps the sums independent of the thread count).
-struct FrameNormals {
-  Eigen::MatrixXd m;
-  Eigen::VectorXd v;
-  FrameNormals(int size) : m(Eigen::MatrixXd::Zero(size, size)), v(Eigen::VectorXd::Zero(size)) {}
-  void add(const Eigen::VectorXd& row, double e) {
-    m.selfadjointView<Eigen::Lower>().rankUpdate(row);
-    v += row * e;
-  }
-};
+// Nine terms need far fewer points than six motion parameters per frame: every
+// kFieldPointStride-th sample point, summed in fixed chunks added in chunk order (the same
+// sums for any number of threads).
+constexpr std::size_t kFieldPointStride = 4;
+constexpr std::size_t kFieldChunk = 256;
 
-}  // namespace
-
-std::vector<double> receive_field_sums(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
-                                       const PaddedCoefficients& frame, const Grid& frame_grid,
-                                       const FrameFit& fit) {
+// Lower triangle and right-hand side of the normal equations of
+// e = J dq + dc f + (s f)(phi(x) - phi(y)) theta over one chunk of the points.
+void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
+                   const PaddedCoefficients& frame, const Mat4& a, const Interior& in, double scale,
+                   std::size_t chunk, Eigen::MatrixXd& m, Eigen::VectorXd& v) {
   const SampleSet& s = fitter.points();
   const std::vector<double>& jac = fitter.jacobian();
   const int np = static_cast<int>(fitter.params().size()), nk = basis.terms();
-  const int nuisance = np + 1;
-  const Mat4 a = reference_to_frame_voxels(fit.correction, frame_grid, fitter.reference_grid());
-  const Interior in = trusted_interior(frame_grid, fitter.options().fwhm_mm);
-  const double scale = fit.intensity[0];
-  FrameNormals n(nuisance + nk);
-  Eigen::VectorXd row(nuisance + nk);
+  Eigen::VectorXd row(np + 1 + nk);
   double phi_x[ReceiveFieldBasis::kMaxTerms], phi_y[ReceiveFieldBasis::kMaxTerms];
-  for (std::size_t p = 0; p < s.size(); ++p) {
+  const std::size_t n = s.size(), first = chunk * kFieldChunk * kFieldPointStride;
+  const std::size_t last = std::min(n, first + kFieldChunk * kFieldPointStride);
+  for (std::size_t p = first; p < last; p += kFieldPointStride) {
     const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
     if (!in.contains(y[0], y[1], y[2])) continue;
     const double f = padded_value(frame, y[0], y[1], y[2]);
@@ -73,16 +64,41 @@ std::vector<double> receive_field_sums(const FrameFitter& fitter, const ReceiveF
     row[np] = f;
     basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
     basis.evaluate(y[0], y[1], y[2], phi_y);
-    for (int t = 0; t < nk; ++t) row[nuisance + t] = scale * f * (phi_x[t] - phi_y[t]);
-    n.add(row, s.g[p] - scale * f);
+    for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
+    m.selfadjointView<Eigen::Lower>().rankUpdate(row);
+    v += row * (s.g[p] - scale * f);
   }
-  const Eigen::MatrixXd m = n.m.selfadjointView<Eigen::Lower>();
+}
+
+}  // namespace
+
+std::vector<double> receive_field_sums(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
+                                       const PaddedCoefficients& frame, const Grid& frame_grid,
+                                       const FrameFit& fit) {
+  const int np = static_cast<int>(fitter.params().size()), nk = basis.terms();
+  const int nuisance = np + 1, size = nuisance + nk;
+  const Mat4 a = reference_to_frame_voxels(fit.correction, frame_grid, fitter.reference_grid());
+  const Interior in = trusted_interior(frame_grid, fitter.options().fwhm_mm);
+  const std::size_t per_chunk = kFieldChunk * kFieldPointStride;
+  const long chunks = static_cast<long>((fitter.points().size() + per_chunk - 1) / per_chunk);
+  std::vector<Eigen::MatrixXd> cm(chunks, Eigen::MatrixXd::Zero(size, size));
+  std::vector<Eigen::VectorXd> cv(chunks, Eigen::VectorXd::Zero(size));
+#pragma omp parallel for schedule(static)
+  for (long c = 0; c < chunks; ++c)
+    chunk_normals(fitter, basis, frame, a, in, fit.intensity[0], c, cm[c], cv[c]);
+  Eigen::MatrixXd m = Eigen::MatrixXd::Zero(size, size);
+  Eigen::VectorXd v = Eigen::VectorXd::Zero(size);
+  for (long c = 0; c < chunks; ++c) {
+    m += cm[c];
+    v += cv[c];
+  }
+  m = m.selfadjointView<Eigen::Lower>();
   // The frame's own motion and scale eliminated: the Schur complement on the field terms.
   const Eigen::MatrixXd mnn = m.topLeftCorner(nuisance, nuisance);
   const Eigen::MatrixXd mnt = m.topRightCorner(nuisance, nk);
   const Eigen::LDLT<Eigen::MatrixXd> ldlt(mnn);
   const Eigen::MatrixXd a_t = m.bottomRightCorner(nk, nk) - mnt.transpose() * ldlt.solve(mnt);
-  const Eigen::VectorXd b_t = n.v.tail(nk) - mnt.transpose() * ldlt.solve(n.v.head(nuisance));
+  const Eigen::VectorXd b_t = v.tail(nk) - mnt.transpose() * ldlt.solve(v.head(nuisance));
   std::vector<double> out(nk * nk + nk);
   for (int r = 0; r < nk; ++r) {
     for (int c = 0; c < nk; ++c) out[r * nk + c] = a_t(r, c);
