@@ -101,11 +101,13 @@ SliceImage cut(const Grid& grid, const std::vector<float>& volume, const AxisMat
   return s;
 }
 
+// 1-based, runs of consecutive frames as ranges: "3-9, 12".
 std::string frame_list(const std::vector<int>& frames) {
   if (frames.empty()) return "none";
   std::string s;
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    fmt::format_to(std::back_inserter(s), "{}{}", i ? ", " : "", frames[i] + 1);
+  for (const auto& [first, last] : frame_runs(frames)) {
+    if (!s.empty()) s += ", ";
+    s += first == last ? std::to_string(first + 1) : fmt::format("{}-{}", first + 1, last + 1);
   }
   return s;
 }
@@ -418,8 +420,8 @@ void write_qc_report(const std::string& path, const QcReport& q) {
   h.add(
       "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
       "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
-      "frame with the previous one. Frames with FD above {:.6g} mm are marked by orange "
-      "lines in every panel",
+      "frame with the previous one. Frames with FD above {:.6g} mm are shaded orange "
+      "in every panel (a band per run of consecutive frames)",
       r.fd_threshold_mm);
   if (!r.unconverged.empty()) h.out += ", frames that did not converge by dotted purple lines";
   h.out += ".</p>\n";

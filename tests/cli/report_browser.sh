@@ -140,7 +140,14 @@ print("  frames over 0.4 mm (from the TSV): %s" % over)
 check(len(over) >= 3, "the spikes put at least 3 frames above 0.4 mm (sanity)")
 check(cell("frames") == "60", "frames: %s" % cell("frames"))
 check(cell("tr") == "2 s", "TR: %s" % cell("tr"))
-check(cell("over") == ", ".join(map(str, over)), "listed frames: %s" % cell("over"))
+runs = []  # consecutive frames as ranges, "3-9, 12"
+for n in over:
+    if runs and n == runs[-1][1] + 1:
+        runs[-1][1] = n
+    else:
+        runs.append([n, n])
+listed = ", ".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in runs)
+check(cell("over") == listed, "listed frames: %s" % cell("over"))
 check(cell("n-over") == "%d (%.1f%% of frames)" % (len(over), 100.0 * len(over) / 60),
       "count: %s" % cell("n-over"))
 imax = max(range(len(fd)), key=lambda n: -1 if math.isnan(fd[n]) else fd[n])

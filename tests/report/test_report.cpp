@@ -489,7 +489,12 @@ TEST(QcReport, MarksFramesOverTheThresholdInEveryPanel) {
   const std::vector<int> over = {5, 11, 12, 30};
   const int panels = 5;  // translations, rotations, FD, rmsd, DVARS
   EXPECT_EQ(count_of(html, "<svg"), 1u);
-  EXPECT_EQ(count_of(html, "class=\"fd-over\""), panels * over.size());
+  // A band per run of consecutive frames: 5, 11-12, 30, each naming its frames.
+  EXPECT_EQ(count_of(html, "class=\"fd-over\""), panels * 3u);
+  EXPECT_EQ(count_of(html, "class=\"fd-over\" data-frames=\"11-12\""),
+            static_cast<std::size_t>(panels));
+  EXPECT_EQ(count_of(html, "class=\"fd-over\" data-frames=\"30\""),
+            static_cast<std::size_t>(panels));
   EXPECT_EQ(count_of(html, "class=\"fd-over-dot\""), over.size());
   EXPECT_EQ(count_of(html, "class=\"unconverged\""), panels * s.motion.unconverged.size());
   EXPECT_NE(html.find("threshold 0.5 mm"), std::string::npos);
@@ -522,7 +527,7 @@ TEST(QcReport, SummaryNumbers) {
   for (int f = 1; f < 30; ++f) sum += m.fd[f];
   EXPECT_EQ(summary_value(html, "mean-fd"), fixed3(sum / 29) + " mm");
   EXPECT_EQ(summary_value(html, "n-over"), "4 (13.3% of frames)");
-  EXPECT_EQ(summary_value(html, "over"), "5, 11, 12, 30");
+  EXPECT_EQ(summary_value(html, "over"), "5, 11-12, 30");
   EXPECT_EQ(summary_value(html, "max-trans"), "1.250 mm (y, frame 11)");
   EXPECT_EQ(summary_value(html, "max-rot"), fixed3(0.02 * 180 / kPi) + "\u00b0 (yaw, frame 21)");
   EXPECT_EQ(summary_value(html, "iterations"),
