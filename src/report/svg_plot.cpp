@@ -144,9 +144,9 @@ void SvgPlot::axes(const Scale& sc, const PlotPanel& p) {
   text(lx, ly, p.ylabel, "middle", fmt::format(" transform=\"rotate(-90 {:.2f} {:.2f})\"", lx, ly));
 }
 
-// Solid marks as one translucent band per run of consecutive frames, a frame wide each side
+// Solid marks as one band per run of consecutive frames (drawn under the traces), a frame wide each side
 // of its centre (at least the mark's width): 125 flagged frames of 139 shade the panel in a
-// few bands that the traces show through, instead of a wall of lines. data-frames holds
+// few bands with the traces on top, instead of a wall of lines. data-frames holds
 // the run (1-based, "3-9" or "12").
 void SvgPlot::band_marks(const Scale& sc, const FrameMarks& m) {
   const PanelBox& b = sc.box;
@@ -159,7 +159,7 @@ void SvgPlot::band_marks(const Scale& sc, const FrameMarks& m) {
         first == last ? std::to_string(first + 1) : fmt::format("{}-{}", first + 1, last + 1);
     fmt::format_to(std::back_inserter(out_),
                    "<rect{} data-frames=\"{}\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" "
-                   "height=\"{:.2f}\" fill=\"{}\" fill-opacity=\"0.6\" "
+                   "height=\"{:.2f}\" fill=\"{}\" "
                    "shape-rendering=\"crispEdges\"/>\n",
                    class_attr(m.css_class), range, x0, b.top, x1 - x0, b.height, m.colour);
   }

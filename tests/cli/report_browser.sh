@@ -4,8 +4,8 @@
 # screenshot's pixels and the browser's DOM:
 #   - the file is well-formed XML, self-contained (no URL but the SVG namespace) and small;
 #   - the summary table in the DOM holds the values computed here from the confounds TSV;
-#   - the over-threshold marker colour appears at exactly as many distinct frame columns as
-#     the TSV has frames with FD above --fd-threshold, each running through all five panels;
+#   - the over-threshold marker colour appears in exactly as many distinct bands as the TSV
+#     has runs of consecutive frames with FD above --fd-threshold, each through all five panels;
 #   - six grey slice pictures rendered, at the proportions of their millimetres;
 #   - the embedded pictures are exactly the centre slices of the mean of the input frames
 #     (computed here from the input) and of the written mean image, in the stated window.
@@ -162,7 +162,8 @@ def rgb(x, y):
     i = (y * W + x) * ch
     return px[i], px[i + 1], px[i + 2]
 
-# Marker lines: colour #fdae6b, full panel height, so the legend's short stroke does not count.
+# Marker bands (one per run of consecutive frames over the threshold): colour #fdae6b, full
+# panel height, so the legend's short stroke does not count.
 marker = (0xfd, 0xae, 0x6b)
 count = [0] * W
 for y in range(H):
@@ -178,8 +179,9 @@ for x in cols:
         runs[-1].append(x)
     else:
         runs.append([x])
-check(len(runs) == len(over), "marker colour in %d distinct frame columns, %d frames over the threshold"
-      % (len(runs), len(over)))
+check(len(runs) == len(listed.split(", ")),
+      "marker colour in %d distinct bands, %d runs of frames over the threshold (%s)"
+      % (len(runs), len(listed.split(", ")), listed))
 for r in runs:
     x = r[len(r) // 2]
     # Spans of the marker colour down the column; a trace crossing it leaves a short gap,
