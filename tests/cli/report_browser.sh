@@ -8,7 +8,8 @@
 #     has runs of consecutive frames with FD above --fd-threshold, each through all five panels;
 #   - six grey slice pictures rendered, at the proportions of their millimetres;
 #   - the embedded pictures are exactly the centre slices of the mean of the input frames
-#     (computed here from the input) and of the written mean image, in the stated window.
+#     (computed here from the input), of the written mean image, in the stated window, and
+#     of their difference, each drawn larger by nearest neighbour (no blended grey levels).
 # Skips (77) when Chromium is not installed.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
@@ -234,7 +235,10 @@ for start in range(W * H):
 boxes.sort()
 print("  grey pictures (y, x, width, height, grey levels): %s" % boxes)
 imgs = re.findall(r'<img class="(\w+)" width="(\d+)" height="(\d+)"', html)
-check(len(boxes) == 6 and len(imgs) == 6, "six slice pictures rendered (%d) and embedded (%d)" % (len(boxes), len(imgs)))
+check(len(boxes) >= 6 and len(imgs) == 9,
+      "slice pictures: 6 means rendered (%d grey boxes), 9 embedded with the difference (%d)"
+      % (len(boxes), len(imgs)))
+boxes = boxes[:6]
 # Millimetres: 48 x 48 x 30 voxels of 3 x 3 x 3.5 mm.
 ratio = {"axial": 1.0, "coronal": 144 / 105.0, "sagittal": 144 / 105.0}
 for (y0, x0, bw, bh, levels), (plane, iw, ih) in zip(boxes, imgs):
@@ -263,13 +267,20 @@ def slices(vol):
     sagittal = (ny, nz, [at(ic, ny - 1 - c, nz - 1 - r) for r in range(nz) for c in range(ny)])
     return [axial, coronal, sagittal]
 expected = slices(before) + slices(after)
-check(len(payloads) == 6, "six embedded PNGs")
+# The difference row: after minus before at +-1/4 of the window, mid-grey for none.
+d = f32((hi - lo) / 4.0)
+lo, hi = -d, d
+expected += slices([f32(a - b) for a, b in zip(after, before)])
+check(len(payloads) == 9, "nine embedded PNGs")
 for k, (b64, (ew, eh, epx)) in enumerate(zip(payloads, expected)):
     pw, ph, pch, ppx = png_decode(base64.b64decode(b64))
-    same = pw == ew and ph == eh and pch == 1 and list(ppx) == epx
-    check(same, "embedded picture %d (%s, %s) is the centre slice of the mean %s" %
+    # Drawn larger by nearest neighbour: the centre of each voxel's block is that voxel.
+    sampled = [ppx[int((r + 0.5) * ph / eh) * pw + int((c + 0.5) * pw / ew)]
+               for r in range(eh) for c in range(ew)]
+    same = pch == 1 and pw >= ew and ph >= eh and sampled == epx and set(ppx) <= set(epx)
+    check(same, "embedded picture %d (%s, %s) is the centre slice of %s" %
           (k + 1, ["axial", "coronal", "sagittal"][k % 3], "%dx%d" % (pw, ph),
-           "before realignment" if k < 3 else "written to out_mean.nii.gz"))
+           ["the mean before realignment", "out_mean.nii.gz", "their difference"][k // 3]))
 if bad:
     sys.exit("%d checks failed" % len(bad))
 EOF

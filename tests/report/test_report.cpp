@@ -599,24 +599,44 @@ TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
   for (const auto* vol : {&s.qc.mean_before, &s.qc.mean_after})
     for (const SliceImage& im : centre_slices(s.motion.grid, *vol, window.first, window.second))
       expected.push_back(im);
+  // The third row: after minus before, mid-grey for no change, at +-1/4 of the window.
+  std::vector<float> diff(s.qc.mean_after.size());
+  for (std::size_t v = 0; v < diff.size(); ++v) diff[v] = s.qc.mean_after[v] - s.qc.mean_before[v];
+  const float d = (window.second - window.first) / 4;
+  for (const SliceImage& im : centre_slices(s.motion.grid, diff, -d, d)) expected.push_back(im);
+  EXPECT_NE(html.find("id=\"difference\""), std::string::npos);
 
   const std::string key = "src=\"data:image/png;base64,";
   std::size_t p = html.find(key);
   std::size_t k = 0;
+  int widest = 0;
   for (; p != std::string::npos; p = html.find(key, p + 1), ++k) {
     ASSERT_LT(k, expected.size());
+    const SliceImage& e = expected[k];
     const std::size_t b = p + key.size();
-    const DecodedPng d = decode_png(base64_decode(html.substr(b, html.find('"', b) - b)));
-    EXPECT_EQ(d.width, expected[k].width);
-    EXPECT_EQ(d.height, expected[k].height);
-    EXPECT_EQ(d.pixels, expected[k].pixels) << "image " << k;
-    // The element's width and height (CSS px) keep the slice's proportions in mm.
+    const DecodedPng png = decode_png(base64_decode(html.substr(b, html.find('"', b) - b)));
+    // Drawn at the element's size (CSS px), which keeps the slice's proportions in mm.
     const std::size_t tag = html.rfind("<img", p);
-    const double w = std::stod(html.substr(html.find("width=\"", tag) + 7));
-    const double h = std::stod(html.substr(html.find("height=\"", tag) + 8));
-    EXPECT_NEAR(w / h, expected[k].width_mm / expected[k].height_mm, 0.02) << "image " << k;
+    const int w = std::stoi(html.substr(html.find("width=\"", tag) + 7));
+    const int h = std::stoi(html.substr(html.find("height=\"", tag) + 8));
+    EXPECT_EQ(png.width, w) << "image " << k;
+    EXPECT_EQ(png.height, h) << "image " << k;
+    EXPECT_NEAR(static_cast<double>(w) / h, e.width_mm / e.height_mm, 0.02) << "image " << k;
+    widest = std::max(widest, w);
+    // Nearest neighbour: the centre of each voxel's block shows that voxel, and no grey
+    // level appears that the voxels do not have (a blur would blend neighbours).
+    for (int r = 0; r < e.height; ++r)
+      for (int c = 0; c < e.width; ++c) {
+        const int pr = static_cast<int>((r + 0.5) * h / e.height);
+        const int pc = static_cast<int>((c + 0.5) * w / e.width);
+        ASSERT_EQ(png.pixels[pr * w + pc], e.pixels[r * e.width + c])
+            << "image " << k << " voxel " << r << "," << c;
+      }
+    const std::set<std::uint8_t> levels(e.pixels.begin(), e.pixels.end());
+    for (const std::uint8_t v : png.pixels) ASSERT_TRUE(levels.count(v)) << "image " << k;
   }
-  EXPECT_EQ(k, 6u);
+  EXPECT_EQ(k, 9u);
+  EXPECT_GE(widest, 256);
   // The picture is not blank: the head is there, above black.
   EXPECT_GT(*std::max_element(expected[0].pixels.begin(), expected[0].pixels.end()), 200);
   EXPECT_EQ(expected[0].pixels[0], 0);
