@@ -25,6 +25,8 @@ Examples:
       parameters and reports only, every frame registered to frame 1
   realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
       frame 10 as reference, trilinear reslicing, the input's datatype
+  realign --ref middle --no-clobber bold.nii.gz r.nii.gz
+      the middle frame as reference (MCFLIRT's default); refuse to replace outputs
   realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
       reslice another series with the transforms a run saved
 
@@ -32,8 +34,9 @@ Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
   OUT_mean.nii.gz       mean of the resliced frames
   OUT_rp.txt            SPM-style motion parameters: tx ty tz (mm) pitch roll yaw (rad)
-  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars and the
-                        24-parameter motion expansion (+ OUT_confounds.json sidecar)
+  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars, std_dvars,
+                        the 24-parameter motion expansion and one-hot outlier columns
+                        (fMRIPrep's names; + OUT_confounds.json sidecar)
   OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
   OUT_motion.svg        motion plot (translations, rotations, FD)
   OUT_report.html       QC report: summary, motion plots, mean image before and after
@@ -44,10 +47,12 @@ Exit status:
   0       success (frames that did not converge only warn)
   1       input refused: unreadable or invalid file, bad header or reference, constant
           or all-NaN series, memory estimate above the limit
-  2       command-line usage error
-  3       an output could not be written (missing directory, disk full, permission)
+  2       command-line usage error (one line naming the option, then this pointer)
+  3       an output could not be written (missing or unwritable directory, existing
+          outputs with --no-clobber, disk full, file-size limit)
   4       internal error, or another MPI rank failed
-  128+N   stopped by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed
+  128+N   interrupted by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed.
+          Under mpirun, Ctrl-C reaches the ranks as SIGTERM and mpirun exits 1
 )";
 
 // A check that names what the option accepts: "expects a number from 0 to 50, got 'abc'".
