@@ -304,8 +304,10 @@ std::string check_apply_options(const CLI::App& app) {
       "--no-clobber",     "--quiet",    "--verbose", "--version", "--help"};
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_positional() || o->count() == 0) continue;
+    const bool allowed = std::any_of(used.begin(), used.end(),
+                                     [&](const std::string& u) { return o->check_name(u); });
     const std::string n = o->get_name(false, true);
-    if (std::find(used.begin(), used.end(), n) == used.end())
+    if (!allowed)
       return "apply: " + n +
              " is not used by apply, which reslices with saved transforms (it takes "
              "--reslice-degree, --datatype, --no-mask, --threads, --max-memory, --no-clobber)";

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -587,6 +588,54 @@ TEST(QcReport, SelfContainedAndWellFormed) {
 
 // The pictures: six PNGs, before then after, each the slice centre_slices makes with the
 // window taken from the mean before, and shown with the aspect ratio of its millimetres.
+// A run where most frames are flagged: a few bands, not a wall of lines, and the frame
+// list as ranges. Each band covers the FD dots of its frames and no other.
+TEST(QcReport, ManyFlaggedFramesBecomeBandsAndRanges) {
+  Synthetic s = synthetic_run();
+  s.qc.motion = &s.motion;
+  std::vector<int> over;
+  for (int f = 1; f < 30; ++f) {
+    const bool flagged = (f <= 24 && f != 8 && f != 15) || f == 28;
+    s.motion.fd[f] = flagged ? 0.9 : 0.1;
+    if (flagged) over.push_back(f);
+  }
+  const std::string path = testing::temp_dir("report") + "/many.html";
+  write_qc_report(path, s.qc);
+  const std::string html = slurp(path);
+  EXPECT_EQ(summary_value(html, "over"), "2-8, 10-15, 17-25, 29");
+  EXPECT_EQ(summary_value(html, "n-over"), std::to_string(over.size()) + " (76.7% of frames)");
+
+  const int panels = 5;
+  struct Band {
+    std::string frames;
+    double x0, x1;
+  };
+  std::vector<Band> bands;
+  const std::regex band_re(
+      "<rect class=\"fd-over\" data-frames=\"([0-9-]+)\" x=\"([0-9.]+)\" y=\"[0-9.]+\" "
+      "width=\"([0-9.]+)\"");
+  for (std::sregex_iterator it(html.begin(), html.end(), band_re), end; it != end; ++it) {
+    const double x = std::stod((*it)[2]);
+    bands.push_back({(*it)[1], x, x + std::stod((*it)[3])});
+  }
+  EXPECT_EQ(count_of(html, "class=\"fd-over\""), bands.size());
+  ASSERT_EQ(bands.size(), 4u * panels);
+  EXPECT_EQ(bands[0].frames, "2-8");
+  EXPECT_EQ(bands[3].frames, "29");
+  // Every dot (one per flagged frame, on the FD trace) lies in one band of each panel.
+  const std::regex dot_re("<circle class=\"fd-over-dot\" cx=\"([0-9.]+)\"");
+  std::size_t dots = 0;
+  for (std::sregex_iterator it(html.begin(), html.end(), dot_re), end; it != end; ++it, ++dots) {
+    const double cx = std::stod((*it)[1]);
+    const auto inside = std::count_if(bands.begin(), bands.end(),
+                                      [&](const Band& b) { return cx >= b.x0 && cx <= b.x1; });
+    EXPECT_EQ(inside, panels) << "dot at x=" << cx;
+  }
+  EXPECT_EQ(dots, over.size());
+  // Bands of one panel do not touch: the unflagged frames between them stay clear.
+  for (int k = 0; k + 1 < 4; ++k) EXPECT_LT(bands[k].x1, bands[k + 1].x0);
+}
+
 TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
