@@ -103,6 +103,10 @@ term_case "SIGTERM while estimating" term_est started_estimating
 # of a script starts with SIGINT ignored.)
 out=$WORK/out_int
 mkdir -p "$out"
+# Emptied here, not only by the child's redirection: the previous case's "frames, TR" must
+# not be seen before this run has started (a SIGINT before exec would end the shell's
+# child, which runs this script's EXIT trap).
+: >"$WORK/err"
 set -m
 "$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
 pid=$!
