@@ -144,8 +144,8 @@ void SvgPlot::axes(const Scale& sc, const PlotPanel& p) {
   text(lx, ly, p.ylabel, "middle", fmt::format(" transform=\"rotate(-90 {:.2f} {:.2f})\"", lx, ly));
 }
 
-// Solid marks as one band per run of consecutive frames (drawn under the traces), a frame wide each side
-// of its centre (at least the mark's width): 125 flagged frames of 139 shade the panel in a
+// Solid marks as one band per run of consecutive frames (drawn under the traces), a frame wide each
+// side of its centre (at least the mark's width): 125 flagged frames of 139 shade the panel in a
 // few bands with the traces on top, instead of a wall of lines. data-frames holds
 // the run (1-based, "3-9" or "12").
 void SvgPlot::band_marks(const Scale& sc, const FrameMarks& m) {
