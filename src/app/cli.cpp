@@ -1,9 +1,16 @@
 #include "realign/app/cli.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <mpi.h>  // only for the Open MPI version in --version
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 namespace realign {
 namespace {
@@ -18,6 +25,8 @@ Examples:
       parameters and reports only, every frame registered to frame 1
   realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
       frame 10 as reference, trilinear reslicing, the input's datatype
+  realign --ref middle --no-clobber bold.nii.gz r.nii.gz
+      the middle frame as reference (MCFLIRT's default); refuse to replace outputs
   realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
       reslice another series with the transforms a run saved
 
@@ -25,8 +34,9 @@ Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
   OUT_mean.nii.gz       mean of the resliced frames
   OUT_rp.txt            SPM-style motion parameters: tx ty tz (mm) pitch roll yaw (rad)
-  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars and the
-                        24-parameter motion expansion (+ OUT_confounds.json sidecar)
+  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars, std_dvars,
+                        the 24-parameter motion expansion and one-hot outlier columns
+                        (fMRIPrep's names; + OUT_confounds.json sidecar)
   OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
   OUT_motion.svg        motion plot (translations, rotations, FD)
   OUT_report.html       QC report: summary, motion plots, mean image before and after
@@ -37,11 +47,45 @@ Exit status:
   0       success (frames that did not converge only warn)
   1       input refused: unreadable or invalid file, bad header or reference, constant
           or all-NaN series, memory estimate above the limit
-  2       command-line usage error
-  3       an output could not be written (missing directory, disk full, permission)
+  2       command-line usage error (one line naming the option, then this pointer)
+  3       an output could not be written (missing or unwritable directory, existing
+          outputs with --no-clobber, disk full, file-size limit)
   4       internal error, or another MPI rank failed
-  128+N   stopped by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed
+  128+N   interrupted by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed.
+          Under mpirun, Ctrl-C reaches the ranks as SIGTERM and mpirun exits 1
 )";
+
+// A check that names what the option accepts: "expects a number from 0 to 50, got 'abc'".
+// CLI11 puts the option's name in front.
+CLI::Validator number_in(double lo, double hi, bool whole = false) {
+  const std::string what =
+      fmt::format("expects {} from {:g} to {:g}", whole ? "a whole number" : "a number", lo, hi);
+  return CLI::Validator(
+      [=](std::string& v) -> std::string {
+        double x = 0.0;
+        std::size_t used = 0;
+        try {
+          x = std::stod(v, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        const bool ok =
+            used == v.size() && used > 0 && x >= lo && x <= hi && (!whole || x == std::floor(x));
+        return ok ? std::string() : what + ", got '" + v + "'";
+      },
+      fmt::format("{:g}-{:g}", lo, hi));
+}
+
+CLI::Validator one_of(const std::vector<std::string>& words) {
+  const std::string list = fmt::format("{}", fmt::join(words, ", "));
+  return CLI::Validator(
+      [=](std::string& v) -> std::string {
+        for (const auto& w : words)
+          if (v == w) return {};
+        return "expects one of " + list + ", got '" + v + "'";
+      },
+      list);
+}
 
 // Strings CLI11 fills, turned into the enums of Options after parsing.
 struct Raw {
@@ -59,48 +103,49 @@ void add_positionals(CLI::App& app, Raw& c) {
 
 void add_estimation_options(CLI::App& app, Raw& c) {
   app.add_option("--ref", c.options.reference,
-                 "reference: mean (two passes, as SPM), first, median (the frame closest to "
-                 "the run's voxel-wise median), a frame number (1-based) or a 3D NIfTI on "
-                 "the same grid; the log names the frame used")
+                 "reference: mean (two passes, as SPM), first, middle (frame n/2 counted from "
+                 "0, MCFLIRT's default), median (the frame closest to the run's voxel-wise "
+                 "median), a frame number (1-based) or a 3D NIfTI on the same grid; the log "
+                 "names the frame used")
       ->capture_default_str();
   app.add_option("--fwhm", c.options.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 50.0));
+      ->check(number_in(0.0, 50.0));
   app.add_option("--sep", c.options.estimate.sep_mm, "sample point spacing in mm")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 100.0));
+      ->check(number_in(0.1, 100.0));
   app.add_option("--quality", c.options.estimate.quality,
                  "fraction of the information kept when thinning sample points (0-1]")
       ->capture_default_str()
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(number_in(1e-6, 1.0));
   app.add_option("--intensity", c.intensity,
                  "intensity model of the fit: coil (one scale per frame, and the receive coil's "
                  "profile, fixed in the scanner, divided out when one is found; --ref mean "
                  "only), global (one scale per frame, as SPM) or linear (a scale per frame "
                  "that varies linearly across the volume)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"global", "linear", "coil"}));
+      ->check(one_of({"coil", "global", "linear"}));
   app.add_option("--dummy-scans", c.options.dummy_scans,
                  "non-steady-state frames at the start (kept out of the reference, flagged in "
                  "the confounds); default: detected from the frames' global means")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 100000, true));
   app.add_flag("--robust", c.options.estimate.robust,
                "robust estimation: reweight the sample points by their residuals (Tukey's "
                "biweight), so that activation and artefacts pull the motion less");
   app.add_option("--est-degree", c.options.estimate.degree, "B-spline degree for estimation")
       ->capture_default_str()
-      ->check(CLI::Range(1, 5));
+      ->check(number_in(1, 5, true));
   app.add_option("--reslice-degree", c.options.reslice_degree, "B-spline degree for reslicing")
       ->capture_default_str()
-      ->check(CLI::Range(0, 5));
+      ->check(number_in(0, 5, true));
   app.add_option("--max-iter", c.options.estimate.max_iter,
                  "Gauss-Newton iterations at most, per frame and pass")
       ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+      ->check(number_in(1, 10000, true));
   app.add_option("--tol", c.options.estimate.tol,
                  "stop when the relative decrease of the mean squared residual is below this")
       ->capture_default_str()
-      ->check(CLI::Range(1e-16, 1.0));
+      ->check(number_in(1e-16, 1.0));
 }
 
 void add_output_options(CLI::App& app, Raw& c) {
@@ -111,15 +156,15 @@ void add_output_options(CLI::App& app, Raw& c) {
                "also write OUT.par: the rp columns in FSL MCFLIRT's order (rotations first)");
   app.add_option("--datatype", c.datatype, "output datatype: float32, or input (rounded, clamped)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"float32", "input"}));
+      ->check(one_of({"float32", "input"}));
   app.add_option("--fd-radius", c.options.fd_radius_mm,
                  "head radius in mm for framewise displacement")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 1000.0));
+      ->check(number_in(1.0, 1000.0));
   app.add_option("--fd-threshold", c.options.fd_threshold_mm,
                  "FD in mm above which a frame is flagged in the plot and the report")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1000.0));
+      ->check(number_in(0.0, 1000.0));
   app.add_flag("!--no-report", c.options.report, "do not write the HTML QC report");
 }
 
@@ -128,15 +173,19 @@ void add_run_options(CLI::App& app, Raw& c) {
                  "MPI work split: frames (blocks of frames per rank) or points (sample points of "
                  "each frame)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"frames", "points"}));
+      ->check(one_of({"frames", "points"}));
   app.add_option("--threads", c.options.threads,
-                 "OpenMP threads per rank (default: OMP_NUM_THREADS, else the least of the CPUs in "
-                 "the affinity mask, the cgroup's CPU quota and SLURM_CPUS_PER_TASK)")
-      ->check(CLI::Range(0, 4096));
+                 "OpenMP threads per rank; 0, the default, means detected: OMP_NUM_THREADS, else "
+                 "the least of the CPUs in the affinity mask, the cgroup's CPU quota and "
+                 "SLURM_CPUS_PER_TASK")
+      ->check(number_in(0, 4096, true));
   app.add_option("--max-memory", c.options.max_memory_mb,
                  "refuse inputs needing more than this many MB on rank 0's node (default: "
                  "what the machine, the job's cgroup or ulimit -v allows)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(1, 1e12));
+  app.add_flag("--no-clobber", c.options.no_clobber,
+               "refuse to replace outputs that exist (by default they are replaced, with a "
+               "warning, all at once at the end of a run)");
   app.add_flag("-q,--quiet", c.quiet, "warnings and errors only");
   app.add_flag("-v,--verbose", c.verbose, "debug output");
 }
@@ -146,12 +195,13 @@ CLI::App* add_apply(CLI::App& app, Raw& c) {
       "apply",
       "reslice a series with transforms saved by an earlier run (OUT_xfm.txt), without "
       "estimating: another echo, or any series on the same grid with as many frames; "
-      "--reslice-degree, --datatype, --no-mask and --threads apply");
+      "--reslice-degree, --datatype, --no-mask, --threads, --max-memory, --no-clobber, -q "
+      "and -v apply, any other option is refused");
   apply->add_option("--xfm", c.options.apply_xfm, "the OUT_xfm.txt of an earlier run")
       ->required()
       ->check(CLI::ExistingFile);
-  apply->add_option("input", c.apply_input, "series to reslice (.nii or .nii.gz)")->required();
-  apply->add_option("output", c.apply_output, "resliced output; OUT_mean beside it")->required();
+  apply->add_option("input", c.apply_input, "series to reslice (.nii or .nii.gz)");
+  apply->add_option("output", c.apply_output, "resliced output; OUT_mean beside it");
 
   return apply;
 }
@@ -205,9 +255,86 @@ std::string build_info() {
   return s;
 }
 
+namespace {
+
+const char* kHelpPointer = "Run 'realign --help' for the options and what they accept.\n";
+
+// One line naming the problem, then where to look; exit status 2.
+int usage_error(bool print, const std::string& message) {
+  if (print) std::fprintf(stderr, "realign: error: %s\n%s", message.c_str(), kHelpPointer);
+  return 2;
+}
+
+// CLI11's messages in realign's words where they are unclear.
+std::string describe(const CLI::Error& e) {
+  const std::string what = e.what();
+  const std::string name = e.get_name();
+  if (name == "ArgumentMismatch") return what.substr(0, what.find(':')) + ": needs a value";
+  if (what.find("not expected") != std::string::npos) {
+    const std::size_t colon = what.find(": ");
+    return "unknown option or extra argument:" +
+           (colon == std::string::npos ? " " + what : what.substr(colon + 1));
+  }
+  if (what == "--xfm is required") return "apply: --xfm is required (the OUT_xfm.txt of a run)";
+  return what;
+}
+
+// What is missing from `realign INPUT OUTPUT` or `realign apply --xfm X INPUT OUTPUT`.
+std::string missing_paths(const std::string& input, const std::string& output, bool applying) {
+  const std::string form =
+      applying ? "realign apply --xfm XFM INPUT OUTPUT" : "realign [OPTIONS] INPUT OUTPUT";
+  if (input.empty()) return "missing the input series and the output path: " + form;
+  if (output.empty()) return "missing the output path after " + input + ": " + form;
+  return {};
+}
+
+// --ref: a keyword, a frame number, or a file; a bare word that is none of them is a typo.
+std::string check_reference_word(const std::string& ref) {
+  for (const char* k : {"mean", "first", "middle", "median"})
+    if (ref == k) return {};
+  if (!ref.empty() && ref.find_first_not_of("0123456789") == std::string::npos) return {};
+  std::error_code ec;
+  if (ref.find_first_of("/.") != std::string::npos || std::filesystem::exists(ref, ec)) return {};
+  return "--ref: '" + ref +
+         "' is not a file, nor one of mean, first, middle, median or a frame number (1-based)";
+}
+
+// `apply` reslices with saved transforms: an option of the estimation or of its reports
+// would be silently ignored, so it is refused.
+std::string check_apply_options(const CLI::App& app) {
+  const std::vector<std::string> used = {
+      "--reslice-degree", "--datatype", "--no-mask", "--threads", "--max-memory",
+      "--no-clobber",     "--quiet",    "--verbose", "--version", "--help"};
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_positional() || o->count() == 0) continue;
+    const bool allowed = std::any_of(used.begin(), used.end(),
+                                     [&](const std::string& u) { return o->check_name(u); });
+    const std::string n = o->get_name(false, true);
+    if (!allowed)
+      return "apply: " + n +
+             " is not used by apply, which reslices with saved transforms (it takes "
+             "--reslice-degree, --datatype, --no-mask, --threads, --max-memory, --no-clobber)";
+  }
+  return {};
+}
+
+// The checks CLI11 cannot make alone; the first problem found, or "".
+std::string check_parsed(const CLI::App& app, const Raw& c, bool applying) {
+  if (applying) {
+    if (!c.options.reslice) return "apply: --no-reslice leaves nothing to do";
+    std::string m = check_apply_options(app);
+    return m.empty() ? missing_paths(c.apply_input, c.apply_output, true) : m;
+  }
+  const std::string m = missing_paths(c.options.input, c.options.output, false);
+  return m.empty() ? check_reference_word(c.options.reference) : m;
+}
+
+}  // namespace
+
 int parse_command_line(int argc, char** argv, bool print, Command& out) {
   Raw c;
   CLI::App app{"realign: rigid-body motion correction of 4D fMRI (SPM12-style, MPI + OpenMP)"};
+  app.name("realign");
   app.footer(kExamples);
   app.fallthrough();  // -q/-v may follow the subcommand name
   app.set_version_flag("--version",
@@ -220,17 +347,11 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = print ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 2);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return print ? app.exit(e) : 0;  // --help, --version
+    return usage_error(print, describe(e));
   }
-  if (apply->parsed() && !c.options.reslice) {
-    if (print) std::fprintf(stderr, "realign: error: apply: --no-reslice leaves nothing to do\n");
-    return 2;
-  }
-  if (!apply->parsed() && (c.options.input.empty() || c.options.output.empty())) {
-    if (print) std::fprintf(stderr, "%s", app.help().c_str());
-    return 2;
-  }
+  const std::string problem = check_parsed(app, c, apply->parsed());
+  if (!problem.empty()) return usage_error(print, problem);
   out = to_command(c, apply->parsed());
   return -1;
 }

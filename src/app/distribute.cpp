@@ -137,6 +137,11 @@ void allreduce_sum(double* v, std::size_t n) {
     MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
+void allreduce_sum(std::vector<std::int64_t>& v) {
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM,
+                  MPI_COMM_WORLD);
+}
 
 void scatter_frames(int frames_total, std::size_t nv,
                     const std::function<void(int frame, float* out)>& load, float* mine) {

@@ -1,5 +1,12 @@
 #include "realign/app/output_paths.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "realign/io/errors.hpp"
@@ -34,13 +41,36 @@ OutputPaths output_paths(const std::string& output) {
   return p;
 }
 
-void check_output_paths(const OutputPaths& paths, const std::string& input) {
+std::vector<std::string> written_by(const OutputPaths& p, const Options& opt) {
+  std::vector<std::string> out;
+  if (opt.reslice) out = {p.image, p.mean};
+  if (!opt.apply_xfm.empty()) return out;
+  for (const auto& f : {p.rp, p.tsv, p.json, p.xfm, p.plot}) out.push_back(f);
+  if (opt.write_par) out.push_back(p.par);
+  if (opt.report) out.push_back(p.report);
+  return out;
+}
+
+void check_output_paths(const OutputPaths& paths, const Options& opt) {
   const fs::path dir = fs::path(paths.image).parent_path();
   std::error_code ec;
   if (!dir.empty() && !fs::is_directory(dir, ec))
     throw OutputError(paths.image, "output directory does not exist");
+  if (fs::is_directory(paths.image, ec))
+    throw OutputError(paths.image, "is a directory; give the output image's file name");
+  const std::string where = dir.empty() ? std::string(".") : dir.string();
+  if (access(where.c_str(), W_OK | X_OK) != 0)
+    throw OutputError(paths.image, "cannot write in " + where + ": " + std::strerror(errno));
   for (const std::string& out : paths.all())
-    if (same_file(out, input)) throw OutputError(out, "output would overwrite the input");
+    if (same_file(out, opt.input)) throw OutputError(out, "output would overwrite the input");
+  std::vector<std::string> existing;
+  for (const std::string& out : written_by(paths, opt))
+    if (fs::exists(out, ec)) existing.push_back(fs::path(out).filename().string());
+  if (existing.empty()) return;
+  const std::string list = fmt::format("{}", fmt::join(existing, ", "));
+  if (opt.no_clobber)
+    throw OutputError(paths.image, "outputs exist (" + list + "); --no-clobber keeps them");
+  spdlog::warn("replacing existing outputs: {} (--no-clobber refuses instead)", list);
 }
 
 }  // namespace realign

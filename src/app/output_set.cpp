@@ -36,9 +36,10 @@ void on_signal(int sig) {
   for (int i = 0; i < g_count; ++i)
     if (g_temps[i][0]) unlink(g_temps[i]);
   if (g_announce) {
-    say("realign: error: stopped by ");
-    say(sig == SIGINT    ? "SIGINT"
-        : sig == SIGTERM ? "SIGTERM"
+    // Under mpirun, Ctrl-C reaches the ranks as SIGTERM: either way the run was interrupted.
+    say("realign: error: interrupted by ");
+    say(sig == SIGINT    ? "SIGINT (Ctrl-C)"
+        : sig == SIGTERM ? "SIGTERM (kill, scancel, or mpirun passing on Ctrl-C)"
         : sig == SIGHUP  ? "SIGHUP"
                          : "a signal");
     say("; no partial output is left\n");

@@ -37,6 +37,7 @@ void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& o
                                                local.grid, local.frames, opt.datatype);
       ResliceOutcome r = reslice_and_stream(plan, result.record.xfm, local, opt, writer.get());
       result.record.dvars = std::move(r.dvars);
+      result.record.std_dvars = std::move(r.std_dvars);
       images.mean_after = std::move(r.mean_after);
       reslice_seconds = r.seconds;
     }

@@ -13,9 +13,11 @@ namespace realign {
 ReferenceChoice parse_reference(const std::string& ref, int frames, const std::string& input) {
   ReferenceChoice c;
   if (ref == "mean") return c;
-  if (ref == "first" || ref == "median") {
+  if (ref == "first" || ref == "median" || ref == "middle") {
     c.kind = ReferenceChoice::Frame;
     c.median = ref == "median";
+    // MCFLIRT's default reference: volume n/2, counted from 0.
+    if (ref == "middle") c.frame = frames / 2;
     return c;
   }
   char* end = nullptr;
@@ -40,9 +42,11 @@ std::string describe_reference(const ReferenceChoice& c, const std::string& ref)
           "to the mean)",
           c.frame + 1);
     case ReferenceChoice::Frame:
-      return fmt::format(
-          "frame {}{}", c.frame + 1,
-          c.median ? " (closest to the run's median)" : (ref == "first" ? " (first)" : ""));
+      return fmt::format("frame {}{}", c.frame + 1,
+                         c.median          ? " (closest to the run's median)"
+                         : ref == "first"  ? " (first)"
+                         : ref == "middle" ? " (middle, as MCFLIRT)"
+                                           : "");
     case ReferenceChoice::File:
       break;
   }

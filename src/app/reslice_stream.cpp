@@ -1,11 +1,14 @@
 #include "realign/app/reslice_stream.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <limits>
 
 #include "realign/app/distribute.hpp"
 #include "realign/app/progress.hpp"
+#include "realign/core/dvars_null.hpp"
 #include "realign/core/estimate.hpp"
 #include "realign/core/metrics.hpp"
 #include "realign/core/reslice.hpp"
@@ -27,6 +30,8 @@ class Reslicer {
         brain_(plan.reference_volume.empty() ? std::vector<std::uint8_t>{}
                                              : brain_mask(plan.reference_volume)),
         dvars_(local.own_end - local.own_begin, std::numeric_limits<double>::quiet_NaN()),
+        null_(brain_, plan.reference_volume.empty() ? 0 : nv_, peak(plan.reference_volume),
+              local.frames),
         work_(nv_) {
     const Grid& g = local.grid;
     for (int f = 0; f < local.frames; ++f) {
@@ -50,7 +55,11 @@ class Reslicer {
                   reference_to_frame_voxels(xfm_[f], g, g), visible_[f], fill_, v);
     mean_.add(v, visible_[f]);
     if (opt_.mask) common_.apply(v, fill_);
-    if (f > local_.own_begin) dvars_[f - local_.own_begin] = dvars(local_.frame(f - 1), v);
+    null_.add_frame(f, v);
+    if (f > local_.own_begin) {
+      dvars_[f - local_.own_begin] = dvars(local_.frame(f - 1), v);
+      null_.add_pair(local_.frame(f - 1), v);
+    }
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     return v;
   }
@@ -67,12 +76,15 @@ class Reslicer {
       std::vector<float> before(nv_);
       receive_frame(before.data(), nv_, local_.frames + rb - 1, rank - 1);
       dvars_[0] = dvars(before.data(), local_.frame(rb));
+      null_.add_pair(before.data(), local_.frame(rb));
     }
   }
 
   ResliceOutcome finish() {
     ResliceOutcome out;
     out.dvars = allgather_frames(dvars_, local_.frames);
+    allreduce_sum(null_.sums());
+    out.std_dvars = standardised_dvars(out.dvars, null_.expected_dvars());
     allreduce_sum(mean_.sum);
     std::vector<double> counts(mean_.count.begin(), mean_.count.end());
     allreduce_sum(counts);
@@ -84,6 +96,14 @@ class Reslicer {
   }
 
  private:
+  // The grid of the std_dvars sums: the reference's largest magnitude.
+  static double peak(const std::vector<float>& reference) {
+    double p = 0.0;
+    for (const float v : reference)
+      if (std::isfinite(v)) p = std::max(p, std::fabs(static_cast<double>(v)));
+    return p;
+  }
+
   double dvars(const float* prev, const float* cur) const {
     return frame_dvars(prev, cur, nv_, brain_);
   }
@@ -95,6 +115,7 @@ class Reslicer {
   float fill_;
   std::vector<std::uint8_t> brain_;
   std::vector<double> dvars_;
+  DvarsNull null_;  // the denominator of std_dvars
   std::vector<float> work_;
   std::vector<RowIntervals> visible_;
   RowIntervals common_;

@@ -36,7 +36,7 @@ void choose_reference(const Options& opt, RunPlan& plan) {
 // Rank 0: everything that can refuse the run, before any rank commits to work.
 void decide(const Options& opt, int ranks_here, RunPlan& plan) {
   plan.paths = output_paths(opt.output);
-  check_output_paths(plan.paths, opt.input);
+  check_output_paths(plan.paths, opt);
   // Sized from the header alone, before the file's bytes are read.
   check_memory(opt, read_nifti_header(opt.input), ranks_here);
   plan.file = std::make_unique<SeriesFile>(opt.input);

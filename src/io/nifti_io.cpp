@@ -4,6 +4,7 @@
 #include <nifti1_io.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -24,8 +25,14 @@ const nifti_1_header& hdr(const NiftiHeader& h) {
   return *static_cast<const nifti_1_header*>(h.raw.get());
 }
 
+// Case-insensitive, as file names from Windows shares and scanners' exports come in capitals
+// (OUT.NII.GZ); `tail` is lower case.
 bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  if (s.size() < tail.size()) return false;
+  const std::size_t at = s.size() - tail.size();
+  for (std::size_t i = 0; i < tail.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[at + i])) != tail[i]) return false;
+  return true;
 }
 
 // Uninitialised, so pages are touched only as they are filled; running out of memory
@@ -410,8 +417,8 @@ void write_image(const std::string& path, const NiftiHeader& like, const Grid& g
 
 std::pair<std::string, std::string> split_image_path(const std::string& path) {
   for (const std::string ext : {".nii.gz", ".nii"})
-    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
-      return {path.substr(0, path.size() - ext.size()), ext};
+    if (path.size() > ext.size() && ends_with(path, ext))
+      return {path.substr(0, path.size() - ext.size()), path.substr(path.size() - ext.size())};
   return {path, ""};
 }
 

@@ -104,6 +104,15 @@ void add_measure_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& 
                                                   "written (--no-reslice)."
                                                 : " n/a for the first frame."),
                   checked(r.dvars, n, "dvars")});
+  cols.push_back(
+      {"std_dvars", "",
+       "Standardised DVARS (Nichols 2013, fMRIPrep's std_dvars): dvars divided by its expected "
+       "value if every brain voxel were stationary noise, the mean over voxels of the temporal "
+       "standard deviation times sqrt(2 (1 - lag-1 autocorrelation)); about 1 for clean frames. "
+       "The standard deviation is the ordinary one (fMRIPrep's is the robust IQR/1.349). " +
+           std::string(r.dvars.empty() ? "n/a in every row: no resliced series was written."
+                                       : "n/a for the first frame."),
+       checked(r.std_dvars, n, "std_dvars")});
 }
 
 // The 24-parameter expansion of rp column k. It is computed from the parameters in double
@@ -145,6 +154,24 @@ void add_nonsteady_columns(std::vector<ConfoundColumn>& cols, const MotionRecord
                     f, f + 1, nonsteady_origin(r)),
         std::vector<double>(r.rp.size(), 0.0)};
     c.values[f] = 1.0;
+    cols.push_back(std::move(c));
+  }
+}
+
+// fMRIPrep's motion_outlier_XX: one column per frame whose framewise displacement exceeds
+// the threshold, 1 at that frame.
+void add_motion_outlier_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
+  const std::vector<double> fd = checked(r.fd, r.rp.size(), "fd");
+  int k = 0;
+  for (std::size_t t = 0; t < fd.size(); ++t) {
+    if (!(fd[t] > r.fd_threshold_mm)) continue;
+    ConfoundColumn c{fmt::format("motion_outlier_{:02d}", k++), "",
+                     fmt::format("Motion outlier {} (frame {}): framewise displacement {} mm "
+                                 "above --fd-threshold {} mm; 1 at that frame, 0 elsewhere. "
+                                 "Censor it with this regressor.",
+                                 k - 1, t + 1, gen10(fd[t]), gen10(r.fd_threshold_mm)),
+                     std::vector<double>(fd.size(), 0.0)};
+    c.values[t] = 1.0;
     cols.push_back(std::move(c));
   }
 }
@@ -196,6 +223,7 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
       "the squares of the parameters (*_power2) and of the differences "
       "(*_derivative1_power2).";
   if (r.tr_s > 0) j["RepetitionTime"] = json_number(r.tr_s);
+  j["FramewiseDisplacementThreshold_mm"] = json_number(r.fd_threshold_mm);
   j["NonSteadyStateVolumes"] = r.nonsteady;
   j["NonSteadyStateOrigin"] = nonsteady_origin(r);
   if (std::isfinite(r.receive_field.log_span))
@@ -221,6 +249,7 @@ std::vector<ConfoundColumn> confound_columns(const MotionRecord& r) {
   add_measure_columns(cols, r);
   for (int k = 0; k < 6; ++k) add_expansion_columns(cols, r, k);
   add_nonsteady_columns(cols, r);
+  add_motion_outlier_columns(cols, r);
   return cols;
 }
 

@@ -101,11 +101,13 @@ SliceImage cut(const Grid& grid, const std::vector<float>& volume, const AxisMat
   return s;
 }
 
+// 1-based, runs of consecutive frames as ranges: "3-9, 12".
 std::string frame_list(const std::vector<int>& frames) {
   if (frames.empty()) return "none";
   std::string s;
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    fmt::format_to(std::back_inserter(s), "{}{}", i ? ", " : "", frames[i] + 1);
+  for (const auto& [first, last] : frame_runs(frames)) {
+    if (!s.empty()) s += ", ";
+    s += first == last ? std::to_string(first + 1) : fmt::format("{}-{}", first + 1, last + 1);
   }
   return s;
 }
@@ -286,21 +288,38 @@ void motion_plots(Html& h, const MotionRecord& r) {
   h.out += plot.str();
 }
 
+constexpr double kLargestSidePx = 280.0;
+
 void slice_row(Html& h, const std::array<SliceImage, 3>& slices, double px_per_mm) {
   h.out += "<div class=\"slices\">\n";
   for (const SliceImage& s : slices) {
+    const int w = static_cast<int>(std::lround(s.width_mm * px_per_mm));
+    const int ht = static_cast<int>(std::lround(s.height_mm * px_per_mm));
     h.add(
         "<figure class=\"view\"><div class=\"frame\"><span class=\"t\">{}</span>"
         "<span class=\"l\">{}</span><img class=\"{}\" width=\"{}\" height=\"{}\" "
         "alt=\"{} slice\" src=\"data:image/png;base64,{}\"/><span class=\"r\">{}</span>"
         "<span class=\"b\">{}</span></div><figcaption>{}, voxel slice {} of {}</figcaption>"
         "</figure>\n",
-        s.top, s.left, s.plane, std::lround(s.width_mm * px_per_mm),
-        std::lround(s.height_mm * px_per_mm), s.plane,
-        base64_encode(encode_png_gray8(s.pixels, s.width, s.height)), s.right, s.bottom, s.plane,
-        s.slice + 1, s.slices);
+        s.top, s.left, s.plane, w, ht, s.plane,
+        base64_encode(encode_png_gray8(upscale_nearest(s, w, ht), w, ht)), s.right, s.bottom,
+        s.plane, s.slice + 1, s.slices);
   }
   h.out += "</div>\n";
+}
+
+// After minus before, mid-grey where they agree, at +-1/4 of the pictures' window: what
+// realignment moved shows as light and dark edges.
+void difference_row(Html& h, const QcReport& q, float window, double px_per_mm) {
+  std::vector<float> diff(q.mean_after.size());
+  for (std::size_t v = 0; v < diff.size(); ++v) diff[v] = q.mean_after[v] - q.mean_before[v];
+  const float d = window / 4;
+  h.add(
+      "<h3>Difference: after minus before</h3>\n<p class=\"note\" id=\"difference\">Mid-grey "
+      "where the means agree; white where the mean after realignment is brighter by {:.5g} or "
+      "more, black where it is darker by as much (or has no value).</p>\n",
+      static_cast<double>(d));
+  slice_row(h, centre_slices(q.motion->grid, diff, -d, d), px_per_mm);
 }
 
 void mean_images(Html& h, const QcReport& q) {
@@ -308,8 +327,9 @@ void mean_images(Html& h, const QcReport& q) {
   const std::array<SliceImage, 3> before = centre_slices(q.motion->grid, q.mean_before, lo, hi);
   double extent = 1.0;
   for (const SliceImage& s : before) extent = std::max({extent, s.width_mm, s.height_mm});
-  // One scale for every picture, so that the three planes keep their relative sizes.
-  const double px_per_mm = std::min(2.0, 280.0 / extent);
+  // One scale for every picture, so that the three planes keep their relative sizes; the
+  // largest side 280 px, three pictures to a row.
+  const double px_per_mm = kLargestSidePx / extent;
 
   h.add(
       "<p class=\"note\">Slices through the middle of the volume, neurological convention "
@@ -333,6 +353,7 @@ void mean_images(Html& h, const QcReport& q) {
   } else {
     h.out += "<h3>After realignment: mean of the resliced frames</h3>\n";
     slice_row(h, centre_slices(q.motion->grid, q.mean_after, lo, hi), px_per_mm);
+    difference_row(h, q, hi - lo, px_per_mm);
   }
 }
 
@@ -353,7 +374,7 @@ svg { display: block; }
 .slices { display: flex; gap: 20px; align-items: flex-start; }
 figure.view { margin: 0; }
 .frame { display: grid; grid-template-columns: 16px auto 16px; grid-template-rows: 16px auto 16px; align-items: center; justify-items: center; font-size: 12px; color: #444444; }
-.frame img { grid-column: 2; grid-row: 2; display: block; }
+.frame img { grid-column: 2; grid-row: 2; display: block; image-rendering: pixelated; }
 .frame .t { grid-column: 2; grid-row: 1; }
 .frame .l { grid-column: 1; grid-row: 2; }
 .frame .r { grid-column: 3; grid-row: 2; }
@@ -363,6 +384,20 @@ footer { margin-top: 24px; font-size: 12px; color: #777777; }
 )";
 
 }  // namespace
+
+std::vector<std::uint8_t> upscale_nearest(const SliceImage& s, int width, int height) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("upscale_nearest: empty picture");
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(width) * height);
+  for (int row = 0; row < height; ++row) {
+    const long sr = (2L * row + 1) * s.height / (2L * height);
+    for (int col = 0; col < width; ++col) {
+      const long sc = (2L * col + 1) * s.width / (2L * width);
+      out[static_cast<std::size_t>(row) * width + col] =
+          s.pixels[static_cast<std::size_t>(sr) * s.width + sc];
+    }
+  }
+  return out;
+}
 
 std::pair<float, float> robust_window(const std::vector<float>& volume) {
   std::vector<float> v;
@@ -418,8 +453,8 @@ void write_qc_report(const std::string& path, const QcReport& q) {
   h.add(
       "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
       "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
-      "frame with the previous one. Frames with FD above {:.6g} mm are marked by orange "
-      "lines in every panel",
+      "frame with the previous one. Frames with FD above {:.6g} mm are shaded orange "
+      "in every panel (a band per run of consecutive frames)",
       r.fd_threshold_mm);
   if (!r.unconverged.empty()) h.out += ", frames that did not converge by dotted purple lines";
   h.out += ".</p>\n";

@@ -91,7 +91,7 @@ term_case() {
     kill -TERM $pid
     local status=0
     wait $pid || status=$?
-    check "$name" 143 $status "stopped by SIGTERM" "$out"
+    check "$name" 143 $status "interrupted by SIGTERM" "$out"
   else
     wait $pid
     problem "$name: the run ended before it could be stopped"
@@ -99,6 +99,27 @@ term_case() {
 }
 started_estimating() { wait_for_line "$WORK/err" "frames, TR" "$2"; }
 term_case "SIGTERM while estimating" term_est started_estimating
+# Ctrl-C on a run without mpirun: SIGINT, status 130. (Job control on: a background job
+# of a script starts with SIGINT ignored.)
+out=$WORK/out_int
+mkdir -p "$out"
+# Emptied here, not only by the child's redirection: the previous case's "frames, TR" must
+# not be seen before this run has started (a SIGINT before exec would end the shell's
+# child, which runs this script's EXIT trap).
+: >"$WORK/err"
+set -m
+"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+pid=$!
+set +m
+if started_estimating "$out" $pid; then
+  kill -INT $pid
+  status=0
+  wait $pid || status=$?
+  check "SIGINT while estimating" 130 $status "interrupted by SIGINT (Ctrl-C)" "$out"
+else
+  wait $pid
+  problem "SIGINT while estimating: the run ended before it could be stopped"
+fi
 term_case "SIGTERM while writing" term_write wait_for_temp
 
 # --- mpirun stopped mid-run, by SIGTERM (as a batch scheduler cancels a job) and by
@@ -147,6 +168,9 @@ for sig in TERM INT; do
   left=$(find "$out" -mindepth 1 | tr '\n' ' ')
   [[ -z $left ]] || problem "SIG$sig to mpirun: files left behind: $left"
   [[ -z $left && $status -ne 0 ]] && log "ok   SIG$sig to mpirun: exit $status, nothing left"
+  # mpirun's own status on SIGINT/SIGTERM is 1 whatever the ranks return (Open MPI's abort
+  # handler); the ranks' last word says what happened.
+  grep -q "interrupted by SIGTERM" "$WORK/err" && log "     the log says: $(grep interrupted "$WORK/err" | head -n 1)"
 done
 [[ "$(sha256sum "$BIG")" == "$BIG_SUM" ]] || problem "the large input changed"
 rm -f "$BIG"

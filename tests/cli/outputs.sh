@@ -93,9 +93,9 @@ log "--no-reslice wrote rp, confounds, xfm, svg and report, and no .nii files"
 grep -q 'id="no-after"' "$WORK/est/out_report.html" || fail "--no-reslice report does not say there is no mean after"
 [[ $(grep -o 'src="data:image/png' "$WORK/est/out_report.html" | wc -l) -eq 3 ]] \
   || fail "--no-reslice report should show the 3 slices of the mean before realignment"
-grep -o 'src="data:image/png' "$WORK/f32/out_report.html" | wc -l | grep -qx 6 \
-  || fail "the report should show 6 slices (mean before and after)"
-log "the reports show 6 slices, or 3 and a note with --no-reslice"
+grep -o 'src="data:image/png' "$WORK/f32/out_report.html" | wc -l | grep -qx 9 \
+  || fail "the report should show 9 slices (mean before, after and their difference)"
+log "the reports show 9 slices, or 3 and a note with --no-reslice"
 
 log "run realign --no-reslice --no-report"
 mkdir -p "$WORK/norep"

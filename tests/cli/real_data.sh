@@ -31,9 +31,13 @@ shape=$(awk 'NF { n++; if (NF != 6) bad++ } END { printf "%d %d", n, bad }' "$OU
 [[ $shape == "10 0" ]] || fail "rp: expected 10 rows of 6 numbers, got (rows, rows not of 6) = $shape"
 log "rp has 10 rows of 6 numbers"
 
-tsv=$(awk -F'\t' '{ n++; if (NF != 27) bad++ } END { printf "%d %d", n, bad }' "$OUT"_confounds.tsv)
-[[ $tsv == "11 0" ]] || fail "confounds TSV: expected 11 lines of 27 columns, got (lines, lines not of 27) = $tsv"
-log "confounds TSV has 11 lines of 27 tab-separated columns (9 + the 24-parameter expansion's 18)"
+# 10 measure columns + the 24-parameter expansion's 18, then one-hot outlier columns (as
+# many as the run has non-steady-state frames and frames above --fd-threshold).
+tsv=$(awk -F'\t' 'NR == 1 { h = NF; for (i = 29; i <= NF; i++) if ($i !~ /_outlier_[0-9]+$/) odd++ }
+  { n++; if (NF != h) bad++ } END { printf "%d %d %d %d", n, bad, (h >= 28), odd }' "$OUT"_confounds.tsv)
+[[ $tsv == "11 0 1 0" ]] ||
+  fail "confounds TSV: expected 11 lines of 28 columns + outliers, got (lines, ragged, >= 28, odd names) = $tsv"
+log "confounds TSV has 11 lines of $(head -n 1 "$OUT"_confounds.tsv | awk -F'\t' '{ print NF }') tab-separated columns (10 + the 24-parameter expansion's 18 + outliers)"
 
 result=$(python3 "$ROOT/scripts/compare_rp.py" "$OUT"_rp.txt "$SPM_RP" "$INPUT") || fail "compare_rp.py failed"
 log "vs SPM12: $result"

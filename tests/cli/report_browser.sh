@@ -4,11 +4,12 @@
 # screenshot's pixels and the browser's DOM:
 #   - the file is well-formed XML, self-contained (no URL but the SVG namespace) and small;
 #   - the summary table in the DOM holds the values computed here from the confounds TSV;
-#   - the over-threshold marker colour appears at exactly as many distinct frame columns as
-#     the TSV has frames with FD above --fd-threshold, each running through all five panels;
+#   - the over-threshold marker colour appears in exactly as many distinct bands as the TSV
+#     has runs of consecutive frames with FD above --fd-threshold, each through all five panels;
 #   - six grey slice pictures rendered, at the proportions of their millimetres;
 #   - the embedded pictures are exactly the centre slices of the mean of the input frames
-#     (computed here from the input) and of the written mean image, in the stated window.
+#     (computed here from the input), of the written mean image, in the stated window, and
+#     of their difference, each drawn larger by nearest neighbour (no blended grey levels).
 # Skips (77) when Chromium is not installed.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh" "$@"
@@ -140,7 +141,14 @@ print("  frames over 0.4 mm (from the TSV): %s" % over)
 check(len(over) >= 3, "the spikes put at least 3 frames above 0.4 mm (sanity)")
 check(cell("frames") == "60", "frames: %s" % cell("frames"))
 check(cell("tr") == "2 s", "TR: %s" % cell("tr"))
-check(cell("over") == ", ".join(map(str, over)), "listed frames: %s" % cell("over"))
+runs = []  # consecutive frames as ranges, "3-9, 12"
+for n in over:
+    if runs and n == runs[-1][1] + 1:
+        runs[-1][1] = n
+    else:
+        runs.append([n, n])
+listed = ", ".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in runs)
+check(cell("over") == listed, "listed frames: %s" % cell("over"))
 check(cell("n-over") == "%d (%.1f%% of frames)" % (len(over), 100.0 * len(over) / 60),
       "count: %s" % cell("n-over"))
 imax = max(range(len(fd)), key=lambda n: -1 if math.isnan(fd[n]) else fd[n])
@@ -155,7 +163,8 @@ def rgb(x, y):
     i = (y * W + x) * ch
     return px[i], px[i + 1], px[i + 2]
 
-# Marker lines: colour #fdae6b, full panel height, so the legend's short stroke does not count.
+# Marker bands (one per run of consecutive frames over the threshold): colour #fdae6b, full
+# panel height, so the legend's short stroke does not count.
 marker = (0xfd, 0xae, 0x6b)
 count = [0] * W
 for y in range(H):
@@ -171,8 +180,9 @@ for x in cols:
         runs[-1].append(x)
     else:
         runs.append([x])
-check(len(runs) == len(over), "marker colour in %d distinct frame columns, %d frames over the threshold"
-      % (len(runs), len(over)))
+check(len(runs) == len(listed.split(", ")),
+      "marker colour in %d distinct bands, %d runs of frames over the threshold (%s)"
+      % (len(runs), len(listed.split(", ")), listed))
 for r in runs:
     x = r[len(r) // 2]
     # Spans of the marker colour down the column; a trace crossing it leaves a short gap,
@@ -225,7 +235,10 @@ for start in range(W * H):
 boxes.sort()
 print("  grey pictures (y, x, width, height, grey levels): %s" % boxes)
 imgs = re.findall(r'<img class="(\w+)" width="(\d+)" height="(\d+)"', html)
-check(len(boxes) == 6 and len(imgs) == 6, "six slice pictures rendered (%d) and embedded (%d)" % (len(boxes), len(imgs)))
+check(len(boxes) >= 6 and len(imgs) == 9,
+      "slice pictures: 6 means rendered (%d grey boxes), 9 embedded with the difference (%d)"
+      % (len(boxes), len(imgs)))
+boxes = boxes[:6]
 # Millimetres: 48 x 48 x 30 voxels of 3 x 3 x 3.5 mm.
 ratio = {"axial": 1.0, "coronal": 144 / 105.0, "sagittal": 144 / 105.0}
 for (y0, x0, bw, bh, levels), (plane, iw, ih) in zip(boxes, imgs):
@@ -254,13 +267,20 @@ def slices(vol):
     sagittal = (ny, nz, [at(ic, ny - 1 - c, nz - 1 - r) for r in range(nz) for c in range(ny)])
     return [axial, coronal, sagittal]
 expected = slices(before) + slices(after)
-check(len(payloads) == 6, "six embedded PNGs")
+# The difference row: after minus before at +-1/4 of the window, mid-grey for none.
+d = f32((hi - lo) / 4.0)
+lo, hi = -d, d
+expected += slices([f32(a - b) for a, b in zip(after, before)])
+check(len(payloads) == 9, "nine embedded PNGs")
 for k, (b64, (ew, eh, epx)) in enumerate(zip(payloads, expected)):
     pw, ph, pch, ppx = png_decode(base64.b64decode(b64))
-    same = pw == ew and ph == eh and pch == 1 and list(ppx) == epx
-    check(same, "embedded picture %d (%s, %s) is the centre slice of the mean %s" %
+    # Drawn larger by nearest neighbour: the centre of each voxel's block is that voxel.
+    sampled = [ppx[int((r + 0.5) * ph / eh) * pw + int((c + 0.5) * pw / ew)]
+               for r in range(eh) for c in range(ew)]
+    same = pch == 1 and pw >= ew and ph >= eh and sampled == epx and set(ppx) <= set(epx)
+    check(same, "embedded picture %d (%s, %s) is the centre slice of %s" %
           (k + 1, ["axial", "coronal", "sagittal"][k % 3], "%dx%d" % (pw, ph),
-           "before realignment" if k < 3 else "written to out_mean.nii.gz"))
+           ["the mean before realignment", "out_mean.nii.gz", "their difference"][k // 3]))
 if bad:
     sys.exit("%d checks failed" % len(bad))
 EOF

@@ -26,6 +26,7 @@ inline MotionRecord sample_record() {
   r.fd = {nan, 1.5, 2.25, 0.125};
   r.rmsd = {nan, 0.75, 1.0, 0.5};
   r.dvars = {nan, 12.5, 30.0, 8.0};
+  r.std_dvars = {nan, 1.25, 3.0, 0.8};
   r.tr_s = 2.0;
   r.input_name = "sub-01 \"run\\1\" <bold>&.nii";
   return r;

@@ -48,16 +48,18 @@ std::vector<std::string> split_tabs(const std::string& line) {
 }
 
 // fMRIPrep's names in file order: the rp columns, the measures, the 24-parameter expansion,
-// then one column per non-steady-state frame.
-std::vector<std::string> expected_columns(int nonsteady) {
+// then one column per non-steady-state frame and one per motion outlier.
+std::vector<std::string> expected_columns(int nonsteady, int outliers) {
   std::vector<std::string> cols(kParams, kParams + 6);
-  for (const char* m : {"framewise_displacement", "rmsd", "dvars"}) cols.push_back(m);
+  for (const char* m : {"framewise_displacement", "rmsd", "dvars", "std_dvars"}) cols.push_back(m);
   for (const std::string p : kParams) {
     for (const char* suffix : {"_derivative1", "_power2", "_derivative1_power2"})
       cols.push_back(p + suffix);
   }
   const char* nonsteady_names[] = {"non_steady_state_outlier_00", "non_steady_state_outlier_01"};
   for (int f = 0; f < nonsteady; ++f) cols.push_back(nonsteady_names[f]);
+  const char* outlier_names[] = {"motion_outlier_00", "motion_outlier_01"};
+  for (int f = 0; f < outliers; ++f) cols.push_back(outlier_names[f]);
   return cols;
 }
 
@@ -65,6 +67,7 @@ std::vector<std::string> expected_columns(int nonsteady) {
 // their squares for the squared columns, none for the one-hot non-steady-state columns.
 std::string expected_units(const std::string& col) {
   if (col.rfind("non_steady_state_outlier_", 0) == 0) return "";
+  if (col.rfind("motion_outlier_", 0) == 0 || col == "std_dvars") return "";
   if (col == "framewise_displacement" || col == "rmsd") return "mm";
   const std::string base = col.substr(0, col.find('_', col.find('_') + 1));
   const std::string unit = base.rfind("trans_", 0) == 0 ? "mm" : "rad";
@@ -85,7 +88,8 @@ TEST(Confounds, TsvAndJson) {
 
   const auto lines = lines_of(slurp(tsv));
   ASSERT_EQ(lines.size(), r.rp.size() + 1);
-  const std::vector<std::string> columns = expected_columns(2);
+  // fd 1.5 and 2.25 exceed the default 0.5 mm: frames 2 and 3 are motion outliers.
+  const std::vector<std::string> columns = expected_columns(2, 2);
   EXPECT_EQ(split_tabs(lines[0]), columns);
   for (const auto& l : lines) EXPECT_EQ(split_tabs(l).size(), columns.size()) << l;
 
@@ -100,11 +104,14 @@ TEST(Confounds, TsvAndJson) {
   EXPECT_DOUBLE_EQ(std::stod(row3[6]), 2.25);
   EXPECT_DOUBLE_EQ(std::stod(row3[7]), 1.0);
   EXPECT_DOUBLE_EQ(std::stod(row3[8]), 30.0);
-  // One-hot non-steady-state regressors: 1 at their own frame only.
+  EXPECT_DOUBLE_EQ(std::stod(row3[9]), 3.0);
+  // One-hot regressors: 1 at their own frame only.
   for (std::size_t t = 0; t < r.rp.size(); ++t) {
     const auto row = split_tabs(lines[t + 1]);
-    EXPECT_EQ(row[27], t == 0 ? "1" : "0") << "frame " << t;
-    EXPECT_EQ(row[28], t == 1 ? "1" : "0") << "frame " << t;
+    EXPECT_EQ(row[28], t == 0 ? "1" : "0") << "frame " << t;
+    EXPECT_EQ(row[29], t == 1 ? "1" : "0") << "frame " << t;
+    EXPECT_EQ(row[30], t == 1 ? "1" : "0") << "frame " << t;
+    EXPECT_EQ(row[31], t == 2 ? "1" : "0") << "frame " << t;
   }
 
   const Json j = Json::parse(slurp(json));  // throws, failing the test, if not JSON
@@ -112,9 +119,10 @@ TEST(Confounds, TsvAndJson) {
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
   std::vector<std::string> expect_keys = columns;
-  for (const char* k : {"FramewiseDisplacementRadius_mm", "RMSDSphereRadius_mm", "Convention",
-                        "MotionExpansion", "RepetitionTime", "NonSteadyStateVolumes",
-                        "NonSteadyStateOrigin", "UnconvergedFrames", "Source"})
+  for (const char* k :
+       {"FramewiseDisplacementRadius_mm", "RMSDSphereRadius_mm", "Convention", "MotionExpansion",
+        "RepetitionTime", "FramewiseDisplacementThreshold_mm", "NonSteadyStateVolumes",
+        "NonSteadyStateOrigin", "UnconvergedFrames", "Source"})
     expect_keys.push_back(k);
   EXPECT_EQ(keys, expect_keys);
 
@@ -151,6 +159,9 @@ TEST(Confounds, TsvAndJson) {
   EXPECT_NE(
       j.at("non_steady_state_outlier_01").at("Description").get<std::string>().find("frame 2"),
       std::string::npos);
+  EXPECT_NE(j.at("motion_outlier_01").at("Description").get<std::string>().find("frame 3"),
+            std::string::npos);
+  EXPECT_EQ(j.at("FramewiseDisplacementThreshold_mm"), 0.5);
   const double tr = j.at("RepetitionTime");
   EXPECT_NEAR(tr, r.tr_s, 1e-9 * r.tr_s);
   EXPECT_EQ(j.at("NonSteadyStateVolumes"), 2);
@@ -250,9 +261,105 @@ TEST(Confounds, EmptyMetricColumnsAreNotAvailableAndMismatchThrows) {
   EXPECT_EQ(row2[6], "1");
   EXPECT_EQ(row2[7], "n/a");
   EXPECT_EQ(row2[8], "n/a");
+  EXPECT_EQ(row2[9], "n/a");
 
   r.dvars = {1, 2};
   EXPECT_THROW(write_confounds(dir + "/d.tsv", dir + "/d.json", r), std::invalid_argument);
+}
+
+// nilearn.interfaces.fmriprep.load_confounds, as its documentation describes it, on the
+// columns it reads. motion="full": the six parameters with _derivative1, _power2 and
+// _derivative1_power2, whose n/a (row 1 of the derivatives) it fills. Outlier columns: any
+// column whose name holds "motion_outlier" or "non_steady_state" is a one-hot regressor,
+// and the frames where one is 1 leave the sample mask. strategy "scrub": frames with
+// framewise_displacement > fd_threshold or std_dvars > std_dvars_threshold leave it too,
+// then so do runs of kept frames shorter than `scrub`.
+struct NilearnView {
+  std::vector<std::string> motion_full;
+  std::vector<int> sample_mask;  // kept frames, 0-based
+};
+
+NilearnView nilearn_load(const std::string& tsv, double fd_threshold, double dvars_threshold,
+                         int scrub) {
+  const auto lines = lines_of(tsv);
+  const auto header = split_tabs(lines.at(0));
+  const int n = static_cast<int>(lines.size()) - 1;
+  NilearnView v;
+  for (const std::string p : kParams)
+    for (const char* s : {"", "_derivative1", "_power2", "_derivative1_power2"})
+      if (!tsv_column(tsv, p + s).empty()) v.motion_full.push_back(p + s);
+  std::vector<bool> out(n, false);
+  for (const std::string& col : header) {
+    if (col.find("motion_outlier") == std::string::npos &&
+        col.find("non_steady_state") == std::string::npos)
+      continue;
+    const auto c = tsv_column(tsv, col);
+    for (int t = 0; t < n; ++t) out[t] = out[t] || c[t] == 1.0;
+  }
+  const auto fd = tsv_column(tsv, "framewise_displacement");
+  const auto sd = tsv_column(tsv, "std_dvars");
+  for (int t = 0; t < n; ++t) out[t] = out[t] || fd[t] > fd_threshold || sd[t] > dvars_threshold;
+  for (int t = 0; t < n;) {  // short runs of kept frames go too
+    int e = t;
+    while (e < n && !out[e]) ++e;
+    if (e - t < scrub)
+      for (int k = t; k < e; ++k) out[k] = true;
+    t = e + 1;
+  }
+  for (int t = 0; t < n; ++t)
+    if (!out[t]) v.sample_mask.push_back(t);
+  return v;
+}
+
+TEST(Confounds, ReadAsNilearnLoadConfoundsDoes) {
+  MotionRecord r;
+  const std::vector<double> fd = {kNaN, 0.1, 0.6, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9,
+                                  0.1,  0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.3};
+  const int n = static_cast<int>(fd.size());
+  for (int t = 0; t < n; ++t) r.rp.push_back({0.01 * t, -0.02 * t, 0.001 * t * t, 1e-4 * t, 0, 0});
+  r.fd = fd;
+  r.dvars.assign(n, 10.0);
+  r.std_dvars.assign(n, 1.0);
+  r.dvars[0] = r.std_dvars[0] = kNaN;
+  r.std_dvars[15] = 1.7;  // a DVARS spike with no FD above the threshold
+  r.nonsteady = 1;
+  r.fd_threshold_mm = 0.5;
+  const std::string dir = testing::temp_dir("confounds");
+  write_confounds(dir + "/c.tsv", dir + "/c.json", r);
+  const std::string tsv = slurp(dir + "/c.tsv");
+
+  // motion="full" finds all 24 columns; only the derivatives' first row is n/a.
+  const NilearnView motion = nilearn_load(tsv, 1e9, 1e9, 0);
+  EXPECT_EQ(motion.motion_full.size(), 24u);
+  for (const std::string& col : motion.motion_full) {
+    const auto c = tsv_column(tsv, col);
+    const bool derivative = col.find("_derivative1") != std::string::npos;
+    EXPECT_EQ(std::isnan(c[0]), derivative) << col;
+    for (int t = 1; t < n; ++t) EXPECT_FALSE(std::isnan(c[t])) << col << " row " << t;
+  }
+  // One-hot columns: each has a single 1, at a distinct frame.
+  const auto header = split_tabs(lines_of(tsv).at(0));
+  std::vector<int> flagged;
+  for (const std::string& col : header) {
+    if (col.rfind("motion_outlier_", 0) != 0) continue;
+    const auto c = tsv_column(tsv, col);
+    EXPECT_EQ(std::count(c.begin(), c.end(), 1.0), 1) << col;
+    EXPECT_EQ(std::count(c.begin(), c.end(), 0.0), n - 1) << col;
+    flagged.push_back(static_cast<int>(std::find(c.begin(), c.end(), 1.0) - c.begin()));
+  }
+  EXPECT_EQ(flagged, (std::vector<int>{2, 9}));  // fd 0.6 and 0.9 exceed 0.5 mm
+  // Without scrub nilearn censors the one-hot frames: the non-steady frame and the two.
+  std::vector<int> kept;
+  for (int t = 0; t < n; ++t)
+    if (t != 0 && t != 2 && t != 9) kept.push_back(t);
+  EXPECT_EQ(motion.sample_mask, kept);
+  // scrub with its defaults (fd 0.5, std_dvars 1.5, segments of 5): frame 15 goes by
+  // std_dvars, and frame 1 (alone between 0 and 2) and 10-14 stay only if long enough.
+  const NilearnView scrub = nilearn_load(tsv, 0.5, 1.5, 5);
+  std::vector<int> expect;
+  for (int t = 3; t <= 8; ++t) expect.push_back(t);
+  for (int t = 10; t <= 14; ++t) expect.push_back(t);
+  EXPECT_EQ(scrub.sample_mask, expect);
 }
 
 TEST(Confounds, UnwritablePathThrows) {

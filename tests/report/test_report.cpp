@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -489,7 +490,12 @@ TEST(QcReport, MarksFramesOverTheThresholdInEveryPanel) {
   const std::vector<int> over = {5, 11, 12, 30};
   const int panels = 5;  // translations, rotations, FD, rmsd, DVARS
   EXPECT_EQ(count_of(html, "<svg"), 1u);
-  EXPECT_EQ(count_of(html, "class=\"fd-over\""), panels * over.size());
+  // A band per run of consecutive frames: 5, 11-12, 30, each naming its frames.
+  EXPECT_EQ(count_of(html, "class=\"fd-over\""), panels * 3u);
+  EXPECT_EQ(count_of(html, "class=\"fd-over\" data-frames=\"11-12\""),
+            static_cast<std::size_t>(panels));
+  EXPECT_EQ(count_of(html, "class=\"fd-over\" data-frames=\"30\""),
+            static_cast<std::size_t>(panels));
   EXPECT_EQ(count_of(html, "class=\"fd-over-dot\""), over.size());
   EXPECT_EQ(count_of(html, "class=\"unconverged\""), panels * s.motion.unconverged.size());
   EXPECT_NE(html.find("threshold 0.5 mm"), std::string::npos);
@@ -522,7 +528,7 @@ TEST(QcReport, SummaryNumbers) {
   for (int f = 1; f < 30; ++f) sum += m.fd[f];
   EXPECT_EQ(summary_value(html, "mean-fd"), fixed3(sum / 29) + " mm");
   EXPECT_EQ(summary_value(html, "n-over"), "4 (13.3% of frames)");
-  EXPECT_EQ(summary_value(html, "over"), "5, 11, 12, 30");
+  EXPECT_EQ(summary_value(html, "over"), "5, 11-12, 30");
   EXPECT_EQ(summary_value(html, "max-trans"), "1.250 mm (y, frame 11)");
   EXPECT_EQ(summary_value(html, "max-rot"), fixed3(0.02 * 180 / kPi) + "\u00b0 (yaw, frame 21)");
   EXPECT_EQ(summary_value(html, "iterations"),
@@ -582,6 +588,54 @@ TEST(QcReport, SelfContainedAndWellFormed) {
 
 // The pictures: six PNGs, before then after, each the slice centre_slices makes with the
 // window taken from the mean before, and shown with the aspect ratio of its millimetres.
+// A run where most frames are flagged: a few bands, not a wall of lines, and the frame
+// list as ranges. Each band covers the FD dots of its frames and no other.
+TEST(QcReport, ManyFlaggedFramesBecomeBandsAndRanges) {
+  Synthetic s = synthetic_run();
+  s.qc.motion = &s.motion;
+  std::vector<int> over;
+  for (int f = 1; f < 30; ++f) {
+    const bool flagged = (f <= 24 && f != 8 && f != 15) || f == 28;
+    s.motion.fd[f] = flagged ? 0.9 : 0.1;
+    if (flagged) over.push_back(f);
+  }
+  const std::string path = testing::temp_dir("report") + "/many.html";
+  write_qc_report(path, s.qc);
+  const std::string html = slurp(path);
+  EXPECT_EQ(summary_value(html, "over"), "2-8, 10-15, 17-25, 29");
+  EXPECT_EQ(summary_value(html, "n-over"), std::to_string(over.size()) + " (76.7% of frames)");
+
+  const int panels = 5;
+  struct Band {
+    std::string frames;
+    double x0, x1;
+  };
+  std::vector<Band> bands;
+  const std::regex band_re(
+      "<rect class=\"fd-over\" data-frames=\"([0-9-]+)\" x=\"([0-9.]+)\" y=\"[0-9.]+\" "
+      "width=\"([0-9.]+)\"");
+  for (std::sregex_iterator it(html.begin(), html.end(), band_re), end; it != end; ++it) {
+    const double x = std::stod((*it)[2]);
+    bands.push_back({(*it)[1], x, x + std::stod((*it)[3])});
+  }
+  EXPECT_EQ(count_of(html, "class=\"fd-over\""), bands.size());
+  ASSERT_EQ(bands.size(), 4u * panels);
+  EXPECT_EQ(bands[0].frames, "2-8");
+  EXPECT_EQ(bands[3].frames, "29");
+  // Every dot (one per flagged frame, on the FD trace) lies in one band of each panel.
+  const std::regex dot_re("<circle class=\"fd-over-dot\" cx=\"([0-9.]+)\"");
+  std::size_t dots = 0;
+  for (std::sregex_iterator it(html.begin(), html.end(), dot_re), end; it != end; ++it, ++dots) {
+    const double cx = std::stod((*it)[1]);
+    const auto inside = std::count_if(bands.begin(), bands.end(),
+                                      [&](const Band& b) { return cx >= b.x0 && cx <= b.x1; });
+    EXPECT_EQ(inside, panels) << "dot at x=" << cx;
+  }
+  EXPECT_EQ(dots, over.size());
+  // Bands of one panel do not touch: the unflagged frames between them stay clear.
+  for (int k = 0; k + 1 < 4; ++k) EXPECT_LT(bands[k].x1, bands[k + 1].x0);
+}
+
 TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
@@ -594,24 +648,44 @@ TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
   for (const auto* vol : {&s.qc.mean_before, &s.qc.mean_after})
     for (const SliceImage& im : centre_slices(s.motion.grid, *vol, window.first, window.second))
       expected.push_back(im);
+  // The third row: after minus before, mid-grey for no change, at +-1/4 of the window.
+  std::vector<float> diff(s.qc.mean_after.size());
+  for (std::size_t v = 0; v < diff.size(); ++v) diff[v] = s.qc.mean_after[v] - s.qc.mean_before[v];
+  const float d = (window.second - window.first) / 4;
+  for (const SliceImage& im : centre_slices(s.motion.grid, diff, -d, d)) expected.push_back(im);
+  EXPECT_NE(html.find("id=\"difference\""), std::string::npos);
 
   const std::string key = "src=\"data:image/png;base64,";
   std::size_t p = html.find(key);
   std::size_t k = 0;
+  int widest = 0;
   for (; p != std::string::npos; p = html.find(key, p + 1), ++k) {
     ASSERT_LT(k, expected.size());
+    const SliceImage& e = expected[k];
     const std::size_t b = p + key.size();
-    const DecodedPng d = decode_png(base64_decode(html.substr(b, html.find('"', b) - b)));
-    EXPECT_EQ(d.width, expected[k].width);
-    EXPECT_EQ(d.height, expected[k].height);
-    EXPECT_EQ(d.pixels, expected[k].pixels) << "image " << k;
-    // The element's width and height (CSS px) keep the slice's proportions in mm.
+    const DecodedPng png = decode_png(base64_decode(html.substr(b, html.find('"', b) - b)));
+    // Drawn at the element's size (CSS px), which keeps the slice's proportions in mm.
     const std::size_t tag = html.rfind("<img", p);
-    const double w = std::stod(html.substr(html.find("width=\"", tag) + 7));
-    const double h = std::stod(html.substr(html.find("height=\"", tag) + 8));
-    EXPECT_NEAR(w / h, expected[k].width_mm / expected[k].height_mm, 0.02) << "image " << k;
+    const int w = std::stoi(html.substr(html.find("width=\"", tag) + 7));
+    const int h = std::stoi(html.substr(html.find("height=\"", tag) + 8));
+    EXPECT_EQ(png.width, w) << "image " << k;
+    EXPECT_EQ(png.height, h) << "image " << k;
+    EXPECT_NEAR(static_cast<double>(w) / h, e.width_mm / e.height_mm, 0.02) << "image " << k;
+    widest = std::max(widest, w);
+    // Nearest neighbour: the centre of each voxel's block shows that voxel, and no grey
+    // level appears that the voxels do not have (a blur would blend neighbours).
+    for (int r = 0; r < e.height; ++r)
+      for (int c = 0; c < e.width; ++c) {
+        const int pr = static_cast<int>((r + 0.5) * h / e.height);
+        const int pc = static_cast<int>((c + 0.5) * w / e.width);
+        ASSERT_EQ(png.pixels[pr * w + pc], e.pixels[r * e.width + c])
+            << "image " << k << " voxel " << r << "," << c;
+      }
+    const std::set<std::uint8_t> levels(e.pixels.begin(), e.pixels.end());
+    for (const std::uint8_t v : png.pixels) ASSERT_TRUE(levels.count(v)) << "image " << k;
   }
-  EXPECT_EQ(k, 6u);
+  EXPECT_EQ(k, 9u);
+  EXPECT_GE(widest, 256);
   // The picture is not blank: the head is there, above black.
   EXPECT_GT(*std::max_element(expected[0].pixels.begin(), expected[0].pixels.end()), 200);
   EXPECT_EQ(expected[0].pixels[0], 0);

@@ -4,6 +4,7 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -52,6 +53,8 @@ void broadcast(int& v);
 // Element-wise sum over all ranks, result on all ranks.
 void allreduce_sum(std::vector<double>& v);
 void allreduce_sum(double* v, std::size_t n);
+// Integers add exactly, so this sum is the same in any order.
+void allreduce_sum(std::vector<std::int64_t>& v);
 
 // Every rank receives its block of frames (block_range) into `mine`; rank 0 produces
 // each frame with load(frame, out) just before sending it, so it never holds other

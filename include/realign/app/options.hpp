@@ -14,7 +14,8 @@ enum class Split { Frames, Points };
 struct Options {
   std::string input;
   std::string output;
-  // "mean" (two passes), "first", a 1-based frame number, or a path to a 3D NIfTI.
+  // "mean" (two passes), "first", "middle", "median", a 1-based frame number, or a path to a
+  // 3D NIfTI.
   std::string reference = "mean";
   EstimateOptions estimate;
   int reslice_degree = 4;
@@ -25,7 +26,7 @@ struct Options {
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
   bool report = true;            // write <stem>_report.html
   Split split = Split::Frames;
-  int threads = 0;  // 0: OpenMP's default
+  int threads = 0;  // 0: the detected count (threads.hpp), the default
   // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
   // machine (or the job's cgroup, or ulimit -v) has available.
   double max_memory_mb = 0.0;
@@ -35,6 +36,8 @@ struct Options {
   bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
   // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
   int dummy_scans = -1;
+  // Refuse to replace outputs that exist (the default replaces them, with a warning).
+  bool no_clobber = false;
 };
 
 }  // namespace realign

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "realign/app/options.hpp"
+
 namespace realign {
 
 struct OutputPaths {
@@ -17,7 +19,13 @@ struct OutputPaths {
 // OutputError when the output is not .nii or .nii.gz.
 OutputPaths output_paths(const std::string& output);
 
-// Refuses (OutputError) a missing output directory and any output that is the input.
-void check_output_paths(const OutputPaths& paths, const std::string& input);
+// The outputs a run with these options writes (`apply`: the images only).
+std::vector<std::string> written_by(const OutputPaths& paths, const Options& opt);
+
+// Before any work, refuses (OutputError) a missing output directory, an output image path
+// that is a directory, a directory this process cannot write in, and any output that is the
+// input. Outputs that exist already are replaced (with a warning) or, with opt.no_clobber,
+// refused.
+void check_output_paths(const OutputPaths& paths, const Options& opt);
 
 }  // namespace realign

@@ -14,7 +14,8 @@ struct ReferenceChoice {
   bool median = false;  // Frame, to be chosen as the one closest to the run's median
 };
 
-// "mean", "first", "median", a 1-based frame number or (anything else) a file. Throws
+// "mean", "first", "middle" (frame frames / 2 counted from 0, MCFLIRT's default), "median",
+// a 1-based frame number or (anything else) a file. Throws
 // InputError for a frame number outside 1..frames.
 ReferenceChoice parse_reference(const std::string& ref, int frames, const std::string& input);
 

@@ -14,6 +14,7 @@ namespace realign {
 
 struct ResliceOutcome {
   std::vector<double> dvars;      // every frame (NaN for frame 1), from the resliced series
+  std::vector<double> std_dvars;  // dvars standardised (core/dvars_null.hpp)
   std::vector<float> mean_after;  // the mean image, masked like the series
   double seconds = 0.0;           // this rank's own reslicing, without waiting or writing
 };

@@ -38,6 +38,7 @@ struct MotionRecord {
   // As in metrics.hpp; NaN (element 0) is written "n/a". An empty vector means "not
   // computed" (DVARS without a resliced series) and is written as a column of "n/a".
   std::vector<double> fd, rmsd, dvars;
+  std::vector<double> std_dvars;  // dvars over its expected value under the null (dvars_null)
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
   double rmsd_radius_mm = 80.0;

@@ -122,7 +122,8 @@ void write_image(const std::string& path, const NiftiHeader& like, const Grid& g
                  const float* data, OutputType type, const std::string& descrip = "");
 
 // The stem of an image path and its extension: "dir/out.nii.gz" -> ("dir/out", ".nii.gz");
-// ("path", "") when it is neither .nii nor .nii.gz.
+// ("path", "") when it is neither .nii nor .nii.gz. The extension is matched in any case and
+// returned as written ("OUT.NII.GZ" -> ("OUT", ".NII.GZ")).
 std::pair<std::string, std::string> split_image_path(const std::string& path);
 
 // NIfTI datatype code from a name: uint8 int16 uint16 int32 float32 float64 (the phantom

@@ -19,12 +19,13 @@ struct ConfoundColumn {
 };
 
 // In file order: trans_x trans_y trans_z rot_x rot_y rot_z (the rp columns),
-// framewise_displacement rmsd dvars, then for each P of the six parameters in that order
-// P_derivative1 (P[t] - P[t-1], NaN for frame 1), P_power2 (P[t]^2) and
+// framewise_displacement rmsd dvars std_dvars, then for each P of the six parameters in that
+// order P_derivative1 (P[t] - P[t-1], NaN for frame 1), P_power2 (P[t]^2) and
 // P_derivative1_power2 (NaN for frame 1), then one non_steady_state_outlier_XX column per
 // non-steady-state frame (XX its 0-based index, two digits; 1 at that frame, 0 elsewhere,
-// fMRIPrep's one-hot encoding). fd/rmsd/dvars that are empty give all-NaN
-// columns; any other length than one per frame throws std::invalid_argument.
+// fMRIPrep's one-hot encoding), then one motion_outlier_XX column per frame whose fd exceeds
+// fd_threshold_mm (XX counts the outliers from 00). fd/rmsd/dvars/std_dvars that are empty
+// give all-NaN columns; any other length than one per frame throws std::invalid_argument.
 std::vector<ConfoundColumn> confound_columns(const MotionRecord& r);
 
 // fMRIPrep-style confounds (the columns of confounds.hpp's confound_columns): tab separated,

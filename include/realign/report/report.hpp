@@ -48,6 +48,11 @@ struct SliceImage {
 std::array<SliceImage, 3> centre_slices(const Grid& grid, const std::vector<float>& volume,
                                         float lo, float hi);
 
+// The picture drawn width x height pixels by nearest neighbour: pixel (col, row) shows voxel
+// (floor((col + 1/2) * s.width / width), likewise for rows), so voxels stay sharp squares
+// (or the voxels' own proportions) instead of the browser's blur.
+std::vector<std::uint8_t> upscale_nearest(const SliceImage& s, int width, int height);
+
 // The 1st and 99th percentiles of the nonzero finite values, the display window that
 // ignores the empty background and a few very bright voxels; (0, 1) when there are none,
 // and hi > lo always.

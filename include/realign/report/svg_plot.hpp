@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace realign {
@@ -21,7 +22,7 @@ struct FrameMarks {
   std::vector<int> frames;  // 0-based
   std::string colour;
   double size = 1.0;      // line width or dot radius, px
-  std::string dash;       // SVG stroke-dasharray; "" for solid
+  std::string dash;       // SVG stroke-dasharray; "" for solid (drawn as bands of frames)
   std::string css_class;  // set on every mark, so that readers and tests can find them
   std::string legend;     // "" for no legend entry
 };
@@ -42,6 +43,9 @@ struct PlotPanel {
   std::vector<FrameMarks> lines;  // vertical lines
   FrameMarks dots;                // circles on series[0]
 };
+
+// Runs of consecutive frames (sorted, 0-based): {3,4,5,9} -> {3,5}, {9,9}.
+std::vector<std::pair<int, int>> frame_runs(const std::vector<int>& frames);
 
 struct PanelBox {
   double left, top, width, height;
@@ -67,6 +71,7 @@ class SvgPlot {
   struct Scale;  // a panel's axes and its frame/value to pixel mapping
   void axes(const Scale& sc, const PlotPanel& p);
   void marks(const Scale& sc, const PlotPanel& p);
+  void band_marks(const Scale& sc, const FrameMarks& m);
   void series(const Scale& sc, const PlotPanel& p);
   void dots(const Scale& sc, const PlotPanel& p);
   void legend(const PanelBox& box, const PlotPanel& p);

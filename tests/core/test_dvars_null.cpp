@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "realign/core/dvars_null.hpp"
+#include "realign/core/metrics.hpp"
+
+namespace realign {
+namespace {
+
+// Frames x voxels of AR(1) noise about a per-voxel level: x_t = level + e_t,
+// e_t = rho e_{t-1} + sqrt(1 - rho^2) sigma z_t, so e is stationary with sd sigma and
+// lag-1 autocorrelation rho, and the frame difference has sd sigma sqrt(2 (1 - rho)).
+std::vector<float> ar1_series(int frames, std::size_t voxels, double rho, double sigma,
+                              unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> z(0.0, 1.0);
+  std::vector<float> s(static_cast<std::size_t>(frames) * voxels);
+  for (std::size_t v = 0; v < voxels; ++v) {
+    const double level = 500.0 + 3.0 * static_cast<double>(v % 97);
+    double e = sigma * z(rng);
+    for (int t = 0; t < frames; ++t) {
+      if (t > 0) e = rho * e + std::sqrt(1 - rho * rho) * sigma * z(rng);
+      s[static_cast<std::size_t>(t) * voxels + v] = static_cast<float>(level + e);
+    }
+  }
+  return s;
+}
+
+// The statistic straight from its definition, in double, one voxel at a time.
+double direct_expected(const std::vector<float>& s, int frames, std::size_t voxels) {
+  double total = 0.0;
+  for (std::size_t v = 0; v < voxels; ++v) {
+    std::vector<double> x(frames);
+    double m = 0.0;
+    for (int t = 0; t < frames; ++t) m += x[t] = s[static_cast<std::size_t>(t) * voxels + v];
+    m /= frames;
+    double ss = 0.0, lag = 0.0;
+    for (int t = 0; t < frames; ++t) ss += (x[t] - m) * (x[t] - m);
+    for (int t = 0; t + 1 < frames; ++t) lag += (x[t] - m) * (x[t + 1] - m);
+    total += std::sqrt(ss / (frames - 1)) * std::sqrt(2.0 * (1.0 - lag / ss));
+  }
+  return total / static_cast<double>(voxels);
+}
+
+DvarsNull accumulate(const std::vector<float>& s, int frames, std::size_t voxels, int begin,
+                     int end) {
+  DvarsNull n({}, voxels, 800.0, frames);
+  for (int t = begin; t < end; ++t) {
+    const float* cur = s.data() + static_cast<std::size_t>(t) * voxels;
+    n.add_frame(t, cur);
+    if (t > 0) n.add_pair(cur - voxels, cur);
+  }
+  return n;
+}
+
+TEST(DvarsNull, MatchesTheDefinitionAndTheNoiseModel) {
+  const int frames = 300;
+  const std::size_t voxels = 400;
+  const double rho = 0.4, sigma = 5.0;
+  const auto s = ar1_series(frames, voxels, rho, sigma, 3);
+  const double expected = accumulate(s, frames, voxels, 0, frames).expected_dvars();
+  // The grid is 2^-20 of the peak's power of two: far below the noise.
+  EXPECT_NEAR(expected, direct_expected(s, frames, voxels), 1e-6 * expected);
+  // The noise model's own value, within the sampling error of 400 x 300 samples.
+  EXPECT_NEAR(expected, sigma * std::sqrt(2 * (1 - rho)), 0.02 * expected);
+  // So DVARS of this noise, standardised, averages 1.
+  const std::vector<double> d = dvars(s.data(), voxels, frames, {});
+  const std::vector<double> sd = standardised_dvars(d, expected);
+  EXPECT_TRUE(std::isnan(sd[0]));
+  double mean = 0.0;
+  for (int t = 1; t < frames; ++t) mean += sd[t] / (frames - 1);
+  EXPECT_NEAR(mean, 1.0, 0.02);
+}
+
+TEST(DvarsNull, BlocksAddUpToTheWholeRunExactly) {
+  const int frames = 50;
+  const std::size_t voxels = 64;
+  const auto s = ar1_series(frames, voxels, 0.7, 20.0, 5);
+  const double whole = accumulate(s, frames, voxels, 0, frames).expected_dvars();
+  // Three "ranks": blocks 0-16, 17-33, 34-49, each pair across a boundary added by the later.
+  DvarsNull sum = accumulate(s, frames, voxels, 0, 17);
+  for (const auto& [b, e] : {std::pair{17, 34}, std::pair{34, 50}}) {
+    DvarsNull part = accumulate(s, frames, voxels, b, e);
+    for (std::size_t i = 0; i < sum.sums().size(); ++i) sum.sums()[i] += part.sums()[i];
+  }
+  EXPECT_EQ(sum.expected_dvars(), whole);  // bit for bit
+}
+
+TEST(DvarsNull, SkipsMaskedConstantAndNonFiniteVoxels) {
+  const int frames = 40;
+  const std::size_t voxels = 30;
+  auto s = ar1_series(frames, voxels, 0.2, 4.0, 9);
+  for (int t = 0; t < frames; ++t) {
+    s[static_cast<std::size_t>(t) * voxels + 0] = 100.0f;  // constant
+    if (t == 7)
+      s[static_cast<std::size_t>(t) * voxels + 1] = std::numeric_limits<float>::quiet_NaN();
+  }
+  std::vector<std::uint8_t> mask(voxels, 1);
+  mask[2] = 0;
+  DvarsNull n(mask, voxels, 800.0, frames);
+  for (int t = 0; t < frames; ++t) {
+    const float* cur = s.data() + static_cast<std::size_t>(t) * voxels;
+    n.add_frame(t, cur);
+    if (t > 0) n.add_pair(cur - voxels, cur);
+  }
+  // Only voxels 3.. count: the same as a series of those alone.
+  std::vector<float> rest;
+  for (int t = 0; t < frames; ++t)
+    for (std::size_t v = 3; v < voxels; ++v)
+      rest.push_back(s[static_cast<std::size_t>(t) * voxels + v]);
+  const double expected = n.expected_dvars();
+  // 40 frames average the grid's rounding less than 300 do: 1e-5 relative.
+  EXPECT_NEAR(expected, direct_expected(rest, frames, voxels - 3), 1e-4 * expected);
+
+  DvarsNull two({}, voxels, 800.0, 2);
+  EXPECT_TRUE(std::isnan(two.expected_dvars()));
+  EXPECT_TRUE(std::isnan(standardised_dvars({1.0, 2.0}, 0.0)[1]));
+  EXPECT_THROW(DvarsNull(mask, voxels + 1, 1.0, 3), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace realign
