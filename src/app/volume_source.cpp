@@ -68,7 +68,6 @@ class StreamSource : public VolumeSource {
 struct Candidate {
   std::string path;
   long long size = -1, failed_size = -2;  // the size last seen, and when a read failed
-  double changed_s = 0.0;                 // when the size last changed
   bool closed = false;                    // closed after writing or renamed into place
   std::string error;                      // why the last read failed
 };
@@ -136,14 +135,14 @@ bool DirectorySource::start_watching() {
                         IN_MOVE_SELF | IN_ONLYDIR;
   if (inotify_add_watch(fd_, dir_.c_str(), mask) < 0)
     throw InputError(dir_, "cannot watch the directory (inotify_add_watch failed)");
-  scan();  // files written before the watch began
+  scan();  // files written before the watch began: tried at once (a partial one fails)
   return true;
 }
 
 void DirectorySource::scan() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec))
-    if (e.is_regular_file(ec)) note(e.path().filename().string(), false);
+    if (e.is_regular_file(ec)) note(e.path().filename().string(), true);
 }
 
 void DirectorySource::note(const std::string& name, bool closed) {
@@ -159,7 +158,10 @@ void DirectorySource::note(const std::string& name, bool closed) {
     spdlog::warn("{}: a second file with frame number {} (first {}): the newer is used", name, n,
                  fs::path(c.path).filename().string());
   c.path = path;
-  c.closed = c.closed || closed;
+  if (closed) {  // closed or renamed into place: worth a try even at a size that failed
+    c.closed = true;
+    c.failed_size = -2;
+  }
 }
 
 void DirectorySource::drain_events() {
@@ -191,13 +193,11 @@ void DirectorySource::drain_events() {
 bool DirectorySource::ready(Candidate& c) {
   struct stat st {};
   if (stat(c.path.c_str(), &st) != 0) return false;
-  const double now = unix_now();
-  if (st.st_size != c.size) {
-    c.size = st.st_size;
-    c.changed_s = now;
-  }
+  c.size = st.st_size;
+  // The file's own times: a file written before the follower started is settled already.
+  const double changed = std::max(file_time(st.st_mtim), file_time(st.st_ctim));
   if (c.size <= 0 || c.size == c.failed_size) return false;
-  return c.closed || now - c.changed_s >= settle_s_;
+  return c.closed || unix_now() - changed >= settle_s_;
 }
 
 bool DirectorySource::read(Candidate& c, ArrivedVolume& out) {
