@@ -15,7 +15,7 @@
 #   --skip N         never write volume N (a missing number)
 #   --truncate N     write half of volume N and never finish it
 #   --shift N        write volume N with its position moved by 10 mm (another grid)
-#   --remove-after N remove DIR once volume N is written
+#   --remove-after N remove DIR a TR (at least 0.2 s) after volume N is written
 #
 # DIR is created if needed. Prints nothing; exit 0 when every volume is written.
 set -euo pipefail
@@ -110,6 +110,7 @@ for n in range(1, count + 1):
             f.write(data)
         os.rename(tmp, final)
     if opt["remove"] == n:
+        time.sleep(max(tr, 0.2))  # as the next volume would have come
         shutil.rmtree(out)
         break
 PY

@@ -5,10 +5,13 @@ SIMULATE="$ROOT/scripts/simulate-scanner.sh"
 HEADER=$'frame\ttrans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement\trmsd\tlatency_ms\tflagged'
 
 # start_follow TSV LOG ARGS...: `realign follow ARGS` in the background (FOLLOW_PID), once
-# it has printed its header line: it is watching.
+# it has printed its header line: it is watching. A script's background job starts with
+# SIGINT ignored, which realign keeps (as for nohup); the tests need it delivered.
 start_follow() {
   local tsv=$1 log=$2; shift 2
-  "$REALIGN" follow "$@" >"$tsv" 2>"$log" &
+  python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$REALIGN" follow "$@" >"$tsv" 2>"$log" &
   FOLLOW_PID=$!
   for _ in $(seq 100); do
     [[ -s "$tsv" ]] && return 0
