@@ -11,6 +11,7 @@
 #   --frames N       only the first N volumes (--repeat makes more than the run has)
 #   --repeat         cycle through the run's frames until --frames volumes are written
 #   --name PREFIX    file names PREFIX00001.nii ... (default vol_)
+#   --log FILE       one line per volume: its number and when it was complete (Unix s)
 #   faults, for tests (1-based volume numbers):
 #   --skip N         never write volume N (a missing number)
 #   --truncate N     write half of volume N and never finish it
@@ -30,7 +31,7 @@ import gzip, os, shutil, struct, sys, time, zlib
 args = sys.argv[1:]
 run, out = args[0], args[1]
 opt = {"tr": None, "partial": False, "gz": False, "frames": None, "repeat": False,
-       "name": "vol_", "skip": set(), "truncate": set(), "shift": set(), "remove": None}
+       "name": "vol_", "log": None, "skip": set(), "truncate": set(), "shift": set(), "remove": None}
 i = 2
 while i < len(args):
     a = args[i]
@@ -41,6 +42,7 @@ while i < len(args):
     elif a == "--repeat": opt["repeat"] = True; i += 1
     elif a == "--frames": opt["frames"] = int(val); i += 2
     elif a == "--name": opt["name"] = val; i += 2
+    elif a == "--log": opt["log"] = open(val, "w", buffering=1); i += 2
     elif a == "--skip": opt["skip"].add(int(val)); i += 2
     elif a == "--truncate": opt["truncate"].add(int(val)); i += 2
     elif a == "--shift": opt["shift"].add(int(val)); i += 2
@@ -109,6 +111,8 @@ for n in range(1, count + 1):
         with open(tmp, "wb") as f:
             f.write(data)
         os.rename(tmp, final)
+    if opt["log"]:
+        opt["log"].write("%d %.6f\n" % (n, time.time()))
     if opt["remove"] == n:
         time.sleep(max(tr, 0.2))  # as the next volume would have come
         shutil.rmtree(out)
