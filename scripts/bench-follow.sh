@@ -33,15 +33,9 @@ trap '[[ -z "${BENCH_DIR:-}" ]] && rm -rf "$WORK"' EXIT
 CORE=(taskset -c 0)
 export OMP_NUM_THREADS=1
 
-RUN=$ROOT/../shared/data/real/decnef_sub-1_run-2_bold.nii.gz
+# shellcheck source=lib/decnef-run.sh
+source "$ROOT/scripts/lib/decnef-run.sh"
 TR=2.0
-if [[ -f "$RUN" ]]; then
-  RUN_NAME="decnef_sub-1_run-2 (real, 64x64x34 int16, TR 2 s)"
-else
-  "$PHANTOM" -q --dim 64 64 34 --frames 209 --datatype int16 "$WORK/run.nii.gz"
-  RUN=$WORK/run.nii.gz
-  RUN_NAME="phantom 64x64x34x209 int16 (../shared absent)"
-fi
 
 # replay NAME TR VOLUMES [follow options...]: the follower reading a directory the simulator
 # fills; leaves NAME.tsv (lines stamped on arrival), NAME.sim (rename times), NAME.log and
