@@ -329,10 +329,11 @@ std::string stop_reason(int sig) {
 // Volumes until the source ends, a signal, --timeout or a fatal fault.
 int follow_volumes(const FollowOptions& opt, VolumeSource& source, Follower& follower,
                    std::string& why) {
-  double last = unix_now();
+  double last = monotonic_now();
   while (!g_stop) {
     ArrivedVolume v;
-    const double wait = opt.timeout_s > 0 ? std::max(0.0, last + opt.timeout_s - unix_now()) : 1.0;
+    const double wait =
+        opt.timeout_s > 0 ? std::max(0.0, last + opt.timeout_s - monotonic_now()) : 1.0;
     const VolumeSource::Status s = source.next(std::min(wait, 0.2), v);
     if (s == VolumeSource::Status::Ended) {
       why = "the series ended";
@@ -340,8 +341,8 @@ int follow_volumes(const FollowOptions& opt, VolumeSource& source, Follower& fol
     }
     if (s == VolumeSource::Status::Volume) {
       follower.add(v);
-      last = unix_now();
-    } else if (opt.timeout_s > 0 && unix_now() - last >= opt.timeout_s) {
+      last = monotonic_now();
+    } else if (opt.timeout_s > 0 && monotonic_now() - last >= opt.timeout_s) {
       why = fmt::format("no new volume for {:g} s (--timeout)", opt.timeout_s);
       return kExitOk;
     }

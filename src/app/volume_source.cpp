@@ -81,16 +81,16 @@ class DirectorySource : public VolumeSource {
   }
 
   Status next(double wait_s, ArrivedVolume& out) override {
-    const double deadline = unix_now() + wait_s;
+    const double deadline = monotonic_now() + wait_s;
     for (;;) {
       if (fd_ < 0 && !start_watching()) {
-        if (unix_now() >= deadline) return Status::Waiting;
-        wait_on(-1, std::min(0.1, deadline - unix_now()));
+        if (monotonic_now() >= deadline) return Status::Waiting;
+        wait_on(-1, std::min(0.1, deadline - monotonic_now()));
         continue;
       }
       drain_events();
       if (take_next(out)) return Status::Volume;
-      const double left = deadline - unix_now();
+      const double left = deadline - monotonic_now();
       if (left <= 0) return Status::Waiting;
       // Short waits: a file without close or rename events is judged by its size.
       wait_on(fd_, std::min(left, 0.05));
@@ -176,6 +176,7 @@ void DirectorySource::drain_events() {
         throw InputError(dir_, "the directory disappeared or moved: stopping");
       if (e->mask & IN_Q_OVERFLOW) scan();
       if (e->len == 0) continue;
+      spdlog::trace("{}: event {:#x} {}", dir_, e->mask, e->name);
       const bool done = e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO);
       if (e->mask & IN_MODIFY) {
         auto it = files_.find(frame_number(e->name));
@@ -242,7 +243,7 @@ bool DirectorySource::skip_gap() {
   auto later = files_.upper_bound(expected_);
   while (later != files_.end() && !ready(later->second)) ++later;
   if (later == files_.end()) return false;
-  const double now = unix_now();
+  const double now = monotonic_now();
   if (gap_since_s_ < 0) gap_since_s_ = now;
   if (now - gap_since_s_ < gap_wait_s_) return false;
   auto it = files_.find(expected_);
@@ -262,6 +263,12 @@ bool DirectorySource::skip_gap() {
 }
 
 }  // namespace
+
+double monotonic_now() {
+  struct timespec t {};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return file_time(t);
+}
 
 double unix_now() {
   struct timespec t {};

@@ -35,8 +35,10 @@ class VolumeSource {
 // A directory (waited for if it does not exist yet) or a 4D NIfTI file.
 std::unique_ptr<VolumeSource> open_source(const FollowOptions& opt);
 
-// CLOCK_REALTIME in seconds, the clock of file times.
+// CLOCK_REALTIME in seconds, the clock of file times (latencies); CLOCK_MONOTONIC for
+// waits and timeouts, which a step of the wall clock must not end.
 double unix_now();
+double monotonic_now();
 
 // The frame number in a file name: its last group of digits ("vol_0012.nii.gz" -> 12),
 // -1 when there is none or the name is not a NIfTI (.nii, .nii.gz) or starts with a dot.
