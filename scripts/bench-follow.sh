@@ -7,7 +7,8 @@
 #   scripts/bench-follow.sh [--at-tr-volumes N=60] [--long-volumes N=2000]
 #
 # Stage columns are medians in ms (detect: from the file's last change to the follower
-# picking it up). Latency is measured twice: as realign reports it (latency_ms: from the file's last
+# picking it up; CPU: the follower's CPU time for estimate and reslice, which waiting for a
+# busy machine's CPU does not inflate). Latency is measured twice: as realign reports it (latency_ms: from the file's last
 # change on disk to the line) and end to end, from the simulator's rename to the moment a
 # reader of the pipe has the line. Input: decnef_sub-1_run-2 (64x64x34x209, TR 2 s) from
 # ../shared, else a phantom of the same shape.
@@ -89,10 +90,10 @@ for l in open(base + ".tsv"):
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, max(0, int(round(p * len(v) + 0.4999)) - 1))]
 log = open(base + ".log").read()
-m = re.search(r"stage medians: detect ([\d.]+), read ([\d.]+), estimate ([\d.]+), reslice ([\d.]+)", log)
-stages = m.groups() if m else ("?",) * 4
+m = re.search(r"stage medians: detect ([\d.]+), read ([\d.]+), estimate ([\d.]+), reslice ([\d.]+); CPU per volume \(estimate \+ reslice, main thread\) ([\d.]+)", log)
+stages = m.groups() if m else ("?",) * 5
 # Frame 1 also builds the reference (smoothing, sample points, Jacobian): shown apart.
-print("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %s | %s | %s | %s |" % (
+print("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %s | %s | %s | %s | %s |" % (
     label, len(own), pct(own, .5), pct(own, .99), pct(e2e, .5), pct(e2e, .99), own[0], *stages))
 PY
 }
@@ -114,8 +115,8 @@ PY
 fast=$(python3 -c "print($TR / 10)")
 echo "Input: $RUN_NAME; follower pinned to one core (--threads 1), simulator on another."
 echo
-echo "| replay | volumes | realign median ms | realign p99 ms | end-to-end median ms | end-to-end p99 ms | frame 1 ms | detect | read | estimate | reslice |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| replay | volumes | realign median ms | realign p99 ms | end-to-end median ms | end-to-end p99 ms | frame 1 ms | detect | read | estimate | reslice | CPU |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 replay attr "$TR" "$AT_TR"
 latency_row attr "at TR ($TR s), estimation"
 replay attr_r "$TR" "$AT_TR" --reslice-to "$WORK/attr_r.r"
