@@ -42,6 +42,9 @@ void catch_stop_signals() {
     sigaction(sig, nullptr, &old);
     if (old.sa_handler != SIG_IGN) sigaction(sig, &sa, nullptr);
   }
+  // A reader of the lines that goes away (a neurofeedback program that crashed) must not
+  // end the follow before the outputs are written: the lines are then lost, nothing else.
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 // Milliseconds each volume spent in each stage, from complete on disk to its line.
