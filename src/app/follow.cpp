@@ -369,6 +369,8 @@ int follow_volumes(const FollowOptions& opt, VolumeSource& source, Follower& fol
 }  // namespace
 
 int run_follow(const FollowOptions& opt) {
+  if (opt.reference != "first" && opt.reference_volumes > 1)
+    throw UsageError("--ref FILE and --ref-volumes N are two references: give one");
   if (opt.run.threads > 0) omp_set_num_threads(opt.run.threads);
   if (!opt.run.output.empty()) check_output_paths(output_paths(opt.run.output), opt.source);
   if (!opt.reslice_to.empty() && !fs::is_directory(opt.reslice_to))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# realign follow in the scanner room's faults: a missing number, a volume that never
+# realign follow in the scanner room's faults (and its usage errors): a missing number, a volume that never
 # completes, a volume on another grid (each a warning, the follow goes on and the outputs
 # hold the other volumes, equal to the batch's rows); the directory disappearing (an
 # error, the partial outputs complete); SIGINT and SIGTERM (the outputs of what was seen).
@@ -13,6 +13,14 @@ need_python
 frames_of() {
   python3 -c 'import gzip,struct,sys; p=sys.argv[1]; h=(gzip.open if p.endswith(".gz") else open)(p,"rb").read(348); print(struct.unpack("<8h",h[40:56])[4])' "$1"
 }
+
+log "usage: two references, an output that is not NIfTI"
+status=0
+"$REALIGN" follow --ref "$WORK/x.nii" --ref-volumes 3 "$WORK/none" 2>/dev/null || status=$?
+[[ $status == 2 ]] || fail "--ref FILE with --ref-volumes: exit status $status, not 2"
+status=0
+"$REALIGN" follow "$WORK/none" "$WORK/out.txt" >/dev/null 2>&1 || status=$?
+[[ $status == 3 ]] || fail "an output that is not .nii: exit status $status, not 3"
 
 log "phantom 32x32x20, 10 frames; batch --ref first"
 make_phantom "$WORK/ph.nii.gz" --dim 32 32 20 --frames 10 --datatype int16
