@@ -20,15 +20,8 @@ WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/realign-bench.XXXXXX")}
 mkdir -p "$WORK"
 trap '[[ -z "${BENCH_DIR:-}" ]] && rm -rf "$WORK"' EXIT
 
-SHARED="$ROOT/../shared/data/real/decnef_sub-1_run-2_bold.nii.gz"
-if [[ -f "$SHARED" ]]; then
-  RUN=$SHARED
-  RUN_NAME="decnef_sub-1_run-2 (real, 64x64x34x209 int16)"
-else
-  "$PHANTOM" -q --dim 64 64 34 --frames 209 --datatype int16 "$WORK/run.nii.gz"
-  RUN=$WORK/run.nii.gz
-  RUN_NAME="phantom 64x64x34x209 int16 (../shared absent)"
-fi
+# shellcheck source=lib/decnef-run.sh
+source "$ROOT/scripts/lib/decnef-run.sh"
 
 # One run: prints "wall read estimate reslice write total peak_mb ratio".
 measure() {

@@ -29,6 +29,8 @@ Examples:
       the middle frame as reference (MCFLIRT's default); refuse to replace outputs
   realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
       reslice another series with the transforms a run saved
+  realign follow --timeout 10 --fd-threshold 0.3 /scanner/export run1/out.nii.gz
+      real time: a line per volume as the scanner writes them; outputs at the end
 
 Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
@@ -92,6 +94,7 @@ struct Raw {
   Options options;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
+  FollowOptions follow;
   bool quiet = false, verbose = false;
 };
 
@@ -206,11 +209,58 @@ CLI::App* add_apply(CLI::App& app, Raw& c) {
   return apply;
 }
 
+CLI::App* add_follow(CLI::App& app, Raw& c) {
+  FollowOptions& f = c.follow;
+  CLI::App* follow = app.add_subcommand(
+      "follow",
+      "real time: the motion of each volume as it arrives, one TSV line per volume on stdout; "
+      "at the end (the series ends, --timeout, Ctrl-C or SIGTERM) the outputs a batch run of "
+      "the volumes seen writes, into OUTPUT's names. The estimation, output and thread "
+      "options apply");
+  follow
+      ->add_option("source", f.source,
+                   "a directory filled with one 3D NIfTI per volume (named with a frame number; "
+                   "a file is taken when closed, renamed into place, or unchanged for "
+                   "--settle), or a 4D NIfTI read as a stream")
+      ->required();
+  follow->add_option("output", f.run.output, "batch outputs at the end (.nii or .nii.gz)");
+  follow->add_option("--ref", f.reference, "reference: first (the first volume) or a 3D NIfTI")
+      ->capture_default_str();
+  follow
+      ->add_option("--ref-volumes", f.reference_volumes,
+                   "reference: the mean of the first N volumes (their lines come once the N "
+                   "are in)")
+      ->check(CLI::Range(1, 10000));
+  follow
+      ->add_option("--reslice-to", f.reslice_to,
+                   "directory for each resliced volume (rNAME), written before its line")
+      ->check(CLI::ExistingDirectory);
+  follow->add_option("--timeout", f.timeout_s, "end after S seconds without a new volume")
+      ->check(CLI::Range(0.0, 1e6));
+  follow
+      ->add_option("--gap-wait", f.gap_wait_s,
+                   "seconds a later volume waits for a missing or unfinished earlier one")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  follow
+      ->add_option("--settle", f.settle_s,
+                   "seconds a file must stay unchanged to be tried when no close or rename "
+                   "is seen")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  return follow;
+}
+
 // The parsed strings as Options.
-Command to_command(const Raw& c, bool applying) {
+Command to_command(const Raw& c, bool applying, bool following) {
   Command out;
   out.options = c.options;
-  out.kind = applying ? Command::Apply : Command::Run;
+  out.kind = applying ? Command::Apply : following ? Command::Follow : Command::Run;
+  if (following) {
+    out.follow = c.follow;
+    out.options.input = c.follow.source;
+    out.options.output = c.follow.run.output;
+  }
   if (applying) {
     out.options.input = c.apply_input;
     out.options.output = c.apply_output;
@@ -222,6 +272,7 @@ Command to_command(const Raw& c, bool applying) {
                                                            : IntensityModel::Global;
   out.quiet = c.quiet;
   out.verbose = c.verbose;
+  out.follow.run = out.options;
   return out;
 }
 
@@ -344,15 +395,20 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   add_output_options(app, c);
   add_run_options(app, c);
   CLI::App* apply = add_apply(app, c);
+  CLI::App* follow = add_follow(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return print ? app.exit(e) : 0;  // --help, --version
     return usage_error(print, describe(e));
   }
+  if (follow->parsed()) {
+    out = to_command(c, false, true);
+    return -1;
+  }
   const std::string problem = check_parsed(app, c, apply->parsed());
   if (!problem.empty()) return usage_error(print, problem);
-  out = to_command(c, apply->parsed());
+  out = to_command(c, apply->parsed(), false);
   return -1;
 }
 

@@ -21,14 +21,9 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// The reference's sample points, values and Jacobian, identical on every rank; with
-// --split points each rank sums its share of the points and MPI adds them.
+// With --split points each rank sums its share of the points and MPI adds them.
 FrameFitter make_fitter(SampleSet points, const Grid& grid, bool select, const Options& opt) {
-  const EstimateOptions& est = opt.estimate;
-  const std::vector<int> params = fitted_parameters(grid);
-  std::vector<double> jac = rigid_jacobian(points, grid.vox2world, params);
-  if (select) select_by_quality(points, jac, static_cast<int>(params.size()), est.quality);
-  FrameFitter fitter(std::move(points), std::move(jac), params, grid, est);
+  FrameFitter fitter = reference_fitter(std::move(points), grid, select, opt.estimate);
   if (opt.split == Split::Points && mpi_size() > 1) {
     const auto [b, e] = block_range(static_cast<int>(fitter.chunks()), mpi_size(), mpi_rank());
     fitter.set_chunk_range(b, e, [](std::vector<double>& v) { allreduce_sum(v); });
@@ -140,9 +135,9 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                                                                  const Options& opt) {
   const auto t0 = Clock::now();
   const EstimateOptions& est = opt.estimate;
-  SampleSet points = sample_grid(local.grid, est.sep_mm, est.fwhm_mm);
-  evaluate_reference(points, smoothed_coefficients(plan.reference_volume.data(), local.grid, est));
-  const FrameFitter fitter = make_fitter(std::move(points), local.grid, local.frames > 2, opt);
+  const FrameFitter fitter =
+      make_fitter(reference_points(plan.reference_volume.data(), local.grid, est), local.grid,
+                  local.frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
                 fitter.points().size(), since(t0), omp_get_max_threads());
   Fitting fitting{local,
@@ -183,6 +178,20 @@ void warn_if_implausible(const std::vector<RigidParams>& rp, const std::string& 
 }
 
 }  // namespace
+
+SampleSet reference_points(const float* reference, const Grid& grid, const EstimateOptions& est) {
+  SampleSet points = sample_grid(grid, est.sep_mm, est.fwhm_mm);
+  evaluate_reference(points, smoothed_coefficients(reference, grid, est));
+  return points;
+}
+
+FrameFitter reference_fitter(SampleSet points, const Grid& grid, bool select,
+                             const EstimateOptions& est) {
+  const std::vector<int> params = fitted_parameters(grid);
+  std::vector<double> jac = rigid_jacobian(points, grid.vox2world, params);
+  if (select) select_by_quality(points, jac, static_cast<int>(params.size()), est.quality);
+  return FrameFitter(std::move(points), std::move(jac), params, grid, est);
+}
 
 MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, const Options& opt) {
   const auto [fits, field] = fit_frames(plan, local, opt);

@@ -32,18 +32,28 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
 
 int nonsteady_frames(const Options& opt, const SeriesFile& file) {
   const int frames = file.frames();
+  std::vector<double> means;
+  if (opt.dummy_scans < 0) {
+    std::vector<float> frame(file.grid().voxels());
+    for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
+      file.read_frames(f, f + 1, frame.data());
+      means.push_back(global_mean(frame.data(), frame.size()));
+    }
+  }
+  return nonsteady_frames(opt, means, frames);
+}
+
+double global_mean(const float* v, std::size_t n) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += v[i];
+  return sum / static_cast<double>(n);
+}
+
+int nonsteady_frames(const Options& opt, const std::vector<double>& means, int frames) {
   if (opt.dummy_scans >= frames - 1)
     throw UsageError(
         fmt::format("--dummy-scans {}: {} has {} frames", opt.dummy_scans, opt.input, frames));
   if (opt.dummy_scans >= 0) return opt.dummy_scans;
-  std::vector<float> frame(file.grid().voxels());
-  std::vector<double> means;
-  for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
-    file.read_frames(f, f + 1, frame.data());
-    double sum = 0.0;
-    for (float v : frame) sum += v;
-    means.push_back(sum / static_cast<double>(frame.size()));
-  }
   const int n = std::min(count_nonsteady_frames(means), frames - 2);
   if (n > 0) {
     double steady = 0.0;

@@ -1,6 +1,7 @@
 // realign: parses the command line, sets up MPI, logging and signals, and runs.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 
 #include "realign/app/cli.hpp"
 #include "realign/app/distribute.hpp"
+#include "realign/app/follow.hpp"
 #include "realign/app/output_set.hpp"
 #include "realign/app/pipeline.hpp"
 #include "realign/app/progress.hpp"
@@ -58,6 +60,7 @@ void set_thread_count(realign::Command& cmd, const std::string& wait_policy, int
 
 int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
   try {
+    if (cmd.kind == realign::Command::Follow) return realign::run_follow(cmd.follow);
     const bool applying = cmd.kind == realign::Command::Apply;
     const realign::RunResult r =
         applying ? realign::run_apply(cmd.options) : realign::run_realign(cmd.options);
@@ -89,5 +92,7 @@ int main(int argc, char** argv) {
   if (status >= 0) return status;
   configure_logging(cmd, mpi.rank());
   set_thread_count(cmd, wait_policy, mpi.rank());
+  cmd.follow.run.threads = cmd.options.threads;
+  cmd.follow.live = isatty(STDOUT_FILENO) != 0;
   return run(cmd, mpi);
 }

@@ -19,8 +19,28 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Stages 4 and 5. A failure on rank 0 (a full disk, say) removes its temporaries and ends
-// every rank; any other rank's failure ends the job through the caller.
+// Stages 1 and 2, and the timing and memory every run reports.
+template <class Middle>
+RunResult run_stages(const Options& opt, Middle&& middle) {
+  const auto t0 = Clock::now();
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+  RunPlan plan = share_run(opt);
+  LocalFrames local = distribute_frames(plan, opt);
+  RunResult result;
+  result.seconds_read = since(t0);
+  const auto t_est = Clock::now();
+  result.record = record_motion(plan, middle(plan, local), opt);
+  result.seconds_estimate = since(t_est);
+  reslice_and_write(plan, local, opt, result);
+  result.seconds_total = since(t0);
+  result.series_mb =
+      static_cast<double>(local.grid.voxels()) * local.frames * sizeof(float) / (1024.0 * 1024.0);
+  result.peak_memory_mb = sum_peak_memory_mb();
+  return result;
+}
+
+}  // namespace
+
 void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& opt,
                        RunResult& result) {
   const auto t0 = Clock::now();
@@ -56,28 +76,6 @@ void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& o
     throw RunError(message, status);
   }
 }
-
-// Stages 1 and 2, and the timing and memory every run reports.
-template <class Middle>
-RunResult run_stages(const Options& opt, Middle&& middle) {
-  const auto t0 = Clock::now();
-  if (opt.threads > 0) omp_set_num_threads(opt.threads);
-  RunPlan plan = share_run(opt);
-  LocalFrames local = distribute_frames(plan, opt);
-  RunResult result;
-  result.seconds_read = since(t0);
-  const auto t_est = Clock::now();
-  result.record = record_motion(plan, middle(plan, local), opt);
-  result.seconds_estimate = since(t_est);
-  reslice_and_write(plan, local, opt, result);
-  result.seconds_total = since(t0);
-  result.series_mb =
-      static_cast<double>(local.grid.voxels()) * local.frames * sizeof(float) / (1024.0 * 1024.0);
-  result.peak_memory_mb = sum_peak_memory_mb();
-  return result;
-}
-
-}  // namespace
 
 RunResult run_realign(const Options& opt) {
   return run_stages(opt, [&](const RunPlan& plan, const LocalFrames& local) {

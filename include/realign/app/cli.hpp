@@ -4,13 +4,15 @@
 
 #include <string>
 
+#include "realign/app/follow.hpp"
 #include "realign/app/options.hpp"
 
 namespace realign {
 
 struct Command {
-  enum Kind { Run, Apply } kind = Run;
+  enum Kind { Run, Apply, Follow } kind = Run;
   Options options;
+  FollowOptions follow;  // `follow`: its own settings; follow.run is `options`
   bool quiet = false, verbose = false;
 };
 

@@ -7,6 +7,7 @@
 #include "realign/app/local_frames.hpp"
 #include "realign/app/options.hpp"
 #include "realign/app/run_plan.hpp"
+#include "realign/core/estimate.hpp"
 #include "realign/core/motion_record.hpp"
 
 namespace realign {
@@ -19,6 +20,15 @@ struct MotionEstimate {
   std::vector<int> unconverged;  // frames that hit the cap or lost overlap
   ReceiveFieldOutcome receive_field;
 };
+
+// The reference's sample points with its smoothed values and gradients.
+SampleSet reference_points(const float* reference, const Grid& grid, const EstimateOptions& est);
+
+// The fitter of every frame against those points: their Jacobian, thinned by quality when
+// `select` (a run of more than two frames). `realign follow` builds the same one per run,
+// which is why its parameters equal a batch `--ref first` run's.
+FrameFitter reference_fitter(SampleSet points, const Grid& grid, bool select,
+                             const EstimateOptions& est);
 
 // Collective. One pass to the reference, or (--ref mean) SPM's two: every frame to the
 // first-pass reference, the mean of the moved frames at the sample points, then every

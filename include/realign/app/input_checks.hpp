@@ -2,6 +2,8 @@
 // node has the memory for it, and how many of its first frames are non-steady-state.
 #pragma once
 
+#include <vector>
+
 #include "realign/app/options.hpp"
 #include "realign/io/nifti_io.hpp"
 
@@ -15,5 +17,11 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here);
 // leaves fewer than two frames), or detected from the global means of the first frames
 // (core/nonsteady.hpp), logged when there are any. At least two frames are left.
 int nonsteady_frames(const Options& opt, const SeriesFile& file);
+
+// The same from the global means of the first kNonsteadyWindow frames (of `frames`), for
+// callers that see the frames one by one (`realign follow`); means may be empty when
+// --dummy-scans is given.
+int nonsteady_frames(const Options& opt, const std::vector<double>& means, int frames);
+double global_mean(const float* v, std::size_t n);
 
 }  // namespace realign

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "realign/app/local_frames.hpp"
 #include "realign/app/options.hpp"
+#include "realign/app/run_plan.hpp"
 #include "realign/core/motion_record.hpp"
 #include "realign/io/errors.hpp"
 
@@ -23,6 +25,13 @@ struct RunResult {
   double peak_memory_mb = 0;  // peak resident memory summed over all ranks
   double series_mb = 0;       // the series as float32
 };
+
+// Stages 4 and 5, once result.record is known: reslices, writes every output and fills
+// result's outputs and times. A failure on rank 0 (a full disk, say) removes its
+// temporaries and ends every rank; any other rank's failure ends the job through the
+// caller. `realign follow` calls it at the end with the volumes it saw.
+void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& opt,
+                       RunResult& result);
 
 // Estimates, reslices and writes every output. Throws RunError for bad input or outputs
 // ("<file>: <problem>"), on every rank alike.
