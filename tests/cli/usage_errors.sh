@@ -46,7 +46,7 @@ usage "zero --sep" "--sep" "from 0.1 to 100" -- --sep 0 "$IN" "$OUT/r.nii"
 usage "fraction for a degree" "--est-degree" "a whole number from 1 to 5" -- \
   --est-degree 2.5 "$IN" "$OUT/r.nii"
 usage "negative --threads" "--threads" "from 0 to 4096" -- --threads -1 "$IN" "$OUT/r.nii"
-usage "unknown --intensity" "--intensity" "one of global, linear" "'cubic'" -- \
+usage "unknown --intensity" "--intensity" "one of coil, global, linear" "'cubic'" -- \
   --intensity cubic "$IN" "$OUT/r.nii"
 usage "option without value" "--fwhm: needs a value" -- "$IN" "$OUT/r.nii" --fwhm
 usage "unknown option" "unknown option" "--bogus" -- --bogus "$IN" "$OUT/r.nii"
