@@ -94,16 +94,16 @@ FrameFitter::FrameFitter(SampleSet points, std::vector<double> jacobian, std::ve
       ref_grid_(reference_grid),
       opt_(opt),
       basis_(reference_grid.dim, opt.intensity) {
-  const int np = static_cast<int>(params_.size()), k = basis_.terms();
+  const int np = static_cast<int>(params_.size());
   jtj_ = Eigen::MatrixXd::Zero(np, np);
   jtg_ = Eigen::VectorXd::Zero(np);
-  phi_.resize(points_.size() * k);
+  phi_.assign(points_.size() * phi_stride(), 0.0);
   for (std::size_t p = 0; p < points_.size(); ++p) {
     Eigen::Map<const Eigen::VectorXd> j(&jac_[p * np], np);
     jtj_.selfadjointView<Eigen::Lower>().rankUpdate(j);
     jtg_ += j * points_.g[p];
     gtg_ += points_.g[p] * points_.g[p];
-    basis_.evaluate(points_.x[p], points_.y[p], points_.z[p], &phi_[p * k]);
+    basis_.evaluate(points_.x[p], points_.y[p], points_.z[p], &phi_[p * phi_stride()]);
   }
   jtj_ = Eigen::MatrixXd(jtj_.selfadjointView<Eigen::Lower>());
   chunk_end_ = chunks();
@@ -115,24 +115,30 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
-// One chunk's sums (Layout), with the parameter count, spline degree and weighting fixed
-// at compile time so the accumulators live in registers and the interpolation is unrolled.
-template <int NP, int D, bool Robust>
+// One chunk's sums (Layout), with the parameter count, spline degree, intensity terms and
+// weighting fixed at compile time so the accumulators live in registers and the
+// interpolation is unrolled. K is 1 or kMaxIntensityTerms: fewer linear terms run with
+// K = 4 over zero-padded phi, whose extra sums are exact zeros that are never read, and
+// whose extra residual terms subtract exact zeros.
+template <int NP, int D, int K, bool Robust>
 void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficients& coef,
                                    const Interior& in, const Layout& lay, const Weighting& wt,
                                    double* out) const {
-  constexpr int KM = kMaxIntensityTerms;
-  const int k = lay.k;
-  double jh[NP * KM] = {}, hh[KM * KM] = {}, hg[KM] = {}, jj[NP * NP] = {}, jg[NP] = {};
+  double jh[NP * K] = {}, hh[K * K] = {}, hg[K] = {}, jj[NP * NP] = {}, jg[NP] = {};
   double gg = 0.0, inside = 0.0, sum_w = 0.0, sum_we2 = 0.0;
   const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
+  const double a00 = a(0, 0), a01 = a(0, 1), a02 = a(0, 2), a03 = a(0, 3);
+  const double a10 = a(1, 0), a11 = a(1, 1), a12 = a(1, 2), a13 = a(1, 3);
+  const double a20 = a(2, 0), a21 = a(2, 1), a22 = a(2, 2), a23 = a(2, 3);
+  const double *px = points_.x.data(), *py = points_.y.data(), *pz = points_.z.data();
+  const double* pg = points_.g.data();
   for (std::size_t p = p0; p < p1; ++p) {
-    const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
-    const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
-    const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
-    const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
+    const double x = px[p], y = py[p], z = pz[p];
+    const double yx = a00 * x + a01 * y + a02 * z + a03;
+    const double yy = a10 * x + a11 * y + a12 * z + a13;
+    const double yz = a20 * x + a21 * y + a22 * z + a23;
     const double* j = &jac_[p * NP];
-    const double g = points_.g[p];
+    const double g = pg[p];
     const bool inside_frame = in.contains(yx, yy, yz);
     if (!Robust && !inside_frame) {  // rare: its share comes off the fixed sums
       for (int r = 0; r < NP; ++r) {
@@ -143,12 +149,12 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
     }
     if (!inside_frame) continue;
     const double f = sse::value<D>(coef, yx, yy, yz);
-    const double* phi = &phi_[p * k];
-    double h[KM], w = 1.0;
-    for (int t = 0; t < k; ++t) h[t] = phi[t] * f;
+    const double* phi = &phi_[p * K];
+    double h[K], w = 1.0;
+    for (int t = 0; t < K; ++t) h[t] = phi[t] * f;
     if constexpr (Robust) {
       double e = g;
-      for (int t = 0; t < k; ++t) e -= wt.c[t] * h[t];
+      for (int t = 0; t < K; ++t) e -= wt.c[t] * h[t];
       w = wt.weight(e);
       sum_w += w;
       sum_we2 += w * e * e;
@@ -159,20 +165,21 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
       gg += w * g * g;
     }
     for (int r = 0; r < NP; ++r)
-      for (int t = 0; t < k; ++t) jh[r * KM + t] += w * j[r] * h[t];
-    for (int t = 0; t < k; ++t) {
-      for (int u = 0; u <= t; ++u) hh[t * KM + u] += w * h[t] * h[u];
+      for (int t = 0; t < K; ++t) jh[r * K + t] += w * j[r] * h[t];
+    for (int t = 0; t < K; ++t) {
+      for (int u = 0; u <= t; ++u) hh[t * K + u] += w * h[t] * h[u];
       hg[t] += w * h[t] * g;
     }
     inside += 1.0;
   }
+  const int k = lay.k;
   for (int r = 0, i = 0; r < NP; ++r) {
-    for (int t = 0; t < k; ++t) out[lay.jh() + r * k + t] = jh[r * KM + t];
+    for (int t = 0; t < k; ++t) out[lay.jh() + r * k + t] = jh[r * K + t];
     for (int q = 0; q <= r; ++q) out[lay.jj() + i++] = jj[r * NP + q];
     out[lay.jg() + r] = jg[r];
   }
   for (int t = 0, i = 0; t < k; ++t) {
-    for (int u = 0; u <= t; ++u) out[lay.hh() + i++] = hh[t * KM + u];
+    for (int u = 0; u <= t; ++u) out[lay.hh() + i++] = hh[t * K + u];
     out[lay.hg() + t] = hg[t];
   }
   out[lay.gg()] = gg;
@@ -192,9 +199,17 @@ std::vector<double> FrameFitter::sums_at(const Mat4& a, const PaddedCoefficients
   auto run = [&](auto np, auto degree, auto is_robust) {
     constexpr int NP = decltype(np)::value, D = decltype(degree)::value;
     constexpr bool R = decltype(is_robust)::value;
+    const Weighting& wt = robust ? *robust : plain;
+    const long b = static_cast<long>(chunk_begin_), e = static_cast<long>(chunk_end_);
+    if (phi_stride() == 1) {
 #pragma omp parallel for schedule(static)
-    for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c)
-      accumulate_chunk<NP, D, R>(c, a, coef, in, lay, robust ? *robust : plain, &per_chunk[c * w]);
+      for (long c = b; c < e; ++c)
+        accumulate_chunk<NP, D, 1, R>(c, a, coef, in, lay, wt, &per_chunk[c * w]);
+    } else {
+#pragma omp parallel for schedule(static)
+      for (long c = b; c < e; ++c)
+        accumulate_chunk<NP, D, kMaxIntensityTerms, R>(c, a, coef, in, lay, wt, &per_chunk[c * w]);
+    }
   };
   with_degree(coef.degree, [&](auto d) {
     using Yes = std::true_type;

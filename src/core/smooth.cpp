@@ -22,8 +22,11 @@ std::vector<float> edge_weights(int n, const std::vector<float>& k) {
 
 // Convolves along the first axis (contiguous): each row is copied into a zero-padded
 // buffer so the inner loop over voxels has no bounds checks and vectorises; the edge
-// weights then turn the truncated sums into means.
-void convolve_rows(float* data, std::size_t rows, int n, const std::vector<float>& k) {
+// weights then turn the truncated sums into means. Built for AVX2 too (without FMA, so
+// every value is the same), chosen at run time; likewise convolve_lines.
+__attribute__((target_clones("avx2", "default"))) void convolve_rows(float* data, std::size_t rows,
+                                                                     int n,
+                                                                     const std::vector<float>& k) {
   const int half = static_cast<int>(k.size() / 2);
   const std::vector<float> norm = edge_weights(n, k);
 #pragma omp parallel
@@ -46,8 +49,10 @@ void convolve_rows(float* data, std::size_t rows, int n, const std::vector<float
 
 // Convolves along an outer axis of a [outer][n][inner] block: whole lines of `inner`
 // contiguous voxels are combined at once, so memory is read in order and vectorises.
-void convolve_lines(float* data, std::size_t outer, int n, std::size_t inner,
-                    const std::vector<float>& k) {
+__attribute__((target_clones("avx2", "default"))) void convolve_lines(float* data,
+                                                                      std::size_t outer, int n,
+                                                                      std::size_t inner,
+                                                                      const std::vector<float>& k) {
   const int half = static_cast<int>(k.size() / 2);
   const std::vector<float> norm = edge_weights(n, k);
   const std::size_t chunk = 512;
