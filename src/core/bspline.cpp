@@ -5,6 +5,11 @@
 #include <stdexcept>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+
 namespace realign {
 namespace {
 
@@ -114,6 +119,33 @@ __attribute__((target_clones("avx2", "default"))) void filter_columns(double* c,
   }
 }
 
+// dst[c * rows + r] = src[r * cols + c]: a rows x cols block of floats transposed into
+// doubles, 4x4 tiles at a time.
+void transpose_to_double(const float* src, std::size_t rows, std::size_t cols, double* dst) {
+  std::size_t r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 4 <= rows; r0 += 4) {
+    std::size_t c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      __m128 a = _mm_loadu_ps(src + r0 * cols + c), b = _mm_loadu_ps(src + (r0 + 1) * cols + c);
+      __m128 e = _mm_loadu_ps(src + (r0 + 2) * cols + c),
+             f = _mm_loadu_ps(src + (r0 + 3) * cols + c);
+      _MM_TRANSPOSE4_PS(a, b, e, f);
+      const __m128 t[4] = {a, b, e, f};
+      for (int q = 0; q < 4; ++q) {
+        double* d = dst + (c + q) * rows + r0;
+        _mm_storeu_pd(d, _mm_cvtps_pd(t[q]));
+        _mm_storeu_pd(d + 2, _mm_cvtps_pd(_mm_movehl_ps(t[q], t[q])));
+      }
+    }
+    for (; c < cols; ++c)
+      for (std::size_t r = r0; r < r0 + 4; ++r) dst[c * rows + r] = src[r * cols + c];
+  }
+#endif
+  for (std::size_t r = r0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 }  // namespace
 
 int bspline_weights(int degree, double x, double* w, double* dw) {
@@ -140,15 +172,14 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
 #pragma omp parallel
   {
     std::vector<double> by_i(nx * ny), by_j(nx * ny);
+    std::vector<float> rounded(nx * ny);
 #pragma omp for schedule(static)
     for (long k = 0; k < static_cast<long>(nz); ++k) {
       float* slice = volume + k * nx * ny;
-      for (std::size_t j = 0; j < ny; ++j)
-        for (std::size_t i = 0; i < nx; ++i) by_i[i * ny + j] = slice[j * nx + i];
+      transpose_to_double(slice, ny, nx, by_i.data());
       filter_columns(by_i.data(), static_cast<int>(nx), ny, z, np);
-      for (std::size_t i = 0; i < nx; ++i)
-        for (std::size_t j = 0; j < ny; ++j)
-          by_j[j * nx + i] = static_cast<float>(by_i[i * ny + j]);
+      for (std::size_t v = 0; v < nx * ny; ++v) rounded[v] = static_cast<float>(by_i[v]);
+      transpose_to_double(rounded.data(), nx, ny, by_j.data());
       filter_columns(by_j.data(), static_cast<int>(ny), nx, z, np);
       for (std::size_t v = 0; v < nx * ny; ++v) slice[v] = static_cast<float>(by_j[v]);
     }
