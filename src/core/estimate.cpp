@@ -7,6 +7,7 @@
 
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
+#include "spline_batch.hpp"
 #include "spline_sse.hpp"
 
 namespace realign {
@@ -132,45 +133,65 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
   const double a20 = a(2, 0), a21 = a(2, 1), a22 = a(2, 2), a23 = a(2, 3);
   const double *px = points_.x.data(), *py = points_.y.data(), *pz = points_.z.data();
   const double* pg = points_.g.data();
-  for (std::size_t p = p0; p < p1; ++p) {
-    const double x = px[p], y = py[p], z = pz[p];
-    const double yx = a00 * x + a01 * y + a02 * z + a03;
-    const double yy = a10 * x + a11 * y + a12 * z + a13;
-    const double yz = a20 * x + a21 * y + a22 * z + a23;
-    const double* j = &jac_[p * NP];
-    const double g = pg[p];
-    const bool inside_frame = in.contains(yx, yy, yz);
-    if (!Robust && !inside_frame) {  // rare: its share comes off the fixed sums
-      for (int r = 0; r < NP; ++r) {
-        for (int q = 0; q <= r; ++q) jj[r * NP + q] += j[r] * j[q];
-        jg[r] += j[r] * g;
+  // The frame's values at a batch of points first (independent interpolations, which
+  // the CPU overlaps), then the sums point by point in order.
+  constexpr int kBatch = 16;
+  double tx[kBatch], ty[kBatch], tz[kBatch], values[kBatch];
+  bool inside_batch[kBatch];
+  for (std::size_t b0 = p0; b0 < p1; b0 += kBatch) {
+    const std::size_t nb = std::min<std::size_t>(kBatch, p1 - b0);
+    int m = 0;  // the points inside, packed at the front of tx, ty, tz
+    for (std::size_t q = 0; q < nb; ++q) {
+      const std::size_t p = b0 + q;
+      const double x = px[p], y = py[p], z = pz[p];
+      const double yx = a00 * x + a01 * y + a02 * z + a03;
+      const double yy = a10 * x + a11 * y + a12 * z + a13;
+      const double yz = a20 * x + a21 * y + a22 * z + a23;
+      inside_batch[q] = in.contains(yx, yy, yz);
+      tx[m] = yx;
+      ty[m] = yy;
+      tz[m] = yz;
+      m += inside_batch[q];
+    }
+    batch::values<D>(coef, tx, ty, tz, m, values);
+    for (std::size_t q = 0, v = 0; q < nb; ++q) {
+      const std::size_t p = b0 + q;
+      const double* j = &jac_[p * NP];
+      const double g = pg[p];
+      if (!inside_batch[q]) {
+        if constexpr (!Robust) {  // rare: its share comes off the fixed sums
+          for (int r = 0; r < NP; ++r) {
+            for (int u = 0; u <= r; ++u) jj[r * NP + u] += j[r] * j[u];
+            jg[r] += j[r] * g;
+          }
+          gg += g * g;
+        }
+        continue;
       }
-      gg += g * g;
-    }
-    if (!inside_frame) continue;
-    const double f = sse::value<D>(coef, yx, yy, yz);
-    const double* phi = &phi_[p * K];
-    double h[K], w = 1.0;
-    for (int t = 0; t < K; ++t) h[t] = phi[t] * f;
-    if constexpr (Robust) {
-      double e = g;
-      for (int t = 0; t < K; ++t) e -= wt.c[t] * h[t];
-      w = wt.weight(e);
-      sum_w += w;
-      sum_we2 += w * e * e;
-      for (int r = 0; r < NP; ++r) {
-        for (int q = 0; q <= r; ++q) jj[r * NP + q] += w * j[r] * j[q];
-        jg[r] += w * j[r] * g;
+      const double f = values[v++];
+      const double* phi = &phi_[p * K];
+      double h[K], w = 1.0;
+      for (int t = 0; t < K; ++t) h[t] = phi[t] * f;
+      if constexpr (Robust) {
+        double e = g;
+        for (int t = 0; t < K; ++t) e -= wt.c[t] * h[t];
+        w = wt.weight(e);
+        sum_w += w;
+        sum_we2 += w * e * e;
+        for (int r = 0; r < NP; ++r) {
+          for (int u = 0; u <= r; ++u) jj[r * NP + u] += w * j[r] * j[u];
+          jg[r] += w * j[r] * g;
+        }
+        gg += w * g * g;
       }
-      gg += w * g * g;
+      for (int r = 0; r < NP; ++r)
+        for (int t = 0; t < K; ++t) jh[r * K + t] += w * j[r] * h[t];
+      for (int t = 0; t < K; ++t) {
+        for (int u = 0; u <= t; ++u) hh[t * K + u] += w * h[t] * h[u];
+        hg[t] += w * h[t] * g;
+      }
+      inside += 1.0;
     }
-    for (int r = 0; r < NP; ++r)
-      for (int t = 0; t < K; ++t) jh[r * K + t] += w * j[r] * h[t];
-    for (int t = 0; t < K; ++t) {
-      for (int u = 0; u <= t; ++u) hh[t * K + u] += w * h[t] * h[u];
-      hg[t] += w * h[t] * g;
-    }
-    inside += 1.0;
   }
   const int k = lay.k;
   for (int r = 0, i = 0; r < NP; ++r) {
