@@ -2,7 +2,9 @@
 
 #include <libdeflate.h>
 #include <nifti1_io.h>
+#if defined(_OPENMP)
 #include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -292,6 +294,22 @@ constexpr std::size_t kGzipPart = 256 * 1024;
 // Level 1: on resliced float32 frames (mantissas are noise) it compresses as much as
 // levels 2-6, 82% of the raw size on decnef_sub-1_run-2, in 80% of level 4's time.
 constexpr int kGzipLevel = 1;
+
+// The fuzz target builds this file without OpenMP.
+int max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+int thread_index() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
 }  // namespace
 
 FrameEncoder::FrameEncoder(const FrameFormat& format, std::size_t voxels)
@@ -309,7 +327,7 @@ const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) 
   const long parts =
       static_cast<long>(std::max<std::size_t>(1, (size + kGzipPart - 1) / kGzipPart));
   if (static_cast<long>(parts_.size()) < parts) parts_.resize(parts);
-  const int threads = static_cast<int>(std::min<long>(parts, omp_get_max_threads()));
+  const int threads = static_cast<int>(std::min<long>(parts, max_threads()));
   while (static_cast<int>(compressors_.size()) < threads) {
     compressors_.push_back(libdeflate_alloc_compressor(kGzipLevel));
     if (!compressors_.back()) throw std::bad_alloc();
@@ -317,7 +335,7 @@ const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) 
   const char* in = static_cast<const char*>(data);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (long p = 0; p < parts; ++p) {
-    auto* c = static_cast<libdeflate_compressor*>(compressors_[omp_get_thread_num()]);
+    auto* c = static_cast<libdeflate_compressor*>(compressors_[thread_index()]);
     const std::size_t begin = p * kGzipPart, n = std::min(kGzipPart, size - begin);
     std::vector<char>& out = parts_[p];
     out.resize(libdeflate_gzip_compress_bound(c, n));
