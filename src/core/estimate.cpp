@@ -116,6 +116,40 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
+namespace {
+
+// Points are interpolated a batch at a time before their sums are taken: independent
+// interpolations, which the CPU overlaps (and AVX2 pairs, see spline_batch).
+constexpr int kBatch = 16;
+
+// The frame's values at points [b0, b0 + n) of s mapped by a (reference voxels to frame
+// voxels): inside[q] says whether point b0 + q falls in the frame's interior, and
+// values[] holds, in order, the values at the points that do.
+template <int D>
+void values_inside(const SampleSet& s, const Mat4& a, const PaddedCoefficients& coef,
+                   const Interior& in, std::size_t b0, int n, bool* inside, double* values) {
+  const double a00 = a(0, 0), a01 = a(0, 1), a02 = a(0, 2), a03 = a(0, 3);
+  const double a10 = a(1, 0), a11 = a(1, 1), a12 = a(1, 2), a13 = a(1, 3);
+  const double a20 = a(2, 0), a21 = a(2, 1), a22 = a(2, 2), a23 = a(2, 3);
+  double tx[kBatch], ty[kBatch], tz[kBatch];
+  int m = 0;  // the points inside, packed at the front of tx, ty, tz
+  for (int q = 0; q < n; ++q) {
+    const std::size_t p = b0 + q;
+    const double x = s.x[p], y = s.y[p], z = s.z[p];
+    const double yx = a00 * x + a01 * y + a02 * z + a03;
+    const double yy = a10 * x + a11 * y + a12 * z + a13;
+    const double yz = a20 * x + a21 * y + a22 * z + a23;
+    inside[q] = in.contains(yx, yy, yz);
+    tx[m] = yx;
+    ty[m] = yy;
+    tz[m] = yz;
+    m += inside[q];
+  }
+  batch::values<D>(coef, tx, ty, tz, m, values);
+}
+
+}  // namespace
+
 // One chunk's sums (Layout), with the parameter count, spline degree, intensity terms and
 // weighting fixed at compile time so the accumulators live in registers and the
 // interpolation is unrolled. K is 1 or kMaxIntensityTerms: fewer linear terms run with
@@ -128,33 +162,13 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
   double jh[NP * K] = {}, hh[K * K] = {}, hg[K] = {}, jj[NP * NP] = {}, jg[NP] = {};
   double gg = 0.0, inside = 0.0, sum_w = 0.0, sum_we2 = 0.0;
   const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
-  const double a00 = a(0, 0), a01 = a(0, 1), a02 = a(0, 2), a03 = a(0, 3);
-  const double a10 = a(1, 0), a11 = a(1, 1), a12 = a(1, 2), a13 = a(1, 3);
-  const double a20 = a(2, 0), a21 = a(2, 1), a22 = a(2, 2), a23 = a(2, 3);
-  const double *px = points_.x.data(), *py = points_.y.data(), *pz = points_.z.data();
   const double* pg = points_.g.data();
-  // The frame's values at a batch of points first (independent interpolations, which
-  // the CPU overlaps), then the sums point by point in order.
-  constexpr int kBatch = 16;
-  double tx[kBatch], ty[kBatch], tz[kBatch], values[kBatch];
+  double values[kBatch];
   bool inside_batch[kBatch];
   for (std::size_t b0 = p0; b0 < p1; b0 += kBatch) {
-    const std::size_t nb = std::min<std::size_t>(kBatch, p1 - b0);
-    int m = 0;  // the points inside, packed at the front of tx, ty, tz
-    for (std::size_t q = 0; q < nb; ++q) {
-      const std::size_t p = b0 + q;
-      const double x = px[p], y = py[p], z = pz[p];
-      const double yx = a00 * x + a01 * y + a02 * z + a03;
-      const double yy = a10 * x + a11 * y + a12 * z + a13;
-      const double yz = a20 * x + a21 * y + a22 * z + a23;
-      inside_batch[q] = in.contains(yx, yy, yz);
-      tx[m] = yx;
-      ty[m] = yy;
-      tz[m] = yz;
-      m += inside_batch[q];
-    }
-    batch::values<D>(coef, tx, ty, tz, m, values);
-    for (std::size_t q = 0, v = 0; q < nb; ++q) {
+    const int nb = static_cast<int>(std::min<std::size_t>(kBatch, p1 - b0));
+    values_inside<D>(points_, a, coef, in, b0, nb, inside_batch, values);
+    for (int q = 0, v = 0; q < nb; ++q) {
       const std::size_t p = b0 + q;
       const double* j = &jac_[p * NP];
       const double g = pg[p];
