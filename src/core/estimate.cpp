@@ -125,7 +125,6 @@ constexpr int kBatch = 16;
 // The frame's values at points [b0, b0 + n) of s mapped by a (reference voxels to frame
 // voxels): inside[q] says whether point b0 + q falls in the frame's interior, and
 // values[] holds, in order, the values at the points that do.
-template <int D>
 void values_inside(const SampleSet& s, const Mat4& a, const PaddedCoefficients& coef,
                    const Interior& in, std::size_t b0, int n, bool* inside, double* values) {
   const double a00 = a(0, 0), a01 = a(0, 1), a02 = a(0, 2), a03 = a(0, 3);
@@ -145,7 +144,7 @@ void values_inside(const SampleSet& s, const Mat4& a, const PaddedCoefficients& 
     tz[m] = yz;
     m += inside[q];
   }
-  batch::values<D>(coef, tx, ty, tz, m, values);
+  batch::values(coef, tx, ty, tz, m, values);
 }
 
 }  // namespace
@@ -167,7 +166,7 @@ void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficien
   bool inside_batch[kBatch];
   for (std::size_t b0 = p0; b0 < p1; b0 += kBatch) {
     const int nb = static_cast<int>(std::min<std::size_t>(kBatch, p1 - b0));
-    values_inside<D>(points_, a, coef, in, b0, nb, inside_batch, values);
+    values_inside(points_, a, coef, in, b0, nb, inside_batch, values);
     for (int q = 0, v = 0; q < nb; ++q) {
       const std::size_t p = b0 + q;
       const double* j = &jac_[p * NP];

@@ -71,29 +71,13 @@ __attribute__((target("avx2"))) void cubic_pairs(const PaddedCoefficients& c, co
 
 }  // namespace
 
-template <int D>
 void values(const PaddedCoefficients& c, const double* x, const double* y, const double* z, int n,
             double* out) {
 #if defined(__SSE2__)
-  if constexpr (D == 3) {
-    static const bool avx2 = __builtin_cpu_supports("avx2");
-    if (avx2) return cubic_pairs(c, x, y, z, n, out);
-  }
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (c.degree == 3 && avx2) return cubic_pairs(c, x, y, z, n, out);
 #endif
-  one_by_one<D>(c, x, y, z, n, out);
+  with_degree(c.degree, [&](auto d) { one_by_one<decltype(d)::value>(c, x, y, z, n, out); });
 }
-
-template void values<0>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
-template void values<1>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
-template void values<2>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
-template void values<3>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
-template void values<4>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
-template void values<5>(const PaddedCoefficients&, const double*, const double*, const double*, int,
-                        double*);
 
 }  // namespace realign::batch

@@ -7,8 +7,8 @@
 
 namespace realign::batch {
 
-// out[i] = sse::value<D>(c, x[i], y[i], z[i]) for i < n, under padded_value's conditions.
-template <int D>
+// out[i] = sse::value<D>(c, x[i], y[i], z[i]) for i < n, with D = c.degree, under
+// padded_value's conditions.
 void values(const PaddedCoefficients& c, const double* x, const double* y, const double* z, int n,
             double* out);
 
