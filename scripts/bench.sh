@@ -4,7 +4,10 @@
 # a copy of the last published run). Old and new runs alternate, so a machine that gets
 # busier mid-run slows both alike; the ratios new/old are the numbers to compare.
 #
-#   scripts/bench.sh [repeats=3]
+#   scripts/bench.sh [repeats=3] [quick]
+#
+# quick: only the two rows of issue G's targets (decnef, mpirun -n 2, .nii and .nii.gz)
+# and the kernels.
 #
 # The previous version: OLD_BIN=path/to/realign, or else OLD_REF (a git ref, default
 # a915a16, the main that issue G started from) extracted with `git archive` and built
@@ -18,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 REPEATS=${1:-3}
+QUICK=${2:-}
 BUILD=${BUILD_DIR:-build}
 BIN=$BUILD/realign
 PHANTOM=$BUILD/realign-phantom
@@ -115,6 +119,7 @@ echo "| configuration | wall s | old wall s | wall new/old | total s | old total
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 row "mpirun -n 2, defaults" "$WORK/a.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$RUN"
 row "mpirun -n 2, .nii.gz output" "$WORK/f.nii.gz" "${MPIRUN[@]}" -n 2 @BIN@ "$RUN"
+[[ $QUICK == quick ]] || {
 row "mpirun -n 1, defaults" "$WORK/b.nii" "${MPIRUN[@]}" -n 1 @BIN@ "$RUN"
 row "no mpirun, --threads 2" "$WORK/c.nii" @BIN@ --threads 2 "$RUN"
 row "no mpirun, --threads 2, .nii.gz output" "$WORK/c.nii.gz" @BIN@ --threads 2 "$RUN"
@@ -139,11 +144,17 @@ row "long run (x3 frames), mpirun -n 2" "$WORK/g.nii" "${MPIRUN[@]}" -n 2 @BIN@ 
 
 "$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
 row "high-res phantom 104x104x72x300, mpirun -n 2" "$WORK/h.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/hires.nii.gz"
+}
 
 # The kernels (Google Benchmark, one thread, median CPU time of REPEATS repetitions).
+# Prints "name,µs" per kernel (JSON: the CSV reporter refuses counters on some kernels only).
 kernels() {
   OMP_NUM_THREADS=1 "$1" --benchmark_repetitions="$REPEATS" --benchmark_report_aggregates_only=true \
-    --benchmark_format=csv 2>/dev/null | grep '_median"' | cut -d, -f1,4 | sed 's/"//g; s/_median//'
+    --benchmark_format=json 2>/dev/null | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        print("%s,%.1f" % (b["run_name"], b["cpu_time"]))'
 }
 if [[ -x $BUILD/realign-bench-kernels ]]; then
   echo
