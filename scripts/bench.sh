@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Speed and memory of realign on this machine: medians of repeated runs, printed as
-# Markdown tables (docs/benchmarks.md holds a copy of the last published run).
+# Speed and memory of realign on this machine, next to a previous version measured in the
+# same run: medians of repeated runs, printed as Markdown tables (docs/benchmarks.md holds
+# a copy of the last published run). Old and new runs alternate, so a machine that gets
+# busier mid-run slows both alike; the ratios new/old are the numbers to compare.
 #
-#   scripts/bench.sh [repeats=3]
+#   scripts/bench.sh [repeats=3] [quick]
+#
+# quick: only the two rows of issue G's targets (decnef, mpirun -n 2, .nii and .nii.gz)
+# and the kernels.
+#
+# The previous version: OLD_BIN=path/to/realign, or else OLD_REF (a git ref, default
+# a915a16, the main that issue G started from) extracted with `git archive` and built
+# once into $OLD_DIR (default build-old-REF/, kept for the next run). Its kernel
+# benchmark is today's bench/kernels.cpp built against its libraries.
 #
 # Inputs: decnef_sub-1_run-2 from ../shared when present (else a phantom of the same
 # shape), a long run made by putting that run three times back to back (627 frames),
@@ -11,14 +21,41 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 REPEATS=${1:-3}
-BIN=${BUILD_DIR:-build}/realign
-PHANTOM=${BUILD_DIR:-build}/realign-phantom
+QUICK=${2:-}
+BUILD=${BUILD_DIR:-build}
+BIN=$BUILD/realign
+PHANTOM=$BUILD/realign-phantom
 [[ -x "$BIN" ]] || scripts/build.sh >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN=(mpirun --bind-to hwthread --map-by core)
 WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/realign-bench.XXXXXX")}
 mkdir -p "$WORK"
 trap '[[ -z "${BENCH_DIR:-}" ]] && rm -rf "$WORK"' EXIT
+
+# The previous version, built beside this one (its own sources, its own build tree).
+OLD_REF=${OLD_REF:-a915a16}
+OLD_DIR=${OLD_DIR:-$ROOT/build-old-$OLD_REF}
+if [[ -z "${OLD_BIN:-}" ]]; then
+  OLD_BIN=$OLD_DIR/build/realign
+  if [[ ! -x $OLD_BIN ]]; then
+    echo "building $OLD_REF in $OLD_DIR ..." >&2
+    rm -rf "$OLD_DIR" && mkdir -p "$OLD_DIR/src"
+    git archive "$OLD_REF" | tar -x -C "$OLD_DIR/src"
+    cat >>"$OLD_DIR/src/CMakeLists.txt" <<EOF
+find_package(benchmark QUIET)
+if(benchmark_FOUND)
+  add_executable(realign-bench-kernels $ROOT/bench/kernels.cpp)
+  target_link_libraries(realign-bench-kernels PRIVATE realign_phantom benchmark::benchmark)
+  set_target_properties(realign-bench-kernels PROPERTIES RUNTIME_OUTPUT_DIRECTORY \${CMAKE_BINARY_DIR})
+endif()
+EOF
+    cmake -S "$OLD_DIR/src" -B "$OLD_DIR/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$OLD_DIR/build" -j"$(nproc)" --target realign >/dev/null
+    cmake --build "$OLD_DIR/build" -j"$(nproc)" --target realign-bench-kernels >/dev/null 2>&1 ||
+      echo "old kernel benchmark not built (API changed?): kernels shown without it" >&2
+  fi
+fi
+OLD_KERNELS=$(dirname "$OLD_BIN")/realign-bench-kernels
 
 # shellcheck source=lib/decnef-run.sh
 source "$ROOT/scripts/lib/decnef-run.sh"
@@ -43,34 +80,44 @@ print("%.3f %s %s %s %s %s %s %s" % ((t1 - t0,) + m.groups() + g.groups()))
 PY
 }
 
-# Median of each column over REPEATS runs.
-median_of() {
-  local rows=()
-  for ((i = 0; i < REPEATS; ++i)); do rows+=("$(measure "$@")"); done
-  printf '%s\n' "${rows[@]}" | python3 -c '
+median() {  # rows of numbers on stdin -> the median of each column
+  python3 -c '
 import sys, statistics
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 print(" ".join("%.3f" % statistics.median(c) for c in zip(*rows)))'
 }
 
-row() {  # label, then the median columns
-  local label=$1
-  shift
-  read -r wall rd est res wr tot mem ratio <<<"$*"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %.0f | %s |\n' "$label" "$wall" "$tot" "$rd" "$est" "$res" "$wr" "$mem" "$ratio"
+# row LABEL OUT ARGS...: ARGS is a command line with "@BIN@" where realign goes; runs it
+# REPEATS times with each binary, alternating, and prints one table row.
+row() {
+  local label=$1 out=$2
+  shift 2
+  local new=() old=() a
+  for ((i = 0; i < REPEATS; ++i)); do
+    new+=("$(measure "$out" "${@/@BIN@/$BIN}")")
+    old+=("$(measure "$out" "${@/@BIN@/$OLD_BIN}")")
+  done
+  read -r wall rd est res wr tot mem ratio <<<"$(printf '%s\n' "${new[@]}" | median)"
+  read -r owall ord oest ores owr otot omem oratio <<<"$(printf '%s\n' "${old[@]}" | median)"
+  printf '| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s | %.0f | %s |\n' "$label" \
+    "$wall" "$owall" "$(echo "$wall / $owall" | bc -l)" "$tot" "$otot" "$(echo "$tot / $otot" | bc -l)" \
+    "$rd" "$est" "$res" "$wr" "$mem" "$ratio"
 }
 
-echo "realign benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, median of $REPEATS runs"
-echo "input: $RUN_NAME"
+echo "realign benchmark, $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), median of $REPEATS runs"
+echo "new: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include || echo ' + uncommitted changes'); old: ${OLD_REF} ($OLD_BIN)"
+echo "input: $RUN_NAME; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| configuration | wall s | total s | read s | estimate s | reslice s | write s | peak MB (all ranks) | x series |"
-echo "|---|---|---|---|---|---|---|---|---|"
-row "mpirun -n 2, defaults" "$(median_of "$WORK/a.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$RUN")"
-row "mpirun -n 1, defaults" "$(median_of "$WORK/b.nii" "${MPIRUN[@]}" -n 1 "$BIN" "$RUN")"
-row "no mpirun, --threads 2" "$(median_of "$WORK/c.nii" "$BIN" --threads 2 "$RUN")"
-row "no mpirun, --threads 1" "$(median_of "$WORK/d.nii" "$BIN" --threads 1 "$RUN")"
-row "mpirun -n 2, --split points" "$(median_of "$WORK/e.nii" "${MPIRUN[@]}" -n 2 "$BIN" --split points "$RUN")"
-row "mpirun -n 2, .nii.gz output" "$(median_of "$WORK/f.nii.gz" "${MPIRUN[@]}" -n 2 "$BIN" "$RUN")"
+echo "| configuration | wall s | old wall s | wall new/old | total s | old total s | total new/old | read s | estimate s | reslice s | write s | peak MB (all ranks) | x series |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+row "mpirun -n 2, defaults" "$WORK/a.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$RUN"
+row "mpirun -n 2, .nii.gz output" "$WORK/f.nii.gz" "${MPIRUN[@]}" -n 2 @BIN@ "$RUN"
+[[ $QUICK == quick ]] || {
+row "mpirun -n 1, defaults" "$WORK/b.nii" "${MPIRUN[@]}" -n 1 @BIN@ "$RUN"
+row "no mpirun, --threads 2" "$WORK/c.nii" @BIN@ --threads 2 "$RUN"
+row "no mpirun, --threads 2, .nii.gz output" "$WORK/c.nii.gz" @BIN@ --threads 2 "$RUN"
+row "no mpirun, --threads 1" "$WORK/d.nii" @BIN@ --threads 1 "$RUN"
+row "mpirun -n 2, --split points" "$WORK/e.nii" "${MPIRUN[@]}" -n 2 @BIN@ --split points "$RUN"
 
 # The long run: the same series three times back to back.
 python3 - "$RUN" "$WORK/long.nii" <<'PY'
@@ -86,7 +133,36 @@ body = data[offset:]
 with open(dst, "wb") as f:
     f.write(hdr + data[348:offset] + body + body + body)
 PY
-row "long run (x3 frames), mpirun -n 2" "$(median_of "$WORK/g.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/long.nii")"
+row "long run (x3 frames), mpirun -n 2" "$WORK/g.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/long.nii"
 
 "$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
-row "high-res phantom 104x104x72x300, mpirun -n 2" "$(median_of "$WORK/h.nii" "${MPIRUN[@]}" -n 2 "$BIN" "$WORK/hires.nii.gz")"
+row "high-res phantom 104x104x72x300, mpirun -n 2" "$WORK/h.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/hires.nii.gz"
+}
+
+# The kernels (Google Benchmark, one thread, median CPU time of REPEATS repetitions).
+# Prints "name,µs" per kernel (JSON: the CSV reporter refuses counters on some kernels only).
+kernels() {
+  OMP_NUM_THREADS=1 "$1" --benchmark_repetitions="$REPEATS" --benchmark_report_aggregates_only=true \
+    --benchmark_format=json 2>/dev/null | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        print("%s,%.1f" % (b["run_name"], b["cpu_time"]))'
+}
+if [[ -x $BUILD/realign-bench-kernels ]]; then
+  echo
+  echo "Kernels on one 64x64x34 frame (bench/kernels.cpp), one thread, median CPU time of $REPEATS:"
+  echo
+  echo "| kernel | µs | old µs | new/old |"
+  echo "|---|---|---|---|"
+  new_k=$(kernels "$BUILD/realign-bench-kernels")
+  old_k=$([[ -x $OLD_KERNELS ]] && kernels "$OLD_KERNELS" || true)
+  while IFS=, read -r name t; do
+    o=$(grep -F "$name," <<<"$old_k" | cut -d, -f2 || true)
+    if [[ -n $o ]]; then
+      printf '| %s | %.0f | %.0f | %.2f |\n' "$name" "$t" "$o" "$(echo "$t / $o" | bc -l)"
+    else
+      printf '| %s | %.0f | - | - |\n' "$name" "$t"
+    fi
+  done <<<"$new_k"
+fi

@@ -8,6 +8,8 @@ PACKAGES=(
   libinsighttoolkit5-dev libeigen3-dev
   libopenmpi-dev openmpi-bin
   libcli11-dev libdeflate-dev zlib1g-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev
+  # Google Benchmark: the kernel benchmarks (bench/), built only when it is installed.
+  libbenchmark-dev
   python3
   # Headless browser for tests/cli/report_browser.sh, which renders the QC report (the test
   # skips without it). About 140 MB to download; installed in 19 s on a 2-core machine.

@@ -51,10 +51,12 @@ class Reslicer {
     const Grid& g = local_.grid;
     std::copy(v, v + nv_, work_.begin());
     bspline_coefficients(work_.data(), g.dim, opt_.reslice_degree);
+    // With the mask, what lies outside the voxels every frame sees becomes fill, in the
+    // series and in the mean alike: those voxels are not worth interpolating.
+    const RowIntervals& kept = opt_.mask ? common_ : visible_[f];
     reslice_frame(pad_coefficients(work_.data(), g.dim, opt_.reslice_degree),
-                  reference_to_frame_voxels(xfm_[f], g, g), visible_[f], fill_, v);
-    mean_.add(v, visible_[f]);
-    if (opt_.mask) common_.apply(v, fill_);
+                  reference_to_frame_voxels(xfm_[f], g, g), kept, fill_, v);
+    mean_.add(v, kept);
     null_.add_frame(f, v);
     if (f > local_.own_begin) {
       dvars_[f - local_.own_begin] = dvars(local_.frame(f - 1), v);

@@ -5,6 +5,11 @@
 #include <stdexcept>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+
 namespace realign {
 namespace {
 
@@ -30,44 +35,6 @@ int poles(int degree, double* z) {
       return 2;
     default:
       throw std::invalid_argument("B-spline degree must be 0-5");
-  }
-}
-
-// In-place prefilter of one line with mirror boundaries (whole-sample symmetric).
-void filter_line(double* c, int n, const double* z, int npoles) {
-  if (n < 2 || npoles == 0) return;
-  double gain = 1.0;
-  for (int p = 0; p < npoles; ++p) gain *= (1.0 - z[p]) * (1.0 - 1.0 / z[p]);
-  for (int i = 0; i < n; ++i) c[i] *= gain;
-  for (int p = 0; p < npoles; ++p) {
-    const double zp = z[p];
-    // Causal initial value: the exact sum over the mirrored signal, truncated where
-    // z^k no longer matters.
-    const int horizon = static_cast<int>(std::ceil(std::log(1e-12) / std::log(std::fabs(zp))));
-    double c0;
-    if (horizon < n) {
-      double zk = zp;
-      c0 = c[0];
-      for (int k = 1; k < horizon; ++k) {
-        c0 += zk * c[k];
-        zk *= zp;
-      }
-    } else {
-      double zk = zp;
-      const double zn = std::pow(zp, n - 1);
-      double z2n = zn * zn / zp;
-      c0 = c[0] + zn * c[n - 1];
-      for (int k = 1; k < n - 1; ++k) {
-        c0 += (zk + z2n) * c[k];
-        zk *= zp;
-        z2n /= zp;
-      }
-      c0 /= (1.0 - zn * zn);
-    }
-    c[0] = c0;
-    for (int i = 1; i < n; ++i) c[i] += zp * c[i - 1];
-    c[n - 1] = (zp / (zp * zp - 1.0)) * (zp * c[n - 2] + c[n - 1]);
-    for (int i = n - 2; i >= 0; --i) c[i] = zp * (c[i + 1] - c[i]);
   }
 }
 
@@ -112,9 +79,13 @@ double beta(int n, double x) {
   }
 }
 
-// The same filter applied to `w` lines at once, stored [n][w]: each step combines whole
-// rows of contiguous values, which vectorises and reads memory in order.
-void filter_columns(double* c, int n, std::size_t w, const double* z, int npoles) {
+// In-place prefilter with mirror boundaries (whole-sample symmetric) of `w` lines of n
+// values at once, stored [n][w]: each step combines whole rows of contiguous values,
+// which vectorises and reads memory in order. Built for AVX2 too (without FMA, so every
+// value is the same), chosen at run time.
+__attribute__((target_clones("avx2", "default"))) void filter_columns(double* c, int n,
+                                                                      std::size_t w,
+                                                                      const double* z, int npoles) {
   if (n < 2 || npoles == 0) return;
   double gain = 1.0;
   for (int p = 0; p < npoles; ++p) gain *= (1.0 - z[p]) * (1.0 - 1.0 / z[p]);
@@ -148,6 +119,33 @@ void filter_columns(double* c, int n, std::size_t w, const double* z, int npoles
   }
 }
 
+// dst[c * rows + r] = src[r * cols + c]: a rows x cols block of floats transposed into
+// doubles, 4x4 tiles at a time.
+void transpose_to_double(const float* src, std::size_t rows, std::size_t cols, double* dst) {
+  std::size_t r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 4 <= rows; r0 += 4) {
+    std::size_t c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      __m128 a = _mm_loadu_ps(src + r0 * cols + c), b = _mm_loadu_ps(src + (r0 + 1) * cols + c);
+      __m128 e = _mm_loadu_ps(src + (r0 + 2) * cols + c),
+             f = _mm_loadu_ps(src + (r0 + 3) * cols + c);
+      _MM_TRANSPOSE4_PS(a, b, e, f);
+      const __m128 t[4] = {a, b, e, f};
+      for (int q = 0; q < 4; ++q) {
+        double* d = dst + (c + q) * rows + r0;
+        _mm_storeu_pd(d, _mm_cvtps_pd(t[q]));
+        _mm_storeu_pd(d + 2, _mm_cvtps_pd(_mm_movehl_ps(t[q], t[q])));
+      }
+    }
+    for (; c < cols; ++c)
+      for (std::size_t r = r0; r < r0 + 4; ++r) dst[c * rows + r] = src[r * cols + c];
+  }
+#endif
+  for (std::size_t r = r0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 }  // namespace
 
 int bspline_weights(int degree, double x, double* w, double* dw) {
@@ -167,40 +165,40 @@ void bspline_coefficients(float* volume, const std::array<int, 3>& dim, int degr
   const int np = poles(degree, z);
   if (np == 0) return;
   const std::size_t nx = dim[0], ny = dim[1], nz = dim[2];
-  // Along i: one contiguous line at a time.
-  if (nx > 1) {
+  // Along i and j, a slice at a time while it is in cache. The lines along i are
+  // transposed into columns so that they too are filtered side by side (each line's own
+  // recursion is unchanged, so are its values); values are rounded to float between the
+  // axes, as they are stored between them.
 #pragma omp parallel
-    {
-      std::vector<double> line(nx);
+  {
+    std::vector<double> by_i(nx * ny), by_j(nx * ny);
+    std::vector<float> rounded(nx * ny);
 #pragma omp for schedule(static)
-      for (long r = 0; r < static_cast<long>(ny * nz); ++r) {
-        float* row = volume + r * nx;
-        std::copy(row, row + nx, line.begin());
-        filter_line(line.data(), static_cast<int>(nx), z, np);
-        std::copy(line.begin(), line.end(), row);
-      }
+    for (long k = 0; k < static_cast<long>(nz); ++k) {
+      float* slice = volume + k * nx * ny;
+      transpose_to_double(slice, ny, nx, by_i.data());
+      filter_columns(by_i.data(), static_cast<int>(nx), ny, z, np);
+      for (std::size_t v = 0; v < nx * ny; ++v) rounded[v] = static_cast<float>(by_i[v]);
+      transpose_to_double(rounded.data(), nx, ny, by_j.data());
+      filter_columns(by_j.data(), static_cast<int>(ny), nx, z, np);
+      for (std::size_t v = 0; v < nx * ny; ++v) slice[v] = static_cast<float>(by_j[v]);
     }
   }
-  // Along j and k: blocks [outer][n][inner] filtered a chunk of columns at a time.
-  const std::size_t chunk = 256;
-  for (int axis = 1; axis < 3; ++axis) {
-    const int n = dim[axis];
-    if (n < 2) continue;
-    const std::size_t outer = axis == 1 ? nz : 1, inner = axis == 1 ? nx : nx * ny;
-    const std::size_t chunks = (inner + chunk - 1) / chunk;
+  // Along k: columns of the [nz][nx*ny] volume, a chunk of them at a time.
+  const int n = dim[2];
+  if (n < 2) return;
+  const std::size_t chunk = 256, inner = nx * ny;
+  const std::size_t chunks = (inner + chunk - 1) / chunk;
 #pragma omp parallel
-    {
-      std::vector<double> block(static_cast<std::size_t>(n) * chunk);
+  {
+    std::vector<double> block(static_cast<std::size_t>(n) * chunk);
 #pragma omp for schedule(static)
-      for (long job = 0; job < static_cast<long>(outer * chunks); ++job) {
-        const std::size_t o = job / chunks, c0 = (job % chunks) * chunk;
-        const std::size_t w = std::min(chunk, inner - c0);
-        float* base = volume + o * n * inner + c0;
-        for (int j = 0; j < n; ++j)
-          std::copy(base + j * inner, base + j * inner + w, &block[j * w]);
-        filter_columns(block.data(), n, w, z, np);
-        for (int j = 0; j < n; ++j) std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
-      }
+    for (long job = 0; job < static_cast<long>(chunks); ++job) {
+      const std::size_t c0 = job * chunk, w = std::min(chunk, inner - c0);
+      float* base = volume + c0;
+      for (int j = 0; j < n; ++j) std::copy(base + j * inner, base + j * inner + w, &block[j * w]);
+      filter_columns(block.data(), n, w, z, np);
+      for (int j = 0; j < n; ++j) std::copy(&block[j * w], &block[j * w] + w, base + j * inner);
     }
   }
 }

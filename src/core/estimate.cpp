@@ -7,6 +7,7 @@
 
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
+#include "spline_batch.hpp"
 #include "spline_sse.hpp"
 
 namespace realign {
@@ -94,16 +95,16 @@ FrameFitter::FrameFitter(SampleSet points, std::vector<double> jacobian, std::ve
       ref_grid_(reference_grid),
       opt_(opt),
       basis_(reference_grid.dim, opt.intensity) {
-  const int np = static_cast<int>(params_.size()), k = basis_.terms();
+  const int np = static_cast<int>(params_.size());
   jtj_ = Eigen::MatrixXd::Zero(np, np);
   jtg_ = Eigen::VectorXd::Zero(np);
-  phi_.resize(points_.size() * k);
+  phi_.assign(points_.size() * phi_stride(), 0.0);
   for (std::size_t p = 0; p < points_.size(); ++p) {
     Eigen::Map<const Eigen::VectorXd> j(&jac_[p * np], np);
     jtj_.selfadjointView<Eigen::Lower>().rankUpdate(j);
     jtg_ += j * points_.g[p];
     gtg_ += points_.g[p] * points_.g[p];
-    basis_.evaluate(points_.x[p], points_.y[p], points_.z[p], &phi_[p * k]);
+    basis_.evaluate(points_.x[p], points_.y[p], points_.z[p], &phi_[p * phi_stride()]);
   }
   jtj_ = Eigen::MatrixXd(jtj_.selfadjointView<Eigen::Lower>());
   chunk_end_ = chunks();
@@ -115,64 +116,104 @@ void FrameFitter::set_chunk_range(std::size_t begin, std::size_t end, Reducer re
   reduce_ = std::move(reduce);
 }
 
-// One chunk's sums (Layout), with the parameter count, spline degree and weighting fixed
-// at compile time so the accumulators live in registers and the interpolation is unrolled.
-template <int NP, int D, bool Robust>
+namespace {
+
+// Points are interpolated a batch at a time before their sums are taken: independent
+// interpolations, which the CPU overlaps (and AVX2 pairs, see spline_batch).
+constexpr int kBatch = 16;
+
+// The frame's values at points [b0, b0 + n) of s mapped by a (reference voxels to frame
+// voxels): inside[q] says whether point b0 + q falls in the frame's interior, and
+// values[] holds, in order, the values at the points that do.
+void values_inside(const SampleSet& s, const Mat4& a, const PaddedCoefficients& coef,
+                   const Interior& in, std::size_t b0, int n, bool* inside, double* values) {
+  const double a00 = a(0, 0), a01 = a(0, 1), a02 = a(0, 2), a03 = a(0, 3);
+  const double a10 = a(1, 0), a11 = a(1, 1), a12 = a(1, 2), a13 = a(1, 3);
+  const double a20 = a(2, 0), a21 = a(2, 1), a22 = a(2, 2), a23 = a(2, 3);
+  double tx[kBatch], ty[kBatch], tz[kBatch];
+  int m = 0;  // the points inside, packed at the front of tx, ty, tz
+  for (int q = 0; q < n; ++q) {
+    const std::size_t p = b0 + q;
+    const double x = s.x[p], y = s.y[p], z = s.z[p];
+    const double yx = a00 * x + a01 * y + a02 * z + a03;
+    const double yy = a10 * x + a11 * y + a12 * z + a13;
+    const double yz = a20 * x + a21 * y + a22 * z + a23;
+    inside[q] = in.contains(yx, yy, yz);
+    tx[m] = yx;
+    ty[m] = yy;
+    tz[m] = yz;
+    m += inside[q];
+  }
+  batch::values(coef, tx, ty, tz, m, values);
+}
+
+}  // namespace
+
+// One chunk's sums (Layout), with the parameter count, spline degree, intensity terms and
+// weighting fixed at compile time so the accumulators live in registers and the
+// interpolation is unrolled. K is 1 or kMaxIntensityTerms: fewer linear terms run with
+// K = 4 over zero-padded phi, whose extra sums are exact zeros that are never read, and
+// whose extra residual terms subtract exact zeros.
+template <int NP, int D, int K, bool Robust>
 void FrameFitter::accumulate_chunk(long c, const Mat4& a, const PaddedCoefficients& coef,
                                    const Interior& in, const Layout& lay, const Weighting& wt,
                                    double* out) const {
-  constexpr int KM = kMaxIntensityTerms;
-  const int k = lay.k;
-  double jh[NP * KM] = {}, hh[KM * KM] = {}, hg[KM] = {}, jj[NP * NP] = {}, jg[NP] = {};
+  double jh[NP * K] = {}, hh[K * K] = {}, hg[K] = {}, jj[NP * NP] = {}, jg[NP] = {};
   double gg = 0.0, inside = 0.0, sum_w = 0.0, sum_we2 = 0.0;
   const std::size_t p0 = c * kChunk, p1 = std::min(points_.size(), p0 + kChunk);
-  for (std::size_t p = p0; p < p1; ++p) {
-    const double x = points_.x[p], y = points_.y[p], z = points_.z[p];
-    const double yx = a(0, 0) * x + a(0, 1) * y + a(0, 2) * z + a(0, 3);
-    const double yy = a(1, 0) * x + a(1, 1) * y + a(1, 2) * z + a(1, 3);
-    const double yz = a(2, 0) * x + a(2, 1) * y + a(2, 2) * z + a(2, 3);
-    const double* j = &jac_[p * NP];
-    const double g = points_.g[p];
-    const bool inside_frame = in.contains(yx, yy, yz);
-    if (!Robust && !inside_frame) {  // rare: its share comes off the fixed sums
-      for (int r = 0; r < NP; ++r) {
-        for (int q = 0; q <= r; ++q) jj[r * NP + q] += j[r] * j[q];
-        jg[r] += j[r] * g;
+  const double* pg = points_.g.data();
+  double values[kBatch];
+  bool inside_batch[kBatch];
+  for (std::size_t b0 = p0; b0 < p1; b0 += kBatch) {
+    const int nb = static_cast<int>(std::min<std::size_t>(kBatch, p1 - b0));
+    values_inside(points_, a, coef, in, b0, nb, inside_batch, values);
+    for (int q = 0, v = 0; q < nb; ++q) {
+      const std::size_t p = b0 + q;
+      const double* j = &jac_[p * NP];
+      const double g = pg[p];
+      if (!inside_batch[q]) {
+        if constexpr (!Robust) {  // rare: its share comes off the fixed sums
+          for (int r = 0; r < NP; ++r) {
+            for (int u = 0; u <= r; ++u) jj[r * NP + u] += j[r] * j[u];
+            jg[r] += j[r] * g;
+          }
+          gg += g * g;
+        }
+        continue;
       }
-      gg += g * g;
-    }
-    if (!inside_frame) continue;
-    const double f = sse::value<D>(coef, yx, yy, yz);
-    const double* phi = &phi_[p * k];
-    double h[KM], w = 1.0;
-    for (int t = 0; t < k; ++t) h[t] = phi[t] * f;
-    if constexpr (Robust) {
-      double e = g;
-      for (int t = 0; t < k; ++t) e -= wt.c[t] * h[t];
-      w = wt.weight(e);
-      sum_w += w;
-      sum_we2 += w * e * e;
-      for (int r = 0; r < NP; ++r) {
-        for (int q = 0; q <= r; ++q) jj[r * NP + q] += w * j[r] * j[q];
-        jg[r] += w * j[r] * g;
+      const double f = values[v++];
+      const double* phi = &phi_[p * K];
+      double h[K], w = 1.0;
+      for (int t = 0; t < K; ++t) h[t] = phi[t] * f;
+      if constexpr (Robust) {
+        double e = g;
+        for (int t = 0; t < K; ++t) e -= wt.c[t] * h[t];
+        w = wt.weight(e);
+        sum_w += w;
+        sum_we2 += w * e * e;
+        for (int r = 0; r < NP; ++r) {
+          for (int u = 0; u <= r; ++u) jj[r * NP + u] += w * j[r] * j[u];
+          jg[r] += w * j[r] * g;
+        }
+        gg += w * g * g;
       }
-      gg += w * g * g;
+      for (int r = 0; r < NP; ++r)
+        for (int t = 0; t < K; ++t) jh[r * K + t] += w * j[r] * h[t];
+      for (int t = 0; t < K; ++t) {
+        for (int u = 0; u <= t; ++u) hh[t * K + u] += w * h[t] * h[u];
+        hg[t] += w * h[t] * g;
+      }
+      inside += 1.0;
     }
-    for (int r = 0; r < NP; ++r)
-      for (int t = 0; t < k; ++t) jh[r * KM + t] += w * j[r] * h[t];
-    for (int t = 0; t < k; ++t) {
-      for (int u = 0; u <= t; ++u) hh[t * KM + u] += w * h[t] * h[u];
-      hg[t] += w * h[t] * g;
-    }
-    inside += 1.0;
   }
+  const int k = lay.k;
   for (int r = 0, i = 0; r < NP; ++r) {
-    for (int t = 0; t < k; ++t) out[lay.jh() + r * k + t] = jh[r * KM + t];
+    for (int t = 0; t < k; ++t) out[lay.jh() + r * k + t] = jh[r * K + t];
     for (int q = 0; q <= r; ++q) out[lay.jj() + i++] = jj[r * NP + q];
     out[lay.jg() + r] = jg[r];
   }
   for (int t = 0, i = 0; t < k; ++t) {
-    for (int u = 0; u <= t; ++u) out[lay.hh() + i++] = hh[t * KM + u];
+    for (int u = 0; u <= t; ++u) out[lay.hh() + i++] = hh[t * K + u];
     out[lay.hg() + t] = hg[t];
   }
   out[lay.gg()] = gg;
@@ -192,9 +233,17 @@ std::vector<double> FrameFitter::sums_at(const Mat4& a, const PaddedCoefficients
   auto run = [&](auto np, auto degree, auto is_robust) {
     constexpr int NP = decltype(np)::value, D = decltype(degree)::value;
     constexpr bool R = decltype(is_robust)::value;
+    const Weighting& wt = robust ? *robust : plain;
+    const long b = static_cast<long>(chunk_begin_), e = static_cast<long>(chunk_end_);
+    if (phi_stride() == 1) {
 #pragma omp parallel for schedule(static)
-    for (long c = static_cast<long>(chunk_begin_); c < static_cast<long>(chunk_end_); ++c)
-      accumulate_chunk<NP, D, R>(c, a, coef, in, lay, robust ? *robust : plain, &per_chunk[c * w]);
+      for (long c = b; c < e; ++c)
+        accumulate_chunk<NP, D, 1, R>(c, a, coef, in, lay, wt, &per_chunk[c * w]);
+    } else {
+#pragma omp parallel for schedule(static)
+      for (long c = b; c < e; ++c)
+        accumulate_chunk<NP, D, kMaxIntensityTerms, R>(c, a, coef, in, lay, wt, &per_chunk[c * w]);
+    }
   };
   with_degree(coef.degree, [&](auto d) {
     using Yes = std::true_type;
@@ -298,8 +347,18 @@ void MeanAtPoints::reset(const SampleSet& s) {
 }
 
 namespace {
+// std::nearbyint in the default rounding mode (to nearest, ties to even) without a libm
+// call, which baseline x86-64 cannot inline: below 2^52, adding and taking away 2^52
+// leaves the nearest integer; copysign keeps the sign of a zero result.
+inline double nearest_integer(double x) {
+  constexpr double kTwo52 = 4503599627370496.0;
+  const double a = std::fabs(x);
+  if (!(a < kTwo52)) return x;  // already whole, or not finite
+  return std::copysign((a + kTwo52) - kTwo52, x);
+}
+
 // x rounded to a multiple of q (a power of two, so both steps are exact).
-inline double on_grid(double x, double q) { return std::nearbyint(x / q) * q; }
+inline double on_grid(double x, double q) { return nearest_integer(x / q) * q; }
 }  // namespace
 
 void MeanAtPoints::add_reference(const SampleSet& s) {
@@ -321,24 +380,28 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
   const IntensityBasis& basis = fitter.intensity_basis();
   const IntensityCoefficients& intensity = fit.intensity;
   const long n = static_cast<long>(s.size());
+  // The degree picked once, so that the interpolation is inlined into the loop.
+  with_degree(coef.degree, [&](auto degree) {
+    constexpr int D = decltype(degree)::value;
 #pragma omp parallel for schedule(static)
-  for (long p = 0; p < n; ++p) {
-    const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
-    if (!in.contains(y[0], y[1], y[2])) continue;
-    double grad[3], sgrad[3];
-    const double v = padded_value_gradient(coef, y[0], y[1], y[2], grad);
-    const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
-    // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
-    // for f, plus the intensity model's own slope.
-    const Eigen::Vector3d gref =
-        a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
-    const double q = quantum;
-    sum[p] += on_grid(sc * v, q);
-    sum_gx[p] += on_grid(sc * gref[0] + sgrad[0] * v, q);
-    sum_gy[p] += on_grid(sc * gref[1] + sgrad[1] * v, q);
-    sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
-    count[p] += 1.0;
-  }
+    for (long p = 0; p < n; ++p) {
+      const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
+      if (!in.contains(y[0], y[1], y[2])) continue;
+      double grad[3], sgrad[3];
+      const double v = padded_value_gradient<D>(coef, y[0], y[1], y[2], grad);
+      const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
+      // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
+      // for f, plus the intensity model's own slope.
+      const Eigen::Vector3d gref =
+          a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
+      const double q = quantum;
+      sum[p] += on_grid(sc * v, q);
+      sum_gx[p] += on_grid(sc * gref[0] + sgrad[0] * v, q);
+      sum_gy[p] += on_grid(sc * gref[1] + sgrad[1] * v, q);
+      sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
+      count[p] += 1.0;
+    }
+  });
 }
 
 void MeanAtPoints::finish(SampleSet& s) const {

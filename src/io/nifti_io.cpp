@@ -2,6 +2,9 @@
 
 #include <libdeflate.h>
 #include <nifti1_io.h>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cctype>
@@ -13,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <new>
 #include <type_traits>
 
 #include "realign/io/frame_stream.hpp"
@@ -244,10 +248,10 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 }
 
 // ---------------------------------------------------------------------------------------
-// Writing: one header, then frames streamed to the file. A .gz name gets one gzip member
-// per write (header, then each frame), compressed by libdeflate: concatenated members
-// are standard gzip that every NIfTI reader accepts, and frames never wait on a single
-// long zlib stream.
+// Writing: one header, then frames streamed to the file. A .gz name gets gzip members
+// of its own for each write (header, then each frame, in parts of kGzipPart), compressed
+// by libdeflate: concatenated members are standard gzip that every NIfTI reader accepts,
+// and frames never wait on a single long zlib stream.
 
 namespace {
 
@@ -289,14 +293,37 @@ FrameFormat frame_format(const NiftiHeader& like, OutputType type, const std::st
   return f;
 }
 
-FrameEncoder::FrameEncoder(const FrameFormat& format, std::size_t voxels)
-    : format_(format), voxels_(voxels), raw_(voxels * format.bytes_per_voxel) {
-  // Level 4: most of level 6's size at a fraction of its time.
-  if (format_.gzip) compressor_ = libdeflate_alloc_compressor(4);
+namespace {
+// A frame is compressed in parts of this many bytes, each a gzip member of its own: the
+// parts go to the OpenMP threads, and the bytes written do not depend on how many there
+// are. A part is several deflate windows long, so splitting costs almost no size.
+constexpr std::size_t kGzipPart = 256 * 1024;
+// Level 1: on resliced float32 frames (mantissas are noise) it compresses as much as
+// levels 2-6, 82% of the raw size on decnef_sub-1_run-2, in 80% of level 4's time.
+constexpr int kGzipLevel = 1;
+
+// The fuzz target builds this file without OpenMP.
+int max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
+int thread_index() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+}  // namespace
+
+FrameEncoder::FrameEncoder(const FrameFormat& format, std::size_t voxels)
+    : format_(format), voxels_(voxels), raw_(voxels * format.bytes_per_voxel) {}
 
 FrameEncoder::~FrameEncoder() {
-  if (compressor_) libdeflate_free_compressor(static_cast<libdeflate_compressor*>(compressor_));
+  for (void* c : compressors_) libdeflate_free_compressor(static_cast<libdeflate_compressor*>(c));
 }
 
 const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) {
@@ -304,9 +331,26 @@ const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) 
     packed_.assign(static_cast<const char*>(data), static_cast<const char*>(data) + size);
     return packed_;
   }
-  auto* c = static_cast<libdeflate_compressor*>(compressor_);
-  packed_.resize(libdeflate_gzip_compress_bound(c, size));
-  packed_.resize(libdeflate_gzip_compress(c, data, size, packed_.data(), packed_.size()));
+  const long parts =
+      static_cast<long>(std::max<std::size_t>(1, (size + kGzipPart - 1) / kGzipPart));
+  if (static_cast<long>(parts_.size()) < parts) parts_.resize(parts);
+  const int threads = static_cast<int>(std::min<long>(parts, max_threads()));
+  while (static_cast<int>(compressors_.size()) < threads) {
+    compressors_.push_back(libdeflate_alloc_compressor(kGzipLevel));
+    if (!compressors_.back()) throw std::bad_alloc();
+  }
+  const char* in = static_cast<const char*>(data);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (long p = 0; p < parts; ++p) {
+    auto* c = static_cast<libdeflate_compressor*>(compressors_[thread_index()]);
+    const std::size_t begin = p * kGzipPart, n = std::min(kGzipPart, size - begin);
+    std::vector<char>& out = parts_[p];
+    out.resize(libdeflate_gzip_compress_bound(c, n));
+    out.resize(libdeflate_gzip_compress(c, in + begin, n, out.data(), out.size()));
+  }
+  packed_.clear();
+  for (long p = 0; p < parts; ++p)
+    packed_.insert(packed_.end(), parts_[p].begin(), parts_[p].end());
   return packed_;
 }
 

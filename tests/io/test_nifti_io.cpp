@@ -2,13 +2,18 @@
 #include <itkImage.h>
 #include <itkImageFileReader.h>
 #include <nifti1_io.h>
+#include <omp.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <utility>
 
 #include "realign/core/rigid.hpp"
 #include "realign/io/nifti_io.hpp"
@@ -77,6 +82,65 @@ TEST(NiftiIo, RoundTripKeepsDataTimingAndShape) {
     EXPECT_EQ(back.datatype_name(), "float32");
     ASSERT_EQ(s.data.size(), data.size());
     for (std::size_t i = 0; i < data.size(); ++i) ASSERT_EQ(s.data[i], data[i]);
+  }
+}
+
+// Gzip members in a file, each inflated by zlib on its own (as gzip(1) reads them): their
+// count, and every byte they inflate to.
+std::pair<int, std::string> gzip_members(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  const std::string gz((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string data;
+  int members = 0;
+  std::size_t pos = 0;
+  while (pos < gz.size()) {
+    z_stream z{};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return {-1, ""};
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data() + pos));
+    z.avail_in = static_cast<uInt>(gz.size() - pos);
+    int rc = Z_OK;
+    char buf[65536];
+    while (rc == Z_OK) {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof(buf);
+      rc = inflate(&z, Z_NO_FLUSH);
+      data.append(buf, sizeof(buf) - z.avail_out);
+    }
+    pos += z.total_in;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) return {-1, ""};
+    ++members;
+  }
+  return {members, data};
+}
+
+// .nii.gz frames are cut into members of 256 KiB that the threads compress: the file's
+// bytes are the same for any thread count, and it is a plain multi-member gzip of the
+// .nii file's bytes.
+TEST(NiftiIo, GzipOutputIsTheSameForAnyThreadCount) {
+  Grid g;
+  g.dim = {100, 100, 9};  // 360,000 bytes per float32 frame: two members
+  const std::string dir = realign::testing::temp_dir("gzip_threads");
+  const NiftiHeader h = make_header(g, 3, 2.0, datatype_from_name("float32"));
+  const std::vector<float> data = ramp(g.voxels() * 3, 0.25f);
+  const int threads = omp_get_max_threads();
+  for (int t : {1, 2, 3}) {
+    omp_set_num_threads(t);
+    write_image(dir + "/t" + std::to_string(t) + ".nii.gz", h, g, 3, data.data(),
+                OutputType::Float32);
+  }
+  omp_set_num_threads(threads);
+  write_image(dir + "/plain.nii", h, g, 3, data.data(), OutputType::Float32);
+  const auto one = gzip_members(dir + "/t1.nii.gz");
+  EXPECT_EQ(one.first, 1 + 3 * 2);  // the header, then two per frame
+  std::ifstream plain(dir + "/plain.nii", std::ios::binary);
+  EXPECT_EQ(one.second,
+            std::string((std::istreambuf_iterator<char>(plain)), std::istreambuf_iterator<char>()));
+  for (const char* other : {"/t2.nii.gz", "/t3.nii.gz"}) {
+    std::ifstream a(dir + "/t1.nii.gz", std::ios::binary), b(dir + other, std::ios::binary);
+    EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(a), std::istreambuf_iterator<char>(),
+                           std::istreambuf_iterator<char>(b), std::istreambuf_iterator<char>()))
+        << other;
   }
 }
 

@@ -10,6 +10,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace realign {
 
 constexpr int kMaxSplineDegree = 5;
@@ -147,7 +151,9 @@ inline double padded_value(const PaddedCoefficients& c, double x, double y, doub
   return s;
 }
 
-// Value and gradient (voxel units) under the same conditions as padded_value.
+// Value and gradient (voxel units) under the same conditions as padded_value. With SSE2
+// the sums that share a factor go in pairs, (si, sdi), (sj, sjx) and (s, gx): each lane
+// does the operations of the scalar form in its order, so the values are the same.
 template <int D>
 inline double padded_value_gradient(const PaddedCoefficients& c, double x, double y, double z,
                                     double grad[3]) {
@@ -156,6 +162,31 @@ inline double padded_value_gradient(const PaddedCoefficients& c, double x, doubl
   const int fy = spline_weights_derivs<D>(y, wy, dy);
   const int fz = spline_weights_derivs<D>(z, wz, dz);
   const float* base = c.origin() + fx + fy * c.sy + fz * c.sz;
+#if defined(__SSE2__)
+  __m128d wdx[D + 1];
+  for (int i = 0; i <= D; ++i) wdx[i] = _mm_setr_pd(wx[i], dx[i]);
+  __m128d s_gx = _mm_setzero_pd();
+  double gy = 0.0, gz = 0.0;
+  for (int k = 0; k <= D; ++k) {
+    __m128d sj_sjx = _mm_setzero_pd();
+    double sjy = 0.0;
+    for (int j = 0; j <= D; ++j) {
+      const float* row = base + k * c.sz + j * c.sy;
+      __m128d si_sdi = _mm_setzero_pd();
+      for (int i = 0; i <= D; ++i)
+        si_sdi = _mm_add_pd(si_sdi, _mm_mul_pd(wdx[i], _mm_set1_pd(row[i])));
+      sj_sjx = _mm_add_pd(sj_sjx, _mm_mul_pd(_mm_set1_pd(wy[j]), si_sdi));
+      sjy += dy[j] * _mm_cvtsd_f64(si_sdi);
+    }
+    s_gx = _mm_add_pd(s_gx, _mm_mul_pd(_mm_set1_pd(wz[k]), sj_sjx));
+    gy += wz[k] * sjy;
+    gz += dz[k] * _mm_cvtsd_f64(sj_sjx);
+  }
+  grad[0] = _mm_cvtsd_f64(_mm_unpackhi_pd(s_gx, s_gx));
+  grad[1] = gy;
+  grad[2] = gz;
+  return _mm_cvtsd_f64(s_gx);
+#else
   double s = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
   for (int k = 0; k <= D; ++k) {
     double sj = 0.0, sjx = 0.0, sjy = 0.0;
@@ -179,6 +210,7 @@ inline double padded_value_gradient(const PaddedCoefficients& c, double x, doubl
   grad[1] = gy;
   grad[2] = gz;
   return s;
+#endif
 }
 
 // Calls f(std::integral_constant<int, D>{}) with the run-time degree d (0-5) as a

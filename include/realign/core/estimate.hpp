@@ -111,7 +111,7 @@ class FrameFitter {
   std::vector<double> sums_at(const Mat4& ref_to_frame, const PaddedCoefficients& frame,
                               const Grid& frame_grid, const Layout& layout,
                               const Weighting* robust) const;
-  template <int NP, int D, bool Robust>
+  template <int NP, int D, int K, bool Robust>
   void accumulate_chunk(long chunk, const Mat4& ref_to_frame, const PaddedCoefficients& frame,
                         const Interior& frame_interior, const Layout& layout,
                         const Weighting& weighting, double* out) const;
@@ -127,7 +127,9 @@ class FrameFitter {
   Grid ref_grid_;
   EstimateOptions opt_;
   IntensityBasis basis_;
-  std::vector<double> phi_;  // the intensity basis at each point, terms() per point
+  // The intensity basis at each point, phi_stride() values per point (zeros past terms()).
+  std::vector<double> phi_;
+  int phi_stride() const { return basis_.terms() == 1 ? 1 : kMaxIntensityTerms; }
   std::size_t chunk_begin_ = 0, chunk_end_ = 0;
   Reducer reduce_;
   // Full-set sums that do not change between iterations: J^T J, J^T g, g^T g.

@@ -69,7 +69,7 @@ struct FrameFormat {
   int datatype = 16;  // NIfTI code
   int bytes_per_voxel = 4;
   float slope = 1.0f, inter = 0.0f;  // stored = (value - inter) / slope
-  bool gzip = false;                 // one gzip member per frame
+  bool gzip = false;                 // gzip members of its own for each frame
   // Frames are stored as the floats they are (float32, no compression): nothing to encode.
   bool plain_floats() const { return datatype == 16 && !gzip; }
 };
@@ -85,13 +85,14 @@ class FrameEncoder {
   FrameEncoder& operator=(const FrameEncoder&) = delete;
   // The encoded frame; valid until the next call.
   const std::vector<char>& encode(const float* frame);
-  // Raw bytes as they are (or as one gzip member).
+  // Raw bytes as they are (or as gzip members, compressed by the OpenMP threads).
   const std::vector<char>& pack(const void* data, std::size_t size);
 
  private:
   FrameFormat format_;
   std::size_t voxels_;
-  void* compressor_ = nullptr;
+  std::vector<void*> compressors_;  // libdeflate's, one per thread
+  std::vector<std::vector<char>> parts_;
   std::vector<char> raw_, packed_;
 };
 
