@@ -35,48 +35,58 @@ FrameFitter make_fitter(SampleSet points, const Grid& grid, bool select, const O
   return fitter;
 }
 
-// The frames this rank fits, with the fits of one pass, all starting from `start`
-// (identity) or from the previous pass. `skip` (the first-pass reference) stays put.
+// The mean of the moved frames (non-steady-state frames left out) and its gradient at the
+// sample points, summed where the frames are fitted and added over ranks. Its sums are
+// exact in any order, so frames are added as the first pass fits them.
+struct MeanSums {
+  SampleSet mean;
+  MeanAtPoints acc;
+  int skip = -1, nonsteady = 0;
+  bool here = false;  // whether this rank adds frames (with --split points only rank 0)
+
+  void add(const FrameFitter& fitter, const PaddedCoefficients* coef, const Grid& grid,
+           const FrameFit& fit, int f) {
+    if (!here || f < nonsteady) return;
+    if (f == skip)
+      acc.add_reference(mean);
+    else
+      acc.add_frame(mean, *coef, grid, fitter, fit);
+  }
+  SampleSet result() {
+    for (double* b : acc.buffers()) allreduce_sum(b, mean.size());
+    acc.finish(mean);
+    return std::move(mean);
+  }
+};
+
+// The frames this rank fits, with the fits of one pass, all starting from the identity or
+// from the previous pass. `skip` (the first-pass reference) stays put. Each pass reads and
+// smooths the frames afresh: keeping their coefficients would cost more memory than the
+// series itself.
 struct Fitting {
   const LocalFrames& local;
-  std::vector<PaddedCoefficients> coef;  // smoothed, kept for the second pass
+  const EstimateOptions& est;
   std::vector<FrameFit> fits;
   double progress_scale = 1.0;  // a rank with a block holds about 1/size of the frames
 
-  void pass(const FrameFitter& fitter, const char* stage, int skip) {
+  void pass(const FrameFitter& fitter, const char* stage, int skip, MeanSums* sums) {
     Progress progress(stage, local.fit_end - local.fit_begin, progress_scale);
+    std::vector<float> frame(local.grid.voxels());
     for (int f = local.fit_begin; f < local.fit_end; ++f) {
       FrameFit& fit = fits[f - local.fit_begin];
-      if (f == skip)
+      if (f == skip) {
         fit.converged = true;
-      else
-        fit = fitter.fit(coef[f - local.fit_begin], local.grid, fit.correction);
+        if (sums) sums->add(fitter, nullptr, local.grid, fit, f);
+      } else {
+        local.read(f, frame.data());
+        const PaddedCoefficients coef = smoothed_coefficients(frame.data(), local.grid, est);
+        fit = fitter.fit(coef, local.grid, fit.correction);
+        if (sums) sums->add(fitter, &coef, local.grid, fit, f);
+      }
       progress.step();
     }
   }
 };
-
-// The mean of the moved frames (non-steady-state frames left out) and its gradient at the
-// sample points, summed where the frames are and added over ranks.
-SampleSet mean_at_points(const FrameFitter& fitter, const Fitting& fitting, int skip, int nonsteady,
-                         const Options& opt) {
-  SampleSet mean = fitter.points();
-  MeanAtPoints acc;
-  acc.reset(mean);
-  const LocalFrames& local = fitting.local;
-  if (opt.split == Split::Frames || mpi_rank() == 0) {
-    for (int f = std::max(local.fit_begin, nonsteady); f < local.fit_end; ++f) {
-      if (f == skip)
-        acc.add_reference(mean);
-      else
-        acc.add_frame(mean, fitting.coef[f - local.fit_begin], local.grid, fitter,
-                      fitting.fits[f - local.fit_begin]);
-    }
-  }
-  for (double* b : acc.buffers()) allreduce_sum(b, mean.size());
-  acc.finish(mean);
-  return mean;
-}
 
 // This rank's fits, in the order of its frames.
 std::vector<FrameFit> fit_frames(const RunPlan& plan, const LocalFrames& local,
@@ -88,22 +98,25 @@ std::vector<FrameFit> fit_frames(const RunPlan& plan, const LocalFrames& local,
   const FrameFitter fitter = make_fitter(std::move(points), local.grid, local.frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
                 fitter.points().size(), since(t0), omp_get_max_threads());
-  Fitting fitting{local,
-                  {},
-                  std::vector<FrameFit>(local.fit_end - local.fit_begin),
+  Fitting fitting{local, est, std::vector<FrameFit>(local.fit_end - local.fit_begin),
                   opt.split == Split::Points ? 1.0 : mpi_size()};
-  for (int f = local.fit_begin; f < local.fit_end; ++f)
-    fitting.coef.push_back(smoothed_coefficients(local.frame(f), local.grid, est));
-  spdlog::debug("smoothed {} frames, {:.3f} s", fitting.coef.size(), since(t0));
   const bool two_pass = plan.reference.kind == ReferenceChoice::Mean;
   // The first pass leaves the reference frame itself at the identity (it is the target).
   const int skip = plan.reference.kind == ReferenceChoice::File ? -1 : plan.reference.frame;
-  fitting.pass(fitter, two_pass ? "estimating, pass 1 of 2" : "estimating", skip);
+  MeanSums sums;
   if (two_pass) {
-    const FrameFitter mean_fitter = make_fitter(
-        mean_at_points(fitter, fitting, skip, plan.nonsteady, opt), local.grid, false, opt);
+    sums.mean = fitter.points();
+    sums.acc.reset(sums.mean);
+    sums.skip = skip;
+    sums.nonsteady = plan.nonsteady;
+    sums.here = opt.split == Split::Frames || mpi_rank() == 0;
+  }
+  fitting.pass(fitter, two_pass ? "estimating, pass 1 of 2" : "estimating", skip,
+               two_pass ? &sums : nullptr);
+  if (two_pass) {
+    const FrameFitter mean_fitter = make_fitter(sums.result(), local.grid, false, opt);
     spdlog::debug("mean reference ready, {:.3f} s", since(t0));
-    fitting.pass(mean_fitter, "estimating, pass 2 of 2", -1);
+    fitting.pass(mean_fitter, "estimating, pass 2 of 2", -1, nullptr);
   }
   spdlog::debug("estimation done, {:.3f} s", since(t0));
   return std::move(fitting.fits);

@@ -30,7 +30,7 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
                                  opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
-int nonsteady_frames(const Options& opt, const SeriesFile& file) {
+int nonsteady_frames(const Options& opt, const FrameFile& file) {
   const int frames = file.frames();
   if (opt.dummy_scans >= frames - 1)
     throw UsageError(
@@ -39,7 +39,7 @@ int nonsteady_frames(const Options& opt, const SeriesFile& file) {
   std::vector<float> frame(file.grid().voxels());
   std::vector<double> means;
   for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
-    file.read_frames(f, f + 1, frame.data());
+    file.read(f, frame.data());
     double sum = 0.0;
     for (float v : frame) sum += v;
     means.push_back(sum / static_cast<double>(frame.size()));

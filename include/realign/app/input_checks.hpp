@@ -3,6 +3,7 @@
 #pragma once
 
 #include "realign/app/options.hpp"
+#include "realign/io/frame_file.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -14,6 +15,6 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here);
 // The non-steady-state frames at the start of the run: --dummy-scans (UsageError when it
 // leaves fewer than two frames), or detected from the global means of the first frames
 // (core/nonsteady.hpp), logged when there are any. At least two frames are left.
-int nonsteady_frames(const Options& opt, const SeriesFile& file);
+int nonsteady_frames(const Options& opt, const FrameFile& file);
 
 }  // namespace realign
