@@ -12,11 +12,9 @@ namespace realign {
 
 void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
   MemoryPlan plan;
-  plan.file_bytes = input.image_bytes() + (input.gzip ? input.stored_bytes : 0);
-  plan.series_bytes = static_cast<std::uint64_t>(input.grid.voxels()) * input.frames * 4;
+  plan.frame_bytes = static_cast<std::uint64_t>(input.grid.voxels()) * sizeof(float);
   plan.ranks = mpi_size();
   plan.ranks_here = ranks_here;
-  plan.every_rank_holds_series = opt.split == Split::Points;
   const double need_mb = estimate_node_bytes(plan) / (1024.0 * 1024.0);
   const double have_mb =
       opt.max_memory_mb > 0 ? opt.max_memory_mb : available_bytes() / (1024.0 * 1024.0);
