@@ -1,0 +1,150 @@
+// Frames read on demand from disk (FrameFile), from a .nii in place or from a .nii.gz
+// inflated once (inflate_voxels), are exactly what reading the series whole gives; the
+// inflated copy is refused where reading whole refuses the gzip stream.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <nifti1_io.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "realign/io/frame_file.hpp"
+#include "realign/io/nifti_io.hpp"
+#include "test_support.hpp"
+
+namespace realign {
+namespace {
+
+// Every frame of `file`, in an order other than the file's, against the whole series.
+void expect_frames_as_whole(const FrameFile& file, const std::string& path) {
+  const Series whole = read_series(path);
+  ASSERT_EQ(file.frames(), whole.frames);
+  const std::size_t nv = whole.grid.voxels();
+  std::vector<float> frame(nv);
+  std::size_t nonfinite = 0;
+  for (int f = whole.frames - 1; f >= 0; --f) {
+    nonfinite += file.read(f, frame.data());
+    ASSERT_EQ(0, std::memcmp(frame.data(), whole.frame(f), nv * sizeof(float))) << path << " " << f;
+  }
+  EXPECT_EQ(nonfinite, whole.nonfinite_voxels);
+  EXPECT_THROW(file.read(whole.frames, frame.data()), std::out_of_range);
+}
+
+// The .nii.gz inflated into a scratch file, then read from there.
+void expect_inflated_as_whole(const std::string& gz) {
+  const std::string scratch = gz + ".scratch";
+  const int fd = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  inflate_voxels(gz, fd, scratch);
+  ::close(fd);
+  const NiftiInfo info = read_nifti_header(gz);
+  expect_frames_as_whole(FrameFile(scratch, info, 0, false, gz), gz);
+}
+
+void put(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::string gzip_of(const std::string& dir, const std::string& bytes) {
+  put(dir + "/plain.bin", bytes);
+  EXPECT_EQ(0, std::system(("gzip -c " + dir + "/plain.bin > " + dir + "/plain.bin.gz").c_str()));
+  return contents(dir + "/plain.bin.gz");
+}
+
+Grid small_grid() {
+  Grid g;
+  g.dim = {13, 11, 7};
+  g.vox2world.diagonal() << 3.0, 3.0, 3.5, 1.0;
+  return g;
+}
+
+TEST(FrameFile, EveryFrameAsWhenReadWhole) {
+  const Grid g = small_grid();
+  const int frames = 5;
+  std::vector<float> data(g.voxels() * frames);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
+  data[17] = std::nanf("");
+  const std::string dir = realign::testing::temp_dir("framefile");
+  for (const char* name : {"f.nii", "f.nii.gz"})
+    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
+                OutputType::Float32);
+  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
+  write_image(dir + "/s.nii", scaled, g, frames, data.data(), OutputType::Input);
+  write_image(dir + "/s.nii.gz", scaled, g, frames, data.data(), OutputType::Input);
+  for (const char* name : {"f.nii", "s.nii"}) {
+    const std::string path = dir + "/" + name;
+    const NiftiInfo info = read_nifti_header(path);
+    expect_frames_as_whole(FrameFile(path, info, info.vox_offset, info.swapped, path), path);
+  }
+  for (const char* name : {"f.nii.gz", "s.nii.gz"}) expect_inflated_as_whole(dir + "/" + name);
+}
+
+// A big-endian .nii read in place swaps each value; inflated, it is stored swapped already.
+TEST(FrameFile, BigEndian) {
+  Grid g;
+  g.dim = {5, 4, 3};
+  const NiftiHeader h = make_header(g, 2, 2.0, datatype_from_name("int16"));
+  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
+  be.vox_offset = 352.0f;
+  std::memcpy(be.magic, "n+1\0", 4);
+  swap_nifti_header(&be, 1);
+  std::vector<std::int16_t> values(g.voxels() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<std::int16_t>(i * 37 - 500);
+  nifti_swap_2bytes(values.size(), values.data());
+  const std::string dir = realign::testing::temp_dir("framefile-be");
+  std::string bytes(reinterpret_cast<const char*>(&be), sizeof(be));
+  bytes.append(4, '\0');
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * 2);
+  put(dir + "/be.nii", bytes);
+  const NiftiInfo info = read_nifti_header(dir + "/be.nii");
+  ASSERT_TRUE(info.swapped);
+  expect_frames_as_whole(FrameFile(dir + "/be.nii", info, info.vox_offset, true, "be.nii"),
+                         dir + "/be.nii");
+  put(dir + "/be.nii.gz", gzip_of(dir, bytes));
+  expect_inflated_as_whole(dir + "/be.nii.gz");
+}
+
+// What SeriesFile refuses in a gzip stream beyond the last frame, inflating refuses too:
+// a bad CRC at the very end, a stream that inflates to far more than the header promises.
+// A few trailing bytes are accepted.
+TEST(FrameFile, InflatingChecksTheWholeStream) {
+  const Grid g = small_grid();
+  std::vector<float> data(g.voxels() * 2, 7.0f);
+  data[3] = 9.0f;
+  const std::string dir = realign::testing::temp_dir("framefile-gz");
+  write_image(dir + "/ok.nii", make_header(g, 2, 1.0, 16), g, 2, data.data(), OutputType::Float32);
+  const std::string plain = contents(dir + "/ok.nii");
+  std::string crc = gzip_of(dir, plain);
+  crc[crc.size() - 6] ^= 0x55;  // the CRC, 8 bytes from the end
+  put(dir + "/crc.nii.gz", crc);
+  put(dir + "/bomb.nii.gz", gzip_of(dir, plain + std::string(1 << 20, '\0')));
+  put(dir + "/trailing.nii.gz", gzip_of(dir, plain + std::string(64, '\0')));
+  expect_inflated_as_whole(dir + "/trailing.nii.gz");
+  for (const char* name : {"crc.nii.gz", "bomb.nii.gz"}) {
+    const std::string path = dir + "/" + name;
+    EXPECT_THROW(SeriesFile{path}, InputError) << name;
+    const int fd = ::open((path + ".scratch").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    try {
+      inflate_voxels(path, fd, "scratch");
+      ADD_FAILURE() << name << " inflated without error";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+    ::close(fd);
+  }
+}
+
+}  // namespace
+}  // namespace realign
