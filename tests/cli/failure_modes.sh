@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Failures during a run: a write that hits a file-size limit, SIGTERM while estimating and
-# while writing, SIGINT to mpirun, and the documented exit status of each kind of error.
+# while writing, SIGINT to mpirun, the scratch copy of a .nii.gz input, and the documented
+# exit status of each kind of error.
 # Every case must end with the documented status and an error line, leave the output
 # directory empty (no temporaries, no partial results) and the input unchanged.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -175,6 +176,46 @@ check "constant series" 1 "$(run_status "$out" "$REALIGN" "$WORK/const.nii" "$ou
 out=$WORK/out_nodir
 check "missing output directory" 3 \
   "$(run_status "$out" "$REALIGN" "$IN" "$out/missing/r.nii")" "missing/r.nii: output directory does not exist" "$out"
+
+# --- A .nii.gz input is inflated into a scratch file beside the output, whose name goes
+# as soon as every rank has it open: nothing of it is left after a run, after a corrupt
+# stream, or after SIGTERM while it is being written.
+gzip -1 -c "$IN" >"$WORK/in.nii.gz"
+out=$WORK/out_gz_ok
+mkdir -p "$out"
+status=0
+"${MPIRUN[@]}" -n 2 "$REALIGN" --threads 1 --no-report "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null ||
+  status=$?
+left=$(find "$out" -mindepth 1 -name '.*' | tr '\n' ' ')
+[[ $status -eq 0 && -s $out/r.nii && -z $left ]] && log "ok   .nii.gz input, mpirun -n 2: no scratch left" ||
+  problem ".nii.gz input: exit $status, hidden files left: $left"
+head -c 9000000 "$WORK/in.nii.gz" >"$WORK/cut.nii.gz"
+out=$WORK/out_gz_cut
+status=$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/cut.nii.gz" "$out/r.nii")
+check "cut .nii.gz, mpirun -n 2" 1 "$status" "cut.nii.gz: truncated" "$out"
+wait_for_scratch() {
+  local i
+  for ((i = 0; i < 6000; i++)); do
+    compgen -G "$1/.r.nii.inflated-*" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.002
+  done
+  return 1
+}
+out=$WORK/out_gz_term
+mkdir -p "$out"
+"$REALIGN" --threads 1 "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+pid=$!
+if wait_for_scratch "$out" $pid; then
+  kill -TERM $pid
+  status=0
+  wait $pid || status=$?
+  check "SIGTERM while inflating" 143 $status "stopped by SIGTERM" "$out"
+else
+  wait $pid
+  problem "SIGTERM while inflating: no scratch file seen before the run ended"
+fi
+rm -f "$WORK/in.nii.gz" "$WORK/cut.nii.gz"
 
 [[ "$(sha256sum "$IN" "$WORK/const.nii")" == "$SUM" ]] || problem "an input changed"
 [[ $failures -eq 0 ]] || fail "$failures problems (see above)"
