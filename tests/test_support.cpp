@@ -1,9 +1,11 @@
 #include "test_support.hpp"
 
+#include <nifti1_io.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +19,7 @@
 #include "phantom.hpp"
 #include "realign/core/bspline.hpp"
 #include "realign/io/motion_files.hpp"
+#include "realign/io/nifti_header.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace fs = std::filesystem;
@@ -214,6 +217,24 @@ const PhantomInput& shared_phantom(const std::string& name) {
     slot = read_shared(e, own);
   }
   return *slot;
+}
+
+std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {
+  Grid g;
+  g.dim = dim;
+  const NiftiHeader h = make_header(g, frames, 2.0, datatype_from_name("int16"));
+  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
+  be.vox_offset = 352.0f;
+  std::memcpy(be.magic, "n+1\0", 4);
+  swap_nifti_header(&be, 1);
+  std::vector<std::int16_t> values(g.voxels() * frames);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<std::int16_t>(i * 37 - 500);
+  nifti_swap_2bytes(values.size(), values.data());
+  std::string bytes(reinterpret_cast<const char*>(&be), sizeof(be));
+  bytes.append(4, '\0');
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * 2);
+  return bytes;
 }
 
 }  // namespace realign::testing

@@ -20,6 +20,10 @@ std::string slurp(const std::string& path);
 // How many times needle occurs in text (overlaps counted).
 std::size_t count_of(const std::string& text, const std::string& needle);
 
+// A big-endian .nii (int16, vox_offset 352) of `frames` frames on a grid of `dim`, whose
+// voxel n holds n * 37 - 500: a file in the other byte order, as bytes.
+std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames);
+
 // Path of ../shared beside the source tree, or "" when it is absent.
 std::string shared_dir();
 

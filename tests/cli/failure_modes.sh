@@ -41,16 +41,18 @@ check() {
   [[ $failures -eq $before ]] && log "ok   $name: exit $got, nothing left"
 }
 
-# wait_for_temp DIR PID: returns 0 once a temporary output exists in DIR, 1 if PID ended.
-wait_for_temp() {
+# wait_for_file GLOB PID: returns 0 once a file matches GLOB, 1 if PID ended.
+wait_for_file() {
   local i
-  for ((i = 0; i < 6000; i++)); do
-    compgen -G "$1/.realign-*" >/dev/null && return 0
+  for ((i = 0; i < 12000; i++)); do
+    compgen -G "$1" >/dev/null && return 0
     kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.005
+    sleep 0.0025
   done
   return 1
 }
+# wait_for_temp DIR PID: once a temporary output exists in DIR.
+wait_for_temp() { wait_for_file "$1/.realign-*" "$2"; }
 
 # wait_for_line FILE PATTERN PID: returns 0 once FILE has a line matching PATTERN.
 wait_for_line() {
@@ -193,20 +195,11 @@ head -c 9000000 "$WORK/in.nii.gz" >"$WORK/cut.nii.gz"
 out=$WORK/out_gz_cut
 status=$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/cut.nii.gz" "$out/r.nii")
 check "cut .nii.gz, mpirun -n 2" 1 "$status" "cut.nii.gz: truncated" "$out"
-wait_for_scratch() {
-  local i
-  for ((i = 0; i < 6000; i++)); do
-    compgen -G "$1/.r.nii.inflated-*" >/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.002
-  done
-  return 1
-}
 out=$WORK/out_gz_term
 mkdir -p "$out"
 "$REALIGN" --threads 1 "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null &
 pid=$!
-if wait_for_scratch "$out" $pid; then
+if wait_for_file "$out/.r.nii.inflated-*" $pid; then
   kill -TERM $pid
   status=0
   wait $pid || status=$?

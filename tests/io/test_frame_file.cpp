@@ -92,21 +92,8 @@ TEST(FrameFile, EveryFrameAsWhenReadWhole) {
 
 // A big-endian .nii read in place swaps each value; inflated, it is stored swapped already.
 TEST(FrameFile, BigEndian) {
-  Grid g;
-  g.dim = {5, 4, 3};
-  const NiftiHeader h = make_header(g, 2, 2.0, datatype_from_name("int16"));
-  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
-  be.vox_offset = 352.0f;
-  std::memcpy(be.magic, "n+1\0", 4);
-  swap_nifti_header(&be, 1);
-  std::vector<std::int16_t> values(g.voxels() * 2);
-  for (std::size_t i = 0; i < values.size(); ++i)
-    values[i] = static_cast<std::int16_t>(i * 37 - 500);
-  nifti_swap_2bytes(values.size(), values.data());
   const std::string dir = realign::testing::temp_dir("framefile-be");
-  std::string bytes(reinterpret_cast<const char*>(&be), sizeof(be));
-  bytes.append(4, '\0');
-  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * 2);
+  const std::string bytes = realign::testing::big_endian_int16_nii({5, 4, 3}, 2);
   put(dir + "/be.nii", bytes);
   const NiftiInfo info = read_nifti_header(dir + "/be.nii");
   ASSERT_TRUE(info.swapped);
