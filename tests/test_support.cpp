@@ -3,6 +3,7 @@
 #include <nifti1_io.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -217,6 +218,24 @@ const PhantomInput& shared_phantom(const std::string& name) {
     slot = read_shared(e, own);
   }
   return *slot;
+}
+
+void write_small_series(const std::string& dir) {
+  Grid g;
+  g.dim = {13, 11, 7};
+  g.vox2world.diagonal() << 3.0, 3.0, 3.5, 1.0;
+  const int frames = 5;
+  std::vector<float> data(g.voxels() * frames);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
+  data[17] = std::nanf("");
+  for (const char* name : {"f.nii", "f.nii.gz"})
+    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
+                OutputType::Float32);
+  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
+  for (const char* name : {"s.nii", "s.nii.gz"})
+    write_image(dir + "/" + name, scaled, g, frames, data.data(), OutputType::Input);
 }
 
 std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {

@@ -68,20 +68,8 @@ Grid small_grid() {
 }
 
 TEST(FrameFile, EveryFrameAsWhenReadWhole) {
-  const Grid g = small_grid();
-  const int frames = 5;
-  std::vector<float> data(g.voxels() * frames);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
-  data[17] = std::nanf("");
   const std::string dir = realign::testing::temp_dir("framefile");
-  for (const char* name : {"f.nii", "f.nii.gz"})
-    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
-                OutputType::Float32);
-  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
-  write_image(dir + "/s.nii", scaled, g, frames, data.data(), OutputType::Input);
-  write_image(dir + "/s.nii.gz", scaled, g, frames, data.data(), OutputType::Input);
+  realign::testing::write_small_series(dir);
   for (const char* name : {"f.nii", "s.nii"}) {
     const std::string path = dir + "/" + name;
     const NiftiInfo info = read_nifti_header(path);

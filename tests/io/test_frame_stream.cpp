@@ -34,22 +34,8 @@ void expect_same_as_whole(const std::string& path) {
 }
 
 TEST(FrameStream, EveryFrameAsWhenReadWhole) {
-  Grid g;
-  g.dim = {13, 11, 7};
-  g.vox2world.diagonal() << 3.0, 3.0, 3.5, 1.0;
-  const int frames = 5;
-  std::vector<float> data(g.voxels() * frames);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
-  data[17] = std::nanf("");
   const std::string dir = realign::testing::temp_dir("stream");
-  for (const char* name : {"f.nii", "f.nii.gz"})
-    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
-                OutputType::Float32);
-  // int16 with scaling: stored values, then slope and intercept.
-  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
-  write_image(dir + "/s.nii.gz", scaled, g, frames, data.data(), OutputType::Input);
+  realign::testing::write_small_series(dir);
   for (const char* name : {"f.nii", "f.nii.gz", "s.nii.gz"}) expect_same_as_whole(dir + "/" + name);
 }
 
