@@ -1,9 +1,12 @@
 #include "test_support.hpp"
 
+#include <nifti1_io.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +20,7 @@
 #include "phantom.hpp"
 #include "realign/core/bspline.hpp"
 #include "realign/io/motion_files.hpp"
+#include "realign/io/nifti_header.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace fs = std::filesystem;
@@ -214,6 +218,42 @@ const PhantomInput& shared_phantom(const std::string& name) {
     slot = read_shared(e, own);
   }
   return *slot;
+}
+
+void write_small_series(const std::string& dir) {
+  Grid g;
+  g.dim = {13, 11, 7};
+  g.vox2world.diagonal() << 3.0, 3.0, 3.5, 1.0;
+  const int frames = 5;
+  std::vector<float> data(g.voxels() * frames);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
+  data[17] = std::nanf("");
+  for (const char* name : {"f.nii", "f.nii.gz"})
+    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
+                OutputType::Float32);
+  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
+  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
+  for (const char* name : {"s.nii", "s.nii.gz"})
+    write_image(dir + "/" + name, scaled, g, frames, data.data(), OutputType::Input);
+}
+
+std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {
+  Grid g;
+  g.dim = dim;
+  const NiftiHeader h = make_header(g, frames, 2.0, datatype_from_name("int16"));
+  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
+  be.vox_offset = 352.0f;
+  std::memcpy(be.magic, "n+1\0", 4);
+  swap_nifti_header(&be, 1);
+  std::vector<std::int16_t> values(g.voxels() * frames);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<std::int16_t>(i * 37 - 500);
+  nifti_swap_2bytes(values.size(), values.data());
+  std::string bytes(reinterpret_cast<const char*>(&be), sizeof(be));
+  bytes.append(4, '\0');
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * 2);
+  return bytes;
 }
 
 }  // namespace realign::testing

@@ -20,6 +20,15 @@ std::string slurp(const std::string& path);
 // How many times needle occurs in text (overlaps counted).
 std::size_t count_of(const std::string& text, const std::string& needle);
 
+// A small series of 5 frames on a 13x11x7 grid, written four ways into `dir`: f.nii and
+// f.nii.gz as float32 (one voxel NaN), s.nii and s.nii.gz as int16 with scl_slope 0.5 and
+// scl_inter -3 (stored values, then scaling).
+void write_small_series(const std::string& dir);
+
+// A big-endian .nii (int16, vox_offset 352) of `frames` frames on a grid of `dim`, whose
+// voxel n holds n * 37 - 500: a file in the other byte order, as bytes.
+std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames);
+
 // Path of ../shared beside the source tree, or "" when it is absent.
 std::string shared_dir();
 

@@ -143,25 +143,24 @@ void allreduce_sum(std::vector<std::int64_t>& v) {
                   MPI_COMM_WORLD);
 }
 
-void scatter_frames(int frames_total, std::size_t nv,
-                    const std::function<void(int frame, float* out)>& load, float* mine) {
-  const int size = mpi_size(), rank = mpi_rank();
-  const auto [b, e] = block_range(frames_total, size, rank);
-  if (rank == 0) {
-    std::vector<float> frame(size > 1 ? nv : 0);
-    for (int r = 1; r < size; ++r) {
-      const auto [rb, re] = block_range(frames_total, size, r);
-      for (int f = rb; f < re; ++f) {
-        load(f, frame.data());
-        MPI_Send(frame.data(), static_cast<int>(nv), MPI_FLOAT, r, f, MPI_COMM_WORLD);
-      }
-    }
-    for (int f = b; f < e; ++f) load(f, mine + static_cast<std::size_t>(f - b) * nv);
-  } else {
-    for (int f = b; f < e; ++f)
-      MPI_Recv(mine + static_cast<std::size_t>(f - b) * nv, static_cast<int>(nv), MPI_FLOAT, 0, f,
-               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  }
+bool on_every_rank(bool ok) {
+  if (mpi_size() == 1) return ok;
+  int v = ok ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+  return v != 0;
+}
+
+void send_doubles(const std::vector<double>& v, int to, int tag) {
+  MPI_Send(v.data(), static_cast<int>(v.size()), MPI_DOUBLE, to, tag, MPI_COMM_WORLD);
+}
+
+void receive_doubles(std::vector<double>& v, int from, int tag) {
+  MPI_Status status;
+  MPI_Probe(from, tag, MPI_COMM_WORLD, &status);
+  int count = 0;
+  MPI_Get_count(&status, MPI_DOUBLE, &count);
+  v.resize(static_cast<std::size_t>(count));
+  MPI_Recv(v.data(), count, MPI_DOUBLE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 }
 
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total) {
@@ -181,24 +180,24 @@ std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total
   return assemble(mine, frames_total, 1);
 }
 
-void FrameSender::send(const float* data, std::size_t n, int frame, int to) {
+void FrameSender::send(const float* data, std::size_t n, int tag, int to) {
   requests_.emplace_back();
-  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, to, frame, MPI_COMM_WORLD, &requests_.back());
+  MPI_Isend(data, static_cast<int>(n), MPI_FLOAT, to, tag, MPI_COMM_WORLD, &requests_.back());
 }
 
-void FrameSender::send_bytes(const std::vector<char>& data, int frame) {
+void FrameSender::send_bytes(const std::vector<char>& data, int tag) {
   requests_.emplace_back();
-  MPI_Isend(data.data(), static_cast<int>(data.size()), MPI_BYTE, 0, frame, MPI_COMM_WORLD,
+  MPI_Isend(data.data(), static_cast<int>(data.size()), MPI_BYTE, 0, tag, MPI_COMM_WORLD,
             &requests_.back());
 }
 
-std::vector<char> receive_bytes(int frame, int from) {
+std::vector<char> receive_bytes(int tag, int from) {
   MPI_Status status;
-  MPI_Probe(from, frame, MPI_COMM_WORLD, &status);
+  MPI_Probe(from, tag, MPI_COMM_WORLD, &status);
   int count = 0;
   MPI_Get_count(&status, MPI_BYTE, &count);
   std::vector<char> bytes(static_cast<std::size_t>(count));
-  MPI_Recv(bytes.data(), count, MPI_BYTE, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  MPI_Recv(bytes.data(), count, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   return bytes;
 }
 
@@ -208,8 +207,8 @@ void FrameSender::wait_all() {
   requests_.clear();
 }
 
-void receive_frame(float* data, std::size_t n, int frame, int from) {
-  MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, frame, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+void receive_frame(float* data, std::size_t n, int tag, int from) {
+  MPI_Recv(data, static_cast<int>(n), MPI_FLOAT, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 }
 
 double max_over_ranks(double v) {

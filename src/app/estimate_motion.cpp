@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 
 #include "realign/app/distribute.hpp"
 #include "realign/app/progress.hpp"
@@ -31,102 +33,165 @@ FrameFitter make_fitter(SampleSet points, const Grid& grid, bool select, const O
   return fitter;
 }
 
-// The frames this rank fits, with the fits of one pass, all starting from `start`
-// (identity) or from the previous pass. `skip` (the first-pass reference) stays put.
+// The mean of the moved frames (non-steady-state frames left out) and its gradient at the
+// sample points, summed where the frames are fitted and added over ranks. Its sums are
+// exact in any order, so frames are added as a pass visits them. The first-pass reference
+// comes without coefficients (it is the sample points' own values) unless the frames were
+// read again with the receive field divided out.
+struct MeanSums {
+  SampleSet mean;
+  MeanAtPoints acc;
+  int skip = -1, nonsteady = 0;
+  bool here = false;  // whether this rank adds frames (with --split points only rank 0)
+
+  void start(const SampleSet& points) {
+    mean = points;
+    acc.reset(mean);
+  }
+  void add(const FrameFitter& fitter, const PaddedCoefficients* coef, const Grid& grid,
+           const FrameFit& fit, int f) {
+    if (!here || f < nonsteady) return;
+    if (f == skip && coef == nullptr)
+      acc.add_reference(mean);
+    else
+      acc.add_frame(mean, *coef, grid, fitter, fit);
+  }
+  SampleSet result() {
+    for (double* b : acc.buffers()) allreduce_sum(b, mean.size());
+    acc.finish(mean);
+    return std::move(mean);
+  }
+};
+
+// The receive coil's profile (--intensity coil): each frame's share of its normal equations,
+// taken as pass 1 fits the frame, by the rank that owns the frame; non-steady-state frames
+// stay out, as from the mean.
+struct FieldSums {
+  ReceiveFieldBasis basis;
+  int nonsteady = 0, own_begin = 0, own_end = 0;
+  std::vector<std::vector<double>> own;
+
+  FieldSums(const LocalFrames& local, int nonsteady_frames)
+      : basis(local.grid.dim),
+        nonsteady(nonsteady_frames),
+        own_begin(local.own_begin),
+        own_end(local.own_end),
+        own(local.own_end - local.own_begin,
+            std::vector<double>(basis.terms() * (basis.terms() + 1), 0.0)) {}
+  void add(const FrameFitter& fitter, const PaddedCoefficients& coef, const Grid& grid,
+           const FrameFit& fit, int f) {
+    if (f < nonsteady || f < own_begin || f >= own_end) return;
+    own[f - own_begin] = receive_field_sums(fitter, basis, coef, grid, fit);
+  }
+};
+
+// The field from every frame's share, added in frame order on every rank (the same field for
+// any number of ranks), under a prior scaled by the first pass's residual variance.
+std::vector<double> solve_field(const FieldSums& sums, const LocalFrames& local,
+                                const std::vector<FrameFit>& fits) {
+  std::vector<double> mse;
+  for (int f = local.own_begin; f < local.own_end; ++f)
+    mse.push_back(fits[f - local.fit_begin].mse);
+  double noise_var = 0.0;
+  for (double v : allgather_frames(mse, local.frames)) noise_var += v / local.frames;
+  const int width = sums.basis.terms() * (sums.basis.terms() + 1);
+  std::vector<double> total(width, 0.0);
+  for (int i = 0; i < width; ++i) {
+    std::vector<double> part;
+    for (const auto& m : sums.own) part.push_back(m[i]);
+    for (double v : allgather_frames(part, local.frames)) total[i] += v;
+  }
+  return solve_receive_field(total, sums.basis, noise_var);
+}
+
+// What a pass does with each frame once it is fitted (or, for the first-pass reference,
+// without coefficients).
+using Visit = std::function<void(const PaddedCoefficients* coef, const FrameFit& fit, int f)>;
+
+// The frames this rank fits, with the fits of one pass, all starting from the identity or
+// from the previous pass. `skip` (the first-pass reference) stays put. Each pass reads and
+// smooths the frames afresh, with the receive field divided out once it is known: keeping
+// their coefficients would cost more memory than the series itself.
 struct Fitting {
   const LocalFrames& local;
-  std::vector<PaddedCoefficients> coef;  // smoothed, kept for the second pass
+  const EstimateOptions& est;
   std::vector<FrameFit> fits;
   double progress_scale = 1.0;  // a rank with a block holds about 1/size of the frames
+  std::optional<ReceiveFieldBasis> field_basis;  // once the field is divided out
+  std::vector<double> field;                     // log B's coefficients
 
-  void pass(const FrameFitter& fitter, const char* stage, int skip) {
+  PaddedCoefficients coefficients(int f, std::vector<float>& frame) const {
+    local.read(f, frame.data());
+    if (field_basis)
+      divide_by_receive_field(frame.data(), frame.data(), local.grid, *field_basis, field);
+    return smoothed_coefficients(frame.data(), local.grid, est);
+  }
+
+  void pass(const FrameFitter& fitter, const char* stage, int skip, const Visit& visit) {
     Progress progress(stage, local.fit_end - local.fit_begin, progress_scale);
+    std::vector<float> frame(local.grid.voxels());
     for (int f = local.fit_begin; f < local.fit_end; ++f) {
       FrameFit& fit = fits[f - local.fit_begin];
-      if (f == skip)
+      if (f == skip) {
         fit.converged = true;
-      else
-        fit = fitter.fit(coef[f - local.fit_begin], local.grid, fit.correction);
+        if (visit) visit(nullptr, fit, f);
+      } else {
+        const PaddedCoefficients coef = coefficients(f, frame);
+        fit = fitter.fit(coef, local.grid, fit.correction);
+        if (visit) visit(&coef, fit, f);
+      }
       progress.step();
+    }
+  }
+
+  // Every frame read again without fitting (the mean once the field is divided out).
+  void revisit(const Visit& visit) const {
+    std::vector<float> frame(local.grid.voxels());
+    for (int f = local.fit_begin; f < local.fit_end; ++f) {
+      const PaddedCoefficients coef = coefficients(f, frame);
+      visit(&coef, fits[f - local.fit_begin], f);
     }
   }
 };
 
-// The mean of the moved frames (non-steady-state frames left out) and its gradient at the
-// sample points, summed where the frames are and added over ranks.
-SampleSet mean_at_points(const FrameFitter& fitter, const Fitting& fitting, int skip, int nonsteady,
-                         const Options& opt, bool reference_recomputed = false) {
-  SampleSet mean = fitter.points();
-  MeanAtPoints acc;
-  acc.reset(mean);
+// Pass 1 of --ref mean: every frame to the first-pass reference, the mean of the moved frames
+// summed on the way, and with --intensity coil the receive field: when it is one a coil can
+// make it is divided out and the mean summed again from the divided frames.
+std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter& fitter,
+                                                              Fitting& fitting, int skip,
+                                                              const RunPlan& plan,
+                                                              const Options& opt) {
   const LocalFrames& local = fitting.local;
-  if (opt.split == Split::Frames || mpi_rank() == 0) {
-    for (int f = std::max(local.fit_begin, nonsteady); f < local.fit_end; ++f) {
-      if (f == skip && !reference_recomputed)
-        acc.add_reference(mean);
-      else
-        acc.add_frame(mean, fitting.coef[f - local.fit_begin], local.grid, fitter,
-                      fitting.fits[f - local.fit_begin]);
-    }
-  }
-  for (double* b : acc.buffers()) allreduce_sum(b, mean.size());
-  acc.finish(mean);
-  return mean;
-}
-
-// The receive field shared by every frame, from the fits of a pass: each rank sums its own
-// frames' shares, and every rank adds all frames' shares in frame order (the same field
-// for any number of ranks). Non-steady-state frames stay out, as from the mean.
-std::vector<double> estimate_receive_field(const FrameFitter& fitter, const Fitting& fitting,
-                                           const ReceiveFieldBasis& basis, int nonsteady) {
-  const LocalFrames& local = fitting.local;
-  const int width = basis.terms() * (basis.terms() + 1);
-  std::vector<std::vector<double>> mine(local.own_end - local.own_begin,
-                                        std::vector<double>(width, 0.0));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int f = std::max(local.own_begin, nonsteady); f < local.own_end; ++f)
-    mine[f - local.own_begin] = receive_field_sums(fitter, basis, fitting.coef[f - local.fit_begin],
-                                                   local.grid, fitting.fits[f - local.fit_begin]);
-  std::vector<double> total(width, 0.0), mse;
-  for (int f = local.own_begin; f < local.own_end; ++f)
-    mse.push_back(fitting.fits[f - local.fit_begin].mse);
-  double noise_var = 0.0;
-  for (double v : allgather_frames(mse, local.frames)) noise_var += v / local.frames;
-  for (int i = 0; i < width; ++i) {
-    std::vector<double> part;
-    for (const auto& m : mine) part.push_back(m[i]);
-    for (double v : allgather_frames(part, local.frames)) total[i] += v;
-  }
-  return solve_receive_field(total, basis, noise_var);
-}
-
-// Every held frame's smoothed coefficients again, from the frame divided by the field.
-void divide_out_field(Fitting& fitting, const ReceiveFieldBasis& basis,
-                      const std::vector<double>& theta, const EstimateOptions& est) {
-  const LocalFrames& local = fitting.local;
-  std::vector<float> divided(local.grid.voxels());
-  for (int f = local.fit_begin; f < local.fit_end; ++f) {
-    divide_by_receive_field(local.frame(f), divided.data(), local.grid, basis, theta);
-    fitting.coef[f - local.fit_begin] = smoothed_coefficients(divided.data(), local.grid, est);
-  }
-}
-
-// The receive coil's profile from pass 1, divided out of every frame's coefficients when it
-// is one a coil can make.
-ReceiveFieldOutcome remove_receive_field(const FrameFitter& fitter, Fitting& fitting, int nonsteady,
-                                         const EstimateOptions& est) {
-  const Grid& grid = fitting.local.grid;
-  const ReceiveFieldBasis basis(grid.dim);
-  const std::vector<double> theta = estimate_receive_field(fitter, fitting, basis, nonsteady);
-  ReceiveFieldOutcome out;
-  out.log_span = receive_field_span(basis, theta, grid);
-  out.removed = out.log_span <= kMaxReceiveFieldSpan;
+  MeanSums sums;
+  sums.start(fitter.points());
+  sums.skip = skip;
+  sums.nonsteady = plan.nonsteady;
+  sums.here = opt.split == Split::Frames || mpi_rank() == 0;
+  const bool coil = opt.estimate.intensity == IntensityModel::Coil;
+  FieldSums field(local, plan.nonsteady);
+  fitting.pass(fitter, "estimating, pass 1 of 2", skip,
+               [&](const PaddedCoefficients* coef, const FrameFit& fit, int f) {
+                 sums.add(fitter, coef, local.grid, fit, f);
+                 if (coil && coef) field.add(fitter, *coef, local.grid, fit, f);
+               });
+  ReceiveFieldOutcome outcome;
+  if (!coil) return {sums.result(), outcome};
+  const std::vector<double> theta = solve_field(field, local, fitting.fits);
+  outcome.log_span = receive_field_span(field.basis, theta, local.grid);
+  outcome.removed = outcome.log_span <= kMaxReceiveFieldSpan;
   if (mpi_rank() == 0)
-    spdlog::info("receive field: log span {:.3f} ({}); coefficients {:.4g}", out.log_span,
-                 out.removed ? "divided out" : "more than a coil makes: left in",
+    spdlog::info("receive field: log span {:.3f} ({}); coefficients {:.4g}", outcome.log_span,
+                 outcome.removed ? "divided out" : "more than a coil makes: left in",
                  fmt::join(theta, " "));
-  if (out.removed) divide_out_field(fitting, basis, theta, est);
-  return out;
+  if (!outcome.removed) return {sums.result(), outcome};
+  fitting.field_basis = field.basis;
+  fitting.field = theta;
+  MeanSums divided = sums;
+  divided.start(fitter.points());
+  fitting.revisit([&](const PaddedCoefficients* coef, const FrameFit& fit, int f) {
+    divided.add(fitter, coef, local.grid, fit, f);
+  });
+  return {divided.result(), outcome};
 }
 
 // This rank's fits, in the order of its frames, and what became of the receive field.
@@ -140,27 +205,19 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                   local.frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
                 fitter.points().size(), since(t0), omp_get_max_threads());
-  Fitting fitting{local,
-                  {},
-                  std::vector<FrameFit>(local.fit_end - local.fit_begin),
+  Fitting fitting{local, est, std::vector<FrameFit>(local.fit_end - local.fit_begin),
                   opt.split == Split::Points ? 1.0 : mpi_size()};
-  for (int f = local.fit_begin; f < local.fit_end; ++f)
-    fitting.coef.push_back(smoothed_coefficients(local.frame(f), local.grid, est));
-  spdlog::debug("smoothed {} frames, {:.3f} s", fitting.coef.size(), since(t0));
-  const bool two_pass = plan.reference.kind == ReferenceChoice::Mean;
   // The first pass leaves the reference frame itself at the identity (it is the target).
   const int skip = plan.reference.kind == ReferenceChoice::File ? -1 : plan.reference.frame;
-  fitting.pass(fitter, two_pass ? "estimating, pass 1 of 2" : "estimating", skip);
-  ReceiveFieldOutcome field;
-  if (two_pass && est.intensity == IntensityModel::Coil)
-    field = remove_receive_field(fitter, fitting, plan.nonsteady, est);
-  if (two_pass) {
-    const FrameFitter mean_fitter =
-        make_fitter(mean_at_points(fitter, fitting, skip, plan.nonsteady, opt, field.removed),
-                    local.grid, false, opt);
-    spdlog::debug("mean reference ready, {:.3f} s", since(t0));
-    fitting.pass(mean_fitter, "estimating, pass 2 of 2", -1);
+  if (plan.reference.kind != ReferenceChoice::Mean) {
+    fitting.pass(fitter, "estimating", skip, nullptr);
+    spdlog::debug("estimation done, {:.3f} s", since(t0));
+    return {std::move(fitting.fits), ReceiveFieldOutcome{}};
   }
+  auto [mean, field] = first_pass_and_mean(fitter, fitting, skip, plan, opt);
+  const FrameFitter mean_fitter = make_fitter(std::move(mean), local.grid, false, opt);
+  spdlog::debug("mean reference ready, {:.3f} s", since(t0));
+  fitting.pass(mean_fitter, "estimating, pass 2 of 2", -1, nullptr);
   spdlog::debug("estimation done, {:.3f} s", since(t0));
   return {std::move(fitting.fits), field};
 }

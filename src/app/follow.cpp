@@ -21,6 +21,7 @@
 #include "realign/core/metrics.hpp"
 #include "realign/core/nonsteady.hpp"
 #include "realign/core/reslice.hpp"
+#include "realign/io/frame_file.hpp"
 
 namespace realign {
 namespace {
@@ -320,10 +321,22 @@ int Follower::finish(const std::string& why, int status) {
     return status != kExitOk ? status : kExitInput;
   }
   const RunPlan p = plan();
+  if (!spill_) return status;
+  // The batch stages read frames from a file: the spill, as float32 frames from byte 0.
+  NiftiInfo spilled = first_;
+  spilled.frames = n;
+  spilled.datatype = 16;  // NIfTI FLOAT32
+  spilled.bytes_per_voxel = 4;
+  spilled.vox_offset = 0;
+  spilled.data_bytes = first_.grid.voxels() * 4 * static_cast<std::uint64_t>(n);
+  spilled.swapped = spilled.gzip = spilled.scaled = false;
+  spilled.slope = 1.0f;
+  spilled.inter = 0.0f;
+  const FrameFile file(spill_->path(), spilled, 0, false, run_.input);
   LocalFrames local;
   local.grid = first_.grid;
   local.frames = local.own_end = local.fit_end = n;
-  if (spill_) local.data = spill_->read_all();
+  local.file = &file;
   MotionEstimate estimate;
   estimate.corrections = corrections_;
   estimate.iterations = iterations_;

@@ -12,11 +12,9 @@ namespace realign {
 
 void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
   MemoryPlan plan;
-  plan.file_bytes = input.image_bytes() + (input.gzip ? input.stored_bytes : 0);
-  plan.series_bytes = static_cast<std::uint64_t>(input.grid.voxels()) * input.frames * 4;
+  plan.frame_bytes = static_cast<std::uint64_t>(input.grid.voxels()) * sizeof(float);
   plan.ranks = mpi_size();
   plan.ranks_here = ranks_here;
-  plan.every_rank_holds_series = opt.split == Split::Points;
   const double need_mb = estimate_node_bytes(plan) / (1024.0 * 1024.0);
   const double have_mb =
       opt.max_memory_mb > 0 ? opt.max_memory_mb : available_bytes() / (1024.0 * 1024.0);
@@ -30,13 +28,13 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here) {
                                  opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
-int nonsteady_frames(const Options& opt, const SeriesFile& file) {
+int nonsteady_frames(const Options& opt, const FrameFile& file) {
   const int frames = file.frames();
   std::vector<double> means;
   if (opt.dummy_scans < 0) {
     std::vector<float> frame(file.grid().voxels());
     for (int f = 0; f < std::min(frames, kNonsteadyWindow); ++f) {
-      file.read_frames(f, f + 1, frame.data());
+      file.read(f, frame.data());
       means.push_back(global_mean(frame.data(), frame.size()));
     }
   }

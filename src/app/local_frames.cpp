@@ -10,21 +10,41 @@
 namespace realign {
 namespace {
 
-// With a separate reference file the series itself may still be empty of structure.
-void refuse_constant_series(const LocalFrames& local, std::size_t nonfinite, bool applying,
-                            const std::string& input) {
+// What one reading of the block finds: the range of values, NaN/Inf voxels, and the sum
+// behind the mean before realignment.
+struct Survey {
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-  for (float v : local.data) {
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+  double nonfinite = 0.0;
+};
+
+Survey survey_block(LocalFrames& local, bool sum) {
+  Survey s;
+  const std::size_t nv = local.grid.voxels();
+  std::vector<float> frame(nv);
+  if (sum) local.input_sum.assign(nv, 0.0);
+  for (int f = local.own_begin; f < local.own_end; ++f) {
+    s.nonfinite += static_cast<double>(local.file->read(f, frame.data()));
+    for (float v : frame) {
+      s.lo = std::min(s.lo, v);
+      s.hi = std::max(s.hi, v);
+    }
+    if (sum)
+      for (std::size_t i = 0; i < nv; ++i) local.input_sum[i] += frame[i];
   }
-  const double span = max_over_ranks(hi) + max_over_ranks(-lo);
+  allreduce_sum(&s.nonfinite, 1);
+  return s;
+}
+
+// With a separate reference file the series itself may still be empty of structure.
+void refuse_constant_series(const LocalFrames& local, const Survey& s, bool applying,
+                            const std::string& input) {
+  const double span = max_over_ranks(s.hi) + max_over_ranks(-s.lo);
   std::string empty;
   int why = kExitOk;
   if (mpi_rank() == 0 && !(span > 0) && !applying) {
     why = kExitInput;
     empty = input + ": " +
-            (nonfinite == local.grid.voxels() * local.frames
+            (s.nonfinite == static_cast<double>(local.grid.voxels()) * local.frames
                  ? std::string("every voxel is NaN or Inf")
                  : std::string("every voxel has the same value")) +
             ": nothing to realign";
@@ -35,32 +55,21 @@ void refuse_constant_series(const LocalFrames& local, std::size_t nonfinite, boo
 
 }  // namespace
 
-LocalFrames distribute_frames(RunPlan& plan, const Options& opt) {
+LocalFrames distribute_frames(const RunPlan& plan, const Options& opt) {
   LocalFrames local;
   local.grid = plan.input.grid;
   local.frames = plan.input.frames;
-  const std::size_t nv = local.grid.voxels();
+  local.file = plan.frames.get();
   const auto [b, e] = block_range(local.frames, mpi_size(), mpi_rank());
   local.own_begin = b;
   local.own_end = e;
   const bool everywhere = opt.split == Split::Points;
-  local.held_begin = everywhere ? 0 : b;
-  local.fit_begin = local.held_begin;
+  local.fit_begin = everywhere ? 0 : b;
   local.fit_end = everywhere ? local.frames : e;
-  std::size_t nonfinite = 0;
-  auto load = [&](int f, float* out) { nonfinite += plan.file->read_frames(f, f + 1, out); };
-  if (everywhere) {
-    local.data.resize(nv * local.frames);
-    if (mpi_rank() == 0)
-      for (int f = 0; f < local.frames; ++f) load(f, local.frame(f));
-    broadcast(local.data);
-  } else {
-    local.data.resize(nv * (e - b));
-    scatter_frames(local.frames, nv, load, local.data.data());
-  }
-  plan.file.reset();
-  refuse_constant_series(local, nonfinite, plan.applying(), opt.input);
-  if (nonfinite) spdlog::warn("{}: {} NaN/Inf voxels treated as missing (0)", opt.input, nonfinite);
+  const Survey s = survey_block(local, opt.report && !plan.applying());
+  refuse_constant_series(local, s, plan.applying(), opt.input);
+  if (s.nonfinite > 0)
+    spdlog::warn("{}: {:.0f} NaN/Inf voxels treated as missing (0)", opt.input, s.nonfinite);
   spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, local.grid.dim[0],
                local.grid.dim[1], local.grid.dim[2], local.frames, plan.input.tr_s);
   return local;

@@ -77,13 +77,11 @@ std::uint64_t address_space_headroom() {
 }  // namespace
 
 std::uint64_t estimate_node_bytes(const MemoryPlan& p) {
-  const int ranks = std::max(1, p.ranks);
-  const std::uint64_t share =
-      p.every_rank_holds_series ? p.series_bytes : (p.series_bytes + ranks - 1) / ranks;
-  // Per rank: its frames, their smoothed coefficients (slightly larger: padded), and one
-  // frame of work space; plus libraries and MPI buffers.
-  const std::uint64_t per_rank = share * 2 + share / 4 + 40 * kMiB;
-  return p.file_bytes + per_rank * static_cast<std::uint64_t>(std::max(1, p.ranks_here));
+  const std::uint64_t ranks = static_cast<std::uint64_t>(std::max(1, p.ranks));
+  const std::uint64_t per_rank = 12 * p.frame_bytes + 40 * kMiB;
+  // Rank 0: a double and a float per voxel for each rank's block of the mean image.
+  const std::uint64_t root = 3 * p.frame_bytes * ranks;
+  return root + per_rank * static_cast<std::uint64_t>(std::max(1, p.ranks_here));
 }
 
 std::uint64_t available_bytes() {

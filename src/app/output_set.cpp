@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -51,6 +53,11 @@ void register_temp(const std::string& p) {
   if (g_count >= kMaxTemps || p.size() >= sizeof(g_temps[0])) return;
   std::strncpy(g_temps[g_count], p.c_str(), sizeof(g_temps[0]) - 1);
   g_count = g_count + 1;
+}
+
+void forget_temp(const std::string& p) {
+  for (int i = 0; i < g_count; ++i)
+    if (p == g_temps[i]) g_temps[i][0] = 0;
 }
 
 void forget_temps() {
@@ -122,6 +129,29 @@ void OutputSet::commit() {
   g_committing = 0;
   if (g_pending) on_signal(g_pending);
   if (ec) throw OutputError(failed, "cannot move the finished output into place: " + ec.message());
+}
+
+ScratchFile::ScratchFile(const std::string& beside) {
+  const std::filesystem::path at(beside);
+  std::string name =
+      (at.parent_path() / ("." + at.filename().string() + ".inflated-XXXXXX")).string();
+  fd_ = mkstemp(name.data());
+  if (fd_ < 0)
+    throw OutputError(beside, std::string("cannot create a scratch file: ") + std::strerror(errno));
+  path_ = name;
+  register_temp(path_);
+}
+
+ScratchFile::~ScratchFile() {
+  remove();
+  if (fd_ >= 0) close(fd_);
+}
+
+void ScratchFile::remove() {
+  if (path_.empty()) return;
+  unlink(path_.c_str());
+  forget_temp(path_);
+  path_.clear();
 }
 
 }  // namespace realign

@@ -53,12 +53,12 @@ std::string describe_reference(const ReferenceChoice& c, const std::string& ref)
   return "file " + std::filesystem::path(ref).filename().string();
 }
 
-int median_frame(const SeriesFile& file, int first, int stride) {
+int median_frame(const FrameFile& file, int first, int stride) {
   const Grid& g = file.grid();
   std::vector<float> frame(g.voxels());
   std::vector<std::vector<float>> samples(file.frames() - first);
   for (int f = first; f < file.frames(); ++f) {
-    file.read_frames(f, f + 1, frame.data());
+    file.read(f, frame.data());
     std::vector<float>& s = samples[f - first];
     for (int z = 0; z < g.dim[2]; z += stride)
       for (int y = 0; y < g.dim[1]; y += stride)
@@ -78,7 +78,7 @@ void check_not_constant(const std::vector<float>& v, const std::string& file,
 }
 
 std::vector<float> reference_volume(const ReferenceChoice& c, const std::string& ref,
-                                    const SeriesFile& input, const std::string& input_path) {
+                                    const FrameFile& input, const std::string& input_path) {
   if (c.kind == ReferenceChoice::File) {
     Volume v = read_volume(ref);
     if (!v.grid.same_as(input.grid(), 1e-3))
@@ -87,7 +87,7 @@ std::vector<float> reference_volume(const ReferenceChoice& c, const std::string&
     return std::move(v.data);
   }
   std::vector<float> v(input.grid().voxels());
-  input.read_frames(c.frame, c.frame + 1, v.data());
+  input.read(c.frame, v.data());
   check_not_constant(v, input_path,
                      fmt::format("frame {}, the reference{},", c.frame + 1,
                                  c.kind == ReferenceChoice::Mean ? " of the first pass" : ""));

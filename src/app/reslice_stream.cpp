@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <limits>
 
 #include "realign/app/distribute.hpp"
@@ -16,86 +15,117 @@
 namespace realign {
 namespace {
 
-// One rank's share of the reslicing: its frames, where each frame can see (and what every
-// frame can see, the mask), the running mean and DVARS of its block.
-class Reslicer {
+// Frames a rank may have resliced and sent while rank 0 has not yet taken them: bounds
+// its memory, while letting it run ahead of rank 0 a little.
+constexpr int kInFlight = 3;
+
+// What every rank needs to reslice any frame: the transforms, the frames' shared field of
+// view (the mask) and a frame of work space for the B-spline coefficients.
+class FrameReslicer {
  public:
-  Reslicer(const RunPlan& plan, const std::vector<Mat4>& xfm, LocalFrames& local,
-           const Options& opt)
+  FrameReslicer(const std::vector<Mat4>& xfm, const LocalFrames& local, const Options& opt)
       : xfm_(xfm),
         local_(local),
         opt_(opt),
-        nv_(local.grid.voxels()),
         fill_(opt.datatype == OutputType::Float32 ? std::numeric_limits<float>::quiet_NaN() : 0.0f),
+        work_(local.grid.voxels()) {
+    for (int f = 0; f < local.frames; ++f) {
+      if (f == 0)
+        common_ = visible(0);
+      else
+        common_.intersect(visible(f));
+    }
+  }
+
+  // Where frame f can see: the voxels it is resliced into and adds to the mean.
+  RowIntervals visible(int f) const {
+    const Grid& g = local_.grid;
+    return visible_rows(g.dim, g.dim, reference_to_frame_voxels(xfm_[f], g, g));
+  }
+
+  // What frame f is resliced into: with the mask, only the voxels every frame sees (the
+  // rest becomes fill in the series and the mean alike, not worth interpolating).
+  RowIntervals kept(int f) const { return opt_.mask ? common_ : visible(f); }
+
+  // Frame f read afresh and resliced into `out` where kept(f), fill elsewhere.
+  void reslice(int f, float* out) {
+    const auto t = std::chrono::steady_clock::now();
+    const Grid& g = local_.grid;
+    local_.read(f, work_.data());
+    bspline_coefficients(work_.data(), g.dim, opt_.reslice_degree);
+    reslice_frame(pad_coefficients(work_.data(), g.dim, opt_.reslice_degree),
+                  reference_to_frame_voxels(xfm_[f], g, g), kept(f), fill_, out);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  // Voxels outside the field of view every frame shares become `fill` (with --mask).
+  void mask(float* frame) const {
+    if (opt_.mask) common_.apply(frame, fill_);
+  }
+
+  float fill() const { return fill_; }
+  double seconds = 0.0;
+
+ private:
+  const std::vector<Mat4>& xfm_;
+  const LocalFrames& local_;
+  const Options& opt_;
+  float fill_;
+  std::vector<float> work_;
+  RowIntervals common_;
+};
+
+// Rank 0: every frame, in order, as the ranks finish them. The mean image is summed per
+// block of block_range, each block in frame order, and the blocks are added over ranks
+// as before frames were dealt out in turn, so that it keeps its bytes for any number of
+// ranks. DVARS compares each masked frame with the one before, and the sums of std_dvars'
+// denominator are taken on the way.
+class Collector {
+ public:
+  Collector(const RunPlan& plan, const LocalFrames& local, FrameReslicer& reslicer,
+            NiftiWriter& writer)
+      : local_(local),
+        reslicer_(reslicer),
+        writer_(writer),
+        nv_(local.grid.voxels()),
         brain_(plan.reference_volume.empty() ? std::vector<std::uint8_t>{}
                                              : brain_mask(plan.reference_volume)),
-        dvars_(local.own_end - local.own_begin, std::numeric_limits<double>::quiet_NaN()),
+        means_(mpi_size()),
+        dvars_(local.frames, std::numeric_limits<double>::quiet_NaN()),
         null_(brain_, plan.reference_volume.empty() ? 0 : nv_, peak(plan.reference_volume),
               local.frames),
-        work_(nv_) {
-    const Grid& g = local.grid;
-    for (int f = 0; f < local.frames; ++f) {
-      visible_.push_back(visible_rows(g.dim, g.dim, reference_to_frame_voxels(xfm[f], g, g)));
-      if (f == 0)
-        common_ = visible_[0];
-      else
-        common_.intersect(visible_[f]);
-    }
-    mean_.reset(nv_);
-  }
-
-  // Reslices frame f in place, adds it to the mean, masks it and measures its DVARS.
-  const float* frame(int f) {
-    const auto t = std::chrono::steady_clock::now();
-    float* v = local_.frame(f);
-    const Grid& g = local_.grid;
-    std::copy(v, v + nv_, work_.begin());
-    bspline_coefficients(work_.data(), g.dim, opt_.reslice_degree);
-    // With the mask, what lies outside the voxels every frame sees becomes fill, in the
-    // series and in the mean alike: those voxels are not worth interpolating.
-    const RowIntervals& kept = opt_.mask ? common_ : visible_[f];
-    reslice_frame(pad_coefficients(work_.data(), g.dim, opt_.reslice_degree),
-                  reference_to_frame_voxels(xfm_[f], g, g), kept, fill_, v);
-    mean_.add(v, kept);
-    null_.add_frame(f, v);
-    if (f > local_.own_begin) {
-      dvars_[f - local_.own_begin] = dvars(local_.frame(f - 1), v);
-      null_.add_pair(local_.frame(f - 1), v);
-    }
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    return v;
-  }
-
-  // A block's first DVARS needs the previous block's last frame (tags above the frame
-  // count keep these apart from the frames going to rank 0).
-  void exchange_boundary(FrameSender& sender) {
-    const int rank = mpi_rank(), size = mpi_size(), rb = local_.own_begin, re = local_.own_end;
-    const bool next_has_frames =
-        rank + 1 < size && block_range(local_.frames, size, rank + 1).second > re;
-    if (next_has_frames && re > rb)
-      sender.send(local_.frame(re - 1), nv_, local_.frames + re - 1, rank + 1);
-    if (rank > 0 && re > rb) {
-      std::vector<float> before(nv_);
-      receive_frame(before.data(), nv_, local_.frames + rb - 1, rank - 1);
-      dvars_[0] = dvars(before.data(), local_.frame(rb));
-      null_.add_pair(before.data(), local_.frame(rb));
+        prev_(nv_),
+        cur_(nv_) {
+    for (int r = 0; r < mpi_size(); ++r) {
+      means_[r].reset(nv_);
+      block_end_.push_back(block_range(local.frames, mpi_size(), r).second);
     }
   }
 
-  ResliceOutcome finish() {
-    ResliceOutcome out;
-    out.dvars = allgather_frames(dvars_, local_.frames);
-    allreduce_sum(null_.sums());
-    out.std_dvars = standardised_dvars(out.dvars, null_.expected_dvars());
-    allreduce_sum(mean_.sum);
-    std::vector<double> counts(mean_.count.begin(), mean_.count.end());
-    allreduce_sum(counts);
-    std::copy(counts.begin(), counts.end(), mean_.count.begin());
-    out.mean_after = mean_.result(fill_);
-    if (opt_.mask) common_.apply(out.mean_after.data(), fill_);
-    out.seconds = seconds_;
-    return out;
+  float* next_frame() { return cur_.data(); }
+
+  // The frame in next_frame() is frame f, unmasked; `encoded` its masked frame as the
+  // output stores it, or null to have the writer encode it.
+  void take(int f, const std::vector<char>* encoded) {
+    int block = 0;
+    while (f >= block_end_[block]) ++block;
+    means_[block].add(cur_.data(), reslicer_.kept(f));
+    reslicer_.mask(cur_.data());
+    null_.add_frame(f, cur_.data());
+    if (f > 0) {
+      dvars_[f] = frame_dvars(prev_.data(), cur_.data(), nv_, brain_);
+      null_.add_pair(prev_.data(), cur_.data());
+    }
+    if (encoded)
+      writer_.write_encoded(*encoded);
+    else
+      writer_.write_frame(cur_.data());
+    std::swap(prev_, cur_);
   }
+
+  std::vector<double>& dvars() { return dvars_; }
+  std::vector<MeanImage>& means() { return means_; }
+  double expected_dvars() const { return null_.expected_dvars(); }
 
  private:
   // The grid of the std_dvars sums: the reference's largest magnitude.
@@ -106,83 +136,124 @@ class Reslicer {
     return p;
   }
 
-  double dvars(const float* prev, const float* cur) const {
-    return frame_dvars(prev, cur, nv_, brain_);
-  }
-
-  const std::vector<Mat4>& xfm_;
-  LocalFrames& local_;
-  const Options& opt_;
+  const LocalFrames& local_;
+  FrameReslicer& reslicer_;
+  NiftiWriter& writer_;
   std::size_t nv_;
-  float fill_;
   std::vector<std::uint8_t> brain_;
+  std::vector<MeanImage> means_;
+  std::vector<int> block_end_;
   std::vector<double> dvars_;
   DvarsNull null_;  // the denominator of std_dvars
-  std::vector<float> work_;
-  std::vector<RowIntervals> visible_;
-  RowIntervals common_;
-  MeanImage mean_;
-  double seconds_ = 0.0;
+  std::vector<float> prev_, cur_;
 };
 
-// Rank 0: every other rank's frames, in order, as they arrive.
-void write_others(const LocalFrames& local, bool plain, NiftiWriter& writer, Progress& progress) {
-  const std::size_t nv = local.grid.voxels();
-  std::vector<float> incoming(plain ? nv : 0);
-  for (int owner = 1; owner < mpi_size(); ++owner) {
-    const auto [b, e] = block_range(local.frames, mpi_size(), owner);
-    for (int f = b; f < e; ++f) {
-      if (plain) {
-        receive_frame(incoming.data(), nv, f, owner);
-        writer.write_frame(incoming.data());
-      } else {
-        writer.write_encoded(receive_bytes(f, owner));
-      }
-      progress.step();
+// Rank 0: its own frames resliced, the others' received, all taken in order.
+void collect(const LocalFrames& local, bool plain, FrameReslicer& reslicer, Collector& collector) {
+  const int size = mpi_size();
+  Progress progress("reslicing and writing", local.frames);
+  std::vector<char> bytes;
+  for (int f = 0; f < local.frames; ++f) {
+    const int owner = f % size;
+    if (owner == 0) {
+      reslicer.reslice(f, collector.next_frame());
+    } else {
+      receive_frame(collector.next_frame(), local.grid.voxels(), f, owner);
+      if (!plain) bytes = receive_bytes(local.frames + f, owner);
     }
+    collector.take(f, owner == 0 || plain ? nullptr : &bytes);
+    progress.step();
   }
+}
+
+// A frame on its way to rank 0: the resliced frame (for the mean and DVARS) and, unless
+// the output stores plain floats, the frame masked and encoded as the file holds it (so
+// that compression runs on every rank).
+struct InFlight {
+  std::vector<float> frame;
+  std::vector<char> encoded;
+  FrameSender sender;
+};
+
+// Every rank but 0: its frames, each sent as soon as it is resliced.
+void send_own(const RunPlan& plan, const LocalFrames& local, FrameReslicer& reslicer) {
+  const std::size_t nv = local.grid.voxels();
+  const bool plain = plan.format.plain_floats();
+  FrameEncoder encoder(plan.format, nv);
+  std::vector<float> masked(plain ? 0 : nv);
+  std::vector<InFlight> slots(kInFlight);
+  int n = 0;
+  for (int f = mpi_rank(); f < local.frames; f += mpi_size(), ++n) {  // dealt out in turn
+    InFlight& s = slots[n % kInFlight];
+    s.sender.wait_all();  // rank 0 has taken the frame this slot held
+    s.frame.resize(nv);
+    reslicer.reslice(f, s.frame.data());
+    s.sender.send(s.frame.data(), nv, f);
+    if (plain) continue;
+    std::copy(s.frame.begin(), s.frame.end(), masked.begin());
+    reslicer.mask(masked.data());
+    s.encoded = encoder.encode(masked.data());
+    s.sender.send_bytes(s.encoded, local.frames + f);
+  }
+  for (InFlight& s : slots) s.sender.wait_all();
+}
+
+// Each rank gets its block's sums from rank 0 and they are added over ranks, as each rank
+// once summed its own block; then the mean where any frame saw the voxel.
+std::vector<float> finish_mean(std::vector<MeanImage>& means, std::size_t nv,
+                               const FrameReslicer& reslicer) {
+  const int tag_sum = 1 << 20, tag_count = tag_sum + 1;
+  MeanImage mine;
+  std::vector<double> counts;
+  if (mpi_rank() == 0) {
+    for (int r = 1; r < mpi_size(); ++r) {
+      send_doubles(means[r].sum, r, tag_sum);
+      send_doubles(std::vector<double>(means[r].count.begin(), means[r].count.end()), r, tag_count);
+    }
+    mine = std::move(means[0]);
+    counts.assign(mine.count.begin(), mine.count.end());
+  } else {
+    mine.reset(nv);
+    receive_doubles(mine.sum, 0, tag_sum);
+    receive_doubles(counts, 0, tag_count);
+  }
+  allreduce_sum(mine.sum);
+  allreduce_sum(counts);
+  std::copy(counts.begin(), counts.end(), mine.count.begin());
+  std::vector<float> mean = mine.result(reslicer.fill());
+  reslicer.mask(mean.data());
+  return mean;
 }
 
 }  // namespace
 
 ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& xfm,
-                                  LocalFrames& local, const Options& opt, NiftiWriter* writer) {
-  Reslicer reslicer(plan, xfm, local, opt);
-  // Float frames go out as they are; any other format is encoded where the frame is.
-  const bool plain = plan.format.plain_floats();
-  FrameSender sender;
-  FrameEncoder encoder(plan.format, local.grid.voxels());
-  std::deque<std::vector<char>> encoded;  // kept until their sends complete
-  // Rank 0 writes every frame, so its count is the whole job's.
-  Progress progress("reslicing and writing", local.frames);
-  for (int f = local.own_begin; f < local.own_end; ++f) {
-    const float* frame = reslicer.frame(f);
-    if (writer) {
-      writer->write_frame(frame);
-      progress.step();
-    } else if (plain) {
-      sender.send(frame, local.grid.voxels(), f);
-    } else {
-      encoded.push_back(encoder.encode(frame));
-      sender.send_bytes(encoded.back(), f);
-    }
-  }
-  reslicer.exchange_boundary(sender);
+                                  const LocalFrames& local, const Options& opt,
+                                  NiftiWriter* writer) {
+  FrameReslicer reslicer(xfm, local, opt);
+  ResliceOutcome out;
+  std::vector<MeanImage> means;
   if (writer) {
-    write_others(local, plain, *writer, progress);
+    Collector collector(plan, local, reslicer, *writer);
+    collect(local, plan.format.plain_floats(), reslicer, collector);
     writer->close();
+    out.dvars = std::move(collector.dvars());
+    out.std_dvars = standardised_dvars(out.dvars, collector.expected_dvars());
+    means = std::move(collector.means());
+  } else {
+    send_own(plan, local, reslicer);
   }
-  sender.wait_all();
-  return reslicer.finish();
+  broadcast(out.dvars);
+  broadcast(out.std_dvars);
+  out.mean_after = finish_mean(means, local.grid.voxels(), reslicer);
+  out.seconds = reslicer.seconds;
+  return out;
 }
 
 std::vector<float> input_mean(const LocalFrames& local) {
   const std::size_t nv = local.grid.voxels();
-  std::vector<double> sum(nv, 0.0);
-  for (int f = local.own_begin; f < local.own_end; ++f) {
-    const float* v = local.frame(f);
-    for (std::size_t i = 0; i < nv; ++i) sum[i] += v[i];
-  }
+  std::vector<double> sum = local.input_sum;
+  sum.resize(nv, 0.0);
   allreduce_sum(sum);
   std::vector<float> mean(nv);
   for (std::size_t i = 0; i < nv; ++i) mean[i] = static_cast<float>(sum[i] / local.frames);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "realign/app/distribute.hpp"
 #include "realign/app/input_checks.hpp"
 #include "realign/io/motion_files.hpp"
@@ -21,7 +23,7 @@ std::vector<Mat4> given_transforms(const Options& opt, int frames) {
 
 // Rank 0: the reference, the non-steady-state frames and the reference volume.
 void choose_reference(const Options& opt, RunPlan& plan) {
-  const SeriesFile& file = *plan.file;
+  const FrameFile& file = *plan.frames;
   if (file.frames() < 2)
     throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
   plan.reference = parse_reference(opt.reference, file.frames(), opt.input);
@@ -33,17 +35,71 @@ void choose_reference(const Options& opt, RunPlan& plan) {
   spdlog::info("reference: {}", describe_reference(plan.reference, opt.reference));
 }
 
+// Where every rank reads the voxels: the file, the first voxel byte, whether swapped.
+struct VoxelSource {
+  std::string path;
+  std::uint64_t offset = 0;
+  bool swapped = false;
+};
+
+VoxelSource source_of(const Options& opt, const RunPlan& plan) {
+  if (plan.scratch) return {plan.scratch->path(), 0, false};  // inflated in this byte order
+  return {opt.input, plan.input.vox_offset, plan.input.swapped};
+}
+
+// Rank 0: a .nii.gz is inflated once, into a scratch file beside the output, that every
+// rank reads its frames from; a .nii is read in place.
+void open_frames(const Options& opt, RunPlan& plan) {
+  if (plan.input.gzip) {
+    plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
+    const std::string dir = std::filesystem::path(plan.paths.image).parent_path().string();
+    inflate_voxels(opt.input, plan.scratch->fd(), dir.empty() ? "." : dir);
+  }
+  const VoxelSource s = source_of(opt, plan);
+  plan.frames = std::make_unique<FrameFile>(s.path, plan.input, s.offset, s.swapped, opt.input);
+}
+
+// Every rank opens the voxels rank 0 opened; then the scratch file's name can go.
+void open_frames_everywhere(const Options& opt, RunPlan& plan) {
+  std::vector<char> where;
+  std::vector<double> numbers;
+  if (mpi_rank() == 0) {
+    const VoxelSource s = source_of(opt, plan);
+    where.assign(s.path.begin(), s.path.end());
+    numbers = {static_cast<double>(s.offset), s.swapped ? 1.0 : 0.0};
+  }
+  broadcast(where);
+  broadcast(numbers);
+  bool opened = true;
+  if (mpi_rank() != 0) {
+    try {
+      plan.frames = std::make_unique<FrameFile>(std::string(where.begin(), where.end()), plan.input,
+                                                static_cast<std::uint64_t>(numbers[0]),
+                                                numbers[1] != 0.0, opt.input);
+    } catch (const InputError&) {
+      opened = false;
+    }
+  }
+  opened = on_every_rank(opened);
+  if (plan.scratch) plan.scratch->remove();
+  if (!opened)
+    throw RunError(opt.input + ": cannot be read on every rank: each rank reads its own frames, " +
+                       "from the input (.nii) or from a scratch copy beside the output " +
+                       "(.nii.gz), which must be on a file system every node sees",
+                   kExitInput);
+}
+
 // Rank 0: everything that can refuse the run, before any rank commits to work.
 void decide(const Options& opt, int ranks_here, RunPlan& plan) {
   plan.paths = output_paths(opt.output);
   check_output_paths(plan.paths, opt);
   // Sized from the header alone, before the file's bytes are read.
-  check_memory(opt, read_nifti_header(opt.input), ranks_here);
-  plan.file = std::make_unique<SeriesFile>(opt.input);
-  plan.input = plan.file->info();
+  plan.input = read_nifti_header(opt.input);
+  check_memory(opt, plan.input, ranks_here);
+  open_frames(opt, plan);
   frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written
   if (!opt.apply_xfm.empty())
-    plan.given_xfm = given_transforms(opt, plan.file->frames());
+    plan.given_xfm = given_transforms(opt, plan.frames->frames());
   else
     choose_reference(opt, plan);
 }
@@ -89,6 +145,7 @@ RunPlan share_run(const Options& opt) {
   error = broadcast_status(error, &status);
   if (!error.empty()) throw RunError(error, status);
   share_decisions(plan, opt);
+  open_frames_everywhere(opt, plan);
   plan.format = frame_format(plan.input.header, opt.datatype, opt.output);
   plan.reference_words = describe_reference(plan.reference, opt.reference);
   return plan;

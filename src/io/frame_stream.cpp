@@ -77,4 +77,34 @@ void FrameStream::next(char* out) {
   }
 }
 
+void FrameStream::finish() {
+  if (!gz_) return;
+  constexpr std::size_t kTrailingBytes = 1 << 16;  // as SeriesFile allows
+  std::vector<char> rest(kTrailingBytes);
+  z_stream& z = gz_->z;
+  z.next_out = reinterpret_cast<Bytef*>(rest.data());
+  z.avail_out = static_cast<uInt>(rest.size());
+  for (;;) {
+    if (z.avail_in == 0) {
+      file_.read(reinterpret_cast<char*>(gz_->in.data()),
+                 static_cast<std::streamsize>(gz_->in.size()));
+      z.next_in = gz_->in.data();
+      z.avail_in = static_cast<uInt>(file_.gcount());
+      // total_in is 0 right after a member ended: the stream ends cleanly there.
+      if (z.avail_in == 0 && z.total_in == 0) return;
+      if (z.avail_in == 0) throw InputError(path_, "corrupt or truncated gzip data");
+    }
+    const int r = inflate(&z, Z_NO_FLUSH);
+    if (r == Z_STREAM_END) {
+      if (inflateReset(&z) != Z_OK) throw std::bad_alloc();
+      continue;
+    }
+    if (z.avail_out == 0)
+      throw InputError(path_, "gzip data inflates to more than the " +
+                                  std::to_string(info_.image_bytes()) +
+                                  " bytes the header promises");
+    if (r != Z_OK) throw InputError(path_, "corrupt or truncated gzip data");
+  }
+}
+
 }  // namespace realign

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Failures during a run: a write that hits a file-size limit, SIGTERM while estimating and
-# while writing, SIGINT to mpirun, and the documented exit status of each kind of error.
+# while writing, SIGINT to mpirun, the scratch copy of a .nii.gz input, and the documented
+# exit status of each kind of error.
 # Every case must end with the documented status and an error line, leave the output
 # directory empty (no temporaries, no partial results) and the input unchanged.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -40,16 +41,18 @@ check() {
   [[ $failures -eq $before ]] && log "ok   $name: exit $got, nothing left"
 }
 
-# wait_for_temp DIR PID: returns 0 once a temporary output exists in DIR, 1 if PID ended.
-wait_for_temp() {
+# wait_for_file GLOB PID: returns 0 once a file matches GLOB, 1 if PID ended.
+wait_for_file() {
   local i
-  for ((i = 0; i < 6000; i++)); do
-    compgen -G "$1/.realign-*" >/dev/null && return 0
+  for ((i = 0; i < 12000; i++)); do
+    compgen -G "$1" >/dev/null && return 0
     kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.005
+    sleep 0.0025
   done
   return 1
 }
+# wait_for_temp DIR PID: once a temporary output exists in DIR.
+wait_for_temp() { wait_for_file "$1/.realign-*" "$2"; }
 
 # wait_for_line FILE PATTERN PID: returns 0 once FILE has a line matching PATTERN.
 wait_for_line() {
@@ -199,6 +202,37 @@ check "constant series" 1 "$(run_status "$out" "$REALIGN" "$WORK/const.nii" "$ou
 out=$WORK/out_nodir
 check "missing output directory" 3 \
   "$(run_status "$out" "$REALIGN" "$IN" "$out/missing/r.nii")" "missing/r.nii: output directory does not exist" "$out"
+
+# --- A .nii.gz input is inflated into a scratch file beside the output, whose name goes
+# as soon as every rank has it open: nothing of it is left after a run, after a corrupt
+# stream, or after SIGTERM while it is being written.
+gzip -1 -c "$IN" >"$WORK/in.nii.gz"
+out=$WORK/out_gz_ok
+mkdir -p "$out"
+status=0
+"${MPIRUN[@]}" -n 2 "$REALIGN" --threads 1 --no-report "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null ||
+  status=$?
+left=$(find "$out" -mindepth 1 -name '.*' | tr '\n' ' ')
+[[ $status -eq 0 && -s $out/r.nii && -z $left ]] && log "ok   .nii.gz input, mpirun -n 2: no scratch left" ||
+  problem ".nii.gz input: exit $status, hidden files left: $left"
+head -c 9000000 "$WORK/in.nii.gz" >"$WORK/cut.nii.gz"
+out=$WORK/out_gz_cut
+status=$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/cut.nii.gz" "$out/r.nii")
+check "cut .nii.gz, mpirun -n 2" 1 "$status" "cut.nii.gz: truncated" "$out"
+out=$WORK/out_gz_term
+mkdir -p "$out"
+"$REALIGN" --threads 1 "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+pid=$!
+if wait_for_file "$out/.r.nii.inflated-*" $pid; then
+  kill -TERM $pid
+  status=0
+  wait $pid || status=$?
+  check "SIGTERM while inflating" 143 $status "stopped by SIGTERM" "$out"
+else
+  wait $pid
+  problem "SIGTERM while inflating: no scratch file seen before the run ended"
+fi
+rm -f "$WORK/in.nii.gz" "$WORK/cut.nii.gz"
 
 [[ "$(sha256sum "$IN" "$WORK/const.nii")" == "$SUM" ]] || problem "an input changed"
 [[ $failures -eq 0 ]] || fail "$failures problems (see above)"

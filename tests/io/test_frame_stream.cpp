@@ -34,44 +34,17 @@ void expect_same_as_whole(const std::string& path) {
 }
 
 TEST(FrameStream, EveryFrameAsWhenReadWhole) {
-  Grid g;
-  g.dim = {13, 11, 7};
-  g.vox2world.diagonal() << 3.0, 3.0, 3.5, 1.0;
-  const int frames = 5;
-  std::vector<float> data(g.voxels() * frames);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = 100.0f * std::sin(0.013f * i) + 40.0f;
-  data[17] = std::nanf("");
   const std::string dir = realign::testing::temp_dir("stream");
-  for (const char* name : {"f.nii", "f.nii.gz"})
-    write_image(dir + "/" + name, make_header(g, frames, 2.0, 16), g, frames, data.data(),
-                OutputType::Float32);
-  // int16 with scaling: stored values, then slope and intercept.
-  NiftiHeader scaled = make_header(g, frames, 2.0, datatype_from_name("int16"));
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_slope = 0.5f;
-  static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
-  write_image(dir + "/s.nii.gz", scaled, g, frames, data.data(), OutputType::Input);
+  realign::testing::write_small_series(dir);
   for (const char* name : {"f.nii", "f.nii.gz", "s.nii.gz"}) expect_same_as_whole(dir + "/" + name);
 }
 
 // A big-endian file: the stream hands out this machine's byte order.
 TEST(FrameStream, BigEndianAndGzipSingleMember) {
-  Grid g;
-  g.dim = {5, 4, 3};
-  const NiftiHeader h = make_header(g, 2, 2.0, datatype_from_name("int16"));
-  nifti_1_header be = *static_cast<const nifti_1_header*>(h.raw.get());
-  be.vox_offset = 352.0f;
-  std::memcpy(be.magic, "n+1\0", 4);
-  swap_nifti_header(&be, 1);
-  std::vector<std::int16_t> values(g.voxels() * 2);
-  for (std::size_t i = 0; i < values.size(); ++i)
-    values[i] = static_cast<std::int16_t>(i * 37 - 500);
-  nifti_swap_2bytes(values.size(), values.data());
   const std::string dir = realign::testing::temp_dir("stream-be");
   {
-    std::ofstream f(dir + "/be.nii", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(&be), sizeof(be));
-    f.write("\0\0\0\0", 4);
-    f.write(reinterpret_cast<const char*>(values.data()), values.size() * 2);
+    const std::string bytes = realign::testing::big_endian_int16_nii({5, 4, 3}, 2);
+    std::ofstream(dir + "/be.nii", std::ios::binary).write(bytes.data(), bytes.size());
   }
   expect_same_as_whole(dir + "/be.nii");
   // The same file as one gzip member (as gzip(1) writes it).

@@ -56,32 +56,33 @@ void allreduce_sum(double* v, std::size_t n);
 // Integers add exactly, so this sum is the same in any order.
 void allreduce_sum(std::vector<std::int64_t>& v);
 
-// Every rank receives its block of frames (block_range) into `mine`; rank 0 produces
-// each frame with load(frame, out) just before sending it, so it never holds other
-// ranks' frames. `mine` must have room for the block.
-void scatter_frames(int frames_total, std::size_t voxels,
-                    const std::function<void(int frame, float* out)>& load, float* mine);
+// Whether `ok` holds on every rank (collective; known to all).
+bool on_every_rank(bool ok);
+
+// Doubles from rank `from` to rank `to` (blocking; the receiver's vector is resized).
+void send_doubles(const std::vector<double>& v, int to, int tag);
+void receive_doubles(std::vector<double>& v, int from, int tag);
 
 // Gathers per-frame matrices from their owners onto every rank, in frame order.
 std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
 std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
 std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
 
-// Frames on their way to rank 0 (tags are the frame numbers): each send starts as soon as
+// Frames on their way to rank 0 (tags tell the frames apart): each send starts as soon as
 // its frame is ready and the data must stay untouched until wait_all().
 class FrameSender {
  public:
-  void send(const float* data, std::size_t n, int frame, int to = 0);
-  void send_bytes(const std::vector<char>& data, int frame);
+  void send(const float* data, std::size_t n, int tag, int to = 0);
+  void send_bytes(const std::vector<char>& data, int tag);
   void wait_all();
   ~FrameSender() { wait_all(); }
 
  private:
   std::vector<MPI_Request> requests_;
 };
-void receive_frame(float* data, std::size_t n, int frame, int from);
+void receive_frame(float* data, std::size_t n, int tag, int from);
 // A message of bytes whose length the receiver does not know in advance.
-std::vector<char> receive_bytes(int frame, int from);
+std::vector<char> receive_bytes(int tag, int from);
 
 // The largest value over all ranks (collective; valid on rank 0).
 double max_over_ranks(double v);

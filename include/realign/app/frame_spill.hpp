@@ -21,6 +21,9 @@ class FrameSpill {
   void append(const float* volume);  // throws OutputError (disk full)
   int frames() const { return frames_; }
   std::vector<float> read_all() const;
+  // A path that opens the spill again (it has no name of its own), for a FrameFile of
+  // float32 frames from byte 0.
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
 
  private:
   std::string dir_;

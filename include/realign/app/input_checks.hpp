@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "realign/app/options.hpp"
+#include "realign/io/frame_file.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -16,7 +17,7 @@ void check_memory(const Options& opt, const NiftiInfo& input, int ranks_here);
 // The non-steady-state frames at the start of the run: --dummy-scans (UsageError when it
 // leaves fewer than two frames), or detected from the global means of the first frames
 // (core/nonsteady.hpp), logged when there are any. At least two frames are left.
-int nonsteady_frames(const Options& opt, const SeriesFile& file);
+int nonsteady_frames(const Options& opt, const FrameFile& file);
 
 // The same from the global means of the first kNonsteadyWindow frames (of `frames`), for
 // callers that see the frames one by one (`realign follow`); means may be empty when

@@ -1,4 +1,5 @@
-// Stage 2 of a run: the frames move from rank 0's file to the ranks that work on them.
+// Stage 2 of a run: which frames each rank works on. No rank holds frames: each reads a
+// frame from the input (RunPlan::frames) when it needs it, once per pass.
 #pragma once
 
 #include <vector>
@@ -8,29 +9,26 @@
 
 namespace realign {
 
-// The frames this rank holds, as float. With --split frames a rank holds its block
-// [own_begin, own_end) of block_range; with --split points every rank holds every frame
-// (and fits them all), but still reslices and sends only its own block.
+// With --split frames a rank fits its block [own_begin, own_end) of block_range; with
+// --split points every rank fits every frame (each summing its share of the sample points).
+// Reslicing deals the frames out in turn (reslice_stream.hpp).
 struct LocalFrames {
   Grid grid;
   int frames = 0;                  // in the whole run
-  int held_begin = 0;              // the first frame held here
-  int own_begin = 0, own_end = 0;  // the block this rank reslices and reports
+  int own_begin = 0, own_end = 0;  // this rank's block
   int fit_begin = 0, fit_end = 0;  // the frames this rank fits
-  std::vector<float> data;         // held frames, one after another
+  const FrameFile* file = nullptr;
+  // The sum of the block's input frames, voxel by voxel in frame order, when the report
+  // shows the mean before realignment; empty otherwise.
+  std::vector<double> input_sum;
 
-  float* frame(int f) {
-    return data.data() + static_cast<std::size_t>(f - held_begin) * grid.voxels();
-  }
-  const float* frame(int f) const {
-    return data.data() + static_cast<std::size_t>(f - held_begin) * grid.voxels();
-  }
+  // Frame f as float (NaN/Inf as 0).
+  void read(int f, float* out) const { file->read(f, out); }
 };
 
-// Collective. Rank 0 converts each frame just before it leaves, so it never holds the
-// whole series beside the file's bytes, and then closes the file. A series without
-// structure (every voxel alike, or all NaN) is refused (RunError on every rank) unless
-// the run only applies given transforms.
-LocalFrames distribute_frames(RunPlan& plan, const Options& opt);
+// Collective. Every rank reads its block once: NaN/Inf voxels are counted, and a series
+// without structure (every voxel alike, or all NaN) is refused (RunError on every rank)
+// unless the run only applies given transforms.
+LocalFrames distribute_frames(const RunPlan& plan, const Options& opt);
 
 }  // namespace realign

@@ -8,16 +8,16 @@
 namespace realign {
 
 struct MemoryPlan {
-  std::uint64_t file_bytes = 0;          // the input as rank 0 holds it (inflated)
-  std::uint64_t series_bytes = 0;        // every frame as float32
-  int ranks = 1;                         // ranks in the job
-  int ranks_here = 1;                    // ranks on rank 0's node
-  bool every_rank_holds_series = false;  // --split points
+  std::uint64_t frame_bytes = 0;  // one frame as float32
+  int ranks = 1;                  // ranks in the job
+  int ranks_here = 1;             // ranks on rank 0's node
 };
 
-// Peak bytes on rank 0's node, from what each rank holds: rank 0 the file's bytes, every
-// rank its frames as float, their smoothed B-spline coefficients and a fixed overhead
-// (MPI, OpenMP, libraries). Errs on the high side: docs/benchmarks.md has measured peaks.
+// Peak bytes on rank 0's node. No rank holds the series (frames are read from the file,
+// or its inflated copy on disk, when needed): each holds a few frames of work space
+// (a frame, its smoothed and padded B-spline coefficients, frames in flight to rank 0),
+// rank 0 also the mean image's sums per rank, and every rank a fixed overhead (MPI,
+// OpenMP, libraries). Errs on the high side: docs/benchmarks.md has measured peaks.
 std::uint64_t estimate_node_bytes(const MemoryPlan& plan);
 
 // What this process may still allocate: the least of the kernel's MemAvailable, a

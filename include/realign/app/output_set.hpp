@@ -28,6 +28,24 @@ class OutputSet {
   bool committed_ = false;
 };
 
+// A file of realign's own beside `beside` (the inflated input, which every rank reads),
+// removed on destruction, by remove(), or by a signal, as a temporary output is. Its name
+// may go once every rank has opened it: open descriptors keep the data.
+class ScratchFile {
+ public:
+  explicit ScratchFile(const std::string& beside);  // throws OutputError
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+  void remove();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 // SIGINT, SIGTERM and SIGHUP remove the temporaries of any live OutputSet and end the
 // process with status 128 + signal (with a one-line message when `announce`); SIGXFSZ is
 // ignored so that exceeding a file-size limit is a write error. Call once, early.

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "realign/io/frame_file.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -26,12 +27,12 @@ std::string describe_reference(const ReferenceChoice& c, const std::string& ref)
 // the run's voxel-wise median, taken on every `stride`-th voxel along each axis: a run's
 // typical frame shows at that resolution, and rank 0 then holds frames/stride^3 of the
 // series instead of all of it.
-int median_frame(const SeriesFile& file, int first, int stride = 3);
+int median_frame(const FrameFile& file, int first, int stride = 3);
 
 // The reference volume: the chosen frame of the input, or the reference file (InputError
 // when it is on another grid). Either is refused when it is constant.
 std::vector<float> reference_volume(const ReferenceChoice& c, const std::string& ref,
-                                    const SeriesFile& input, const std::string& input_path);
+                                    const FrameFile& input, const std::string& input_path);
 
 // Nothing can be aligned to an image without structure; a constant (or all-NaN, hence
 // all-zero) volume would otherwise "converge" at once to a meaningless identity.

@@ -1,6 +1,7 @@
-// Stage 4 of a run: each rank reslices its own block of frames in place and sends each
-// frame on as soon as it is done; rank 0 writes them in order as they come, so writing
-// overlaps reslicing.
+// Stage 4 of a run: the frames are dealt out in turn (frame f to rank f % size); each rank
+// reads, reslices and sends its frames one after another, with at most a few in flight,
+// and rank 0 writes every frame in order as it comes, so writing overlaps reslicing and
+// no rank ever holds more than a few frames.
 #pragma once
 
 #include <vector>
@@ -22,7 +23,8 @@ struct ResliceOutcome {
 // Collective. `xfm` as MotionRecord::xfm; `writer` is rank 0's (null elsewhere). DVARS
 // counts the voxels where `reference_volume` shows the head (empty: no DVARS).
 ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& xfm,
-                                  LocalFrames& local, const Options& opt, NiftiWriter* writer);
+                                  const LocalFrames& local, const Options& opt,
+                                  NiftiWriter* writer);
 
 // Collective: the mean of the input frames before realignment (for the report), on rank 0.
 std::vector<float> input_mean(const LocalFrames& local);

@@ -1,6 +1,8 @@
 // Stage 1 of a run: rank 0 opens and checks everything (input, outputs, memory,
 // reference, non-steady-state frames) before any rank commits to work, and tells every
-// rank what it decided in one exchange.
+// rank what it decided in one exchange. Every rank then opens the input's voxels to read
+// its frames itself: a .nii in place, a .nii.gz as rank 0 inflated it into a scratch file
+// beside the output (removed as soon as every rank holds it open).
 #pragma once
 
 #include <memory>
@@ -9,7 +11,9 @@
 
 #include "realign/app/options.hpp"
 #include "realign/app/output_paths.hpp"
+#include "realign/app/output_set.hpp"
 #include "realign/app/reference_choice.hpp"
+#include "realign/io/frame_file.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -23,8 +27,9 @@ struct RunPlan {
   int nonsteady = 0;                    // non-steady-state frames at the start
   std::vector<float> reference_volume;  // the (first-pass) reference; empty for `apply`
   std::vector<Mat4> given_xfm;          // `apply`: the transforms to reslice with
+  std::unique_ptr<FrameFile> frames;    // the input's frames, read where and when needed
   // On rank 0 only.
-  std::unique_ptr<SeriesFile> file;  // the opened input
+  std::unique_ptr<ScratchFile> scratch;  // a .nii.gz's voxels, inflated (gone once opened)
   OutputPaths paths;
 
   bool applying() const { return !given_xfm.empty(); }

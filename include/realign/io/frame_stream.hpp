@@ -28,6 +28,10 @@ class FrameStream {
   // InputError naming the file when it ends early or its gzip data is corrupt.
   void next(char* out);
   int position() const { return next_frame_; }
+  // After the last frame: inflates what is left of a .nii.gz, so that every member's CRC
+  // and length are checked, and refuses more than a few trailing bytes (a bomb) or a cut
+  // stream, as SeriesFile does. Nothing to do for a .nii.
+  void finish();
 
  private:
   void read_plain(char* out, std::size_t n);
