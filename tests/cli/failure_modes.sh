@@ -227,7 +227,7 @@ if wait_for_file "$out/.r.nii.inflated-*" $pid; then
   kill -TERM $pid
   status=0
   wait $pid || status=$?
-  check "SIGTERM while inflating" 143 $status "stopped by SIGTERM" "$out"
+  check "SIGTERM while inflating" 143 $status "interrupted by SIGTERM" "$out"
 else
   wait $pid
   problem "SIGTERM while inflating: no scratch file seen before the run ended"
