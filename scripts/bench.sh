@@ -4,7 +4,7 @@
 # a copy of the last published run). Old and new runs alternate, so a machine that gets
 # busier mid-run slows both alike; the ratios new/old are the numbers to compare.
 #
-#   scripts/bench.sh [repeats=3] [quick]
+#   scripts/bench.sh [repeats=3] [quick]   (then scripts/bench-neighbour.sh, which it runs)
 #
 # quick: only the two rows of issue G's targets (decnef, mpirun -n 2, .nii and .nii.gz)
 # and the kernels.
@@ -166,3 +166,7 @@ if [[ -x $BUILD/realign-bench-kernels ]]; then
     fi
   done <<<"$new_k"
 fi
+
+# Beside other work: a busy loop, and two runs at once (issue G's good-neighbour targets).
+echo
+BIN=$ROOT/$BIN bash "$ROOT/scripts/bench-neighbour.sh" "$REPEATS"
