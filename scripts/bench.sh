@@ -169,4 +169,4 @@ fi
 
 # Beside other work: a busy loop, and two runs at once (issue G's good-neighbour targets).
 echo
-BIN=$ROOT/$BIN bash "$ROOT/scripts/bench-neighbour.sh" "$REPEATS"
+BIN=$(realpath "$BIN") bash "$ROOT/scripts/bench-neighbour.sh" "$REPEATS"
