@@ -47,16 +47,24 @@ inline DicomImage::Pointer itk_image_of(const Volume& v) {
 
 // Writes the volume as one multi-frame MR image (GDCM makes it Enhanced MR Image Storage),
 // with a RepetitionTime of tr_ms and the given ImageType.
+// Compressed: lossless JPEG, the pixel data encapsulated in fragments.
 inline void write_dicom(const Volume& v, const std::string& path, double tr_ms = 2000.0,
-                        const std::string& image_type = "ORIGINAL\\PRIMARY\\M\\ND") {
+                        const std::string& image_type = "ORIGINAL\\PRIMARY\\M\\ND",
+                        bool compressed = false) {
   auto image = itk_image_of(v);
   auto& dict = image->GetMetaDataDictionary();
   itk::EncapsulateMetaData<std::string>(dict, "0008|0016", "1.2.840.10008.5.1.4.1.1.4");
   itk::EncapsulateMetaData<std::string>(dict, "0008|0060", "MR");
   itk::EncapsulateMetaData<std::string>(dict, "0008|0008", image_type);
+  itk::EncapsulateMetaData<std::string>(dict, "0028|0004", "MONOCHROME2");
   itk::EncapsulateMetaData<std::string>(dict, "0018|0080", std::to_string(tr_ms));
   auto writer = itk::ImageFileWriter<DicomImage>::New();
-  writer->SetImageIO(itk::GDCMImageIO::New());
+  auto io = itk::GDCMImageIO::New();
+  if (compressed) {
+    io->SetCompressionType(itk::GDCMImageIO::CompressionEnum::JPEG);
+    writer->UseCompressionOn();
+  }
+  writer->SetImageIO(io);
   writer->SetInput(image);
   writer->SetFileName(path);
   writer->Update();

@@ -77,13 +77,11 @@ struct TwoFormats {
   std::string dicom_dir, nifti_dir;
 };
 
-TwoFormats write_both(const std::string& tag) {
+// The phantom (64x64x34), or a smaller one where only equality counts.
+TwoFormats write_both(const std::string& tag, bool small) {
   PhantomSpec spec;
-  spec.dim = {32, 32, 20};
   spec.frames = 8;
-  spec.spikes = 1;
-  spec.max_trans_mm = 1.5;
-  spec.max_rot_deg = 1.5;
+  if (small) spec.dim = {32, 32, 20};
   TwoFormats t{make_phantom(spec), realign::testing::temp_dir(tag + "_dcm"),
                realign::testing::temp_dir(tag + "_nii")};
   const Grid& g = t.phantom.series.grid;
@@ -99,7 +97,7 @@ TwoFormats write_both(const std::string& tag) {
 }
 
 TEST(FollowDicom, VolumesGiveTheLinesOfTheSameNiftiVolumesAndTheMotion) {
-  const TwoFormats t = write_both("follow_dicom");
+  const TwoFormats t = write_both("follow_dicom", false);
   const Followed d = follow(t.dicom_dir), n = follow(t.nifti_dir);
   EXPECT_EQ(d.status, 0) << d.log;
   ASSERT_EQ(d.rp.size(), 8u) << d.log;
@@ -110,12 +108,13 @@ TEST(FollowDicom, VolumesGiveTheLinesOfTheSameNiftiVolumesAndTheMotion) {
   }
   const Displacement e = parameter_error(t.phantom.truth, d.rp, t.phantom.series.grid.centre_mm());
   std::printf("DICOM follow against the truth: mean %.4f mm, max %.4f mm\n", e.mean_mm, e.max_mm);
-  EXPECT_LT(e.mean_mm, 0.02);
-  EXPECT_LT(e.max_mm, 0.05);
+  // The batch's tolerance on this phantom (Pipeline.FirstFrameReferenceRecoversPhantomMotion).
+  EXPECT_LE(e.mean_mm, 0.015);
+  EXPECT_LE(e.max_mm, 0.05);
 }
 
 TEST(FollowDicom, CutVolumeIsSkippedWithItsNameAndTheRestFollowed) {
-  const TwoFormats t = write_both("follow_dicom_cut");
+  const TwoFormats t = write_both("follow_dicom_cut", true);
   const std::string five = t.dicom_dir + "/vol_00005.dcm";
   fs::resize_file(five, fs::file_size(five) / 2);
   const Followed d = follow(t.dicom_dir), n = follow(t.nifti_dir);
