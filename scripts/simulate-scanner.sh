@@ -4,6 +4,11 @@
 #
 #   scripts/simulate-scanner.sh RUN.nii[.gz] DIR --tr S [options]
 #
+# RUN may also be a directory of per-volume files (DICOM volumes, say, as
+# build/realign-test-dicom writes them): its files in name order are the volumes, written
+# under the same names as NIfTI volumes with their own extension (vol_00001.dcm ...);
+# --gz and --shift do not apply to them.
+#
 #   --tr S           seconds between volumes (0: as fast as possible)
 #   --partial        write each file in place in pieces over a third of the TR (slow
 #                    writers), instead of under a hidden name renamed into place when complete
@@ -22,7 +27,7 @@
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  sed -n '2,20p' "$0" >&2
+  sed -n '2,26p' "$0" >&2
   exit 2
 fi
 exec python3 - "$@" <<'PY'
@@ -51,13 +56,22 @@ while i < len(args):
 if opt["tr"] is None:
     sys.exit("simulate-scanner: --tr S is required")
 
-raw = (gzip.open if run.endswith(".gz") else open)(run, "rb").read()
-e = "<" if struct.unpack("<i", raw[:4])[0] == 348 else ">"
-dim = list(struct.unpack(e + "8h", raw[40:56]))
-bitpix = struct.unpack(e + "h", raw[72:74])[0]
-offset = int(struct.unpack(e + "f", raw[108:112])[0])
-have = dim[4] if dim[0] >= 4 else 1
-frame_bytes = dim[1] * dim[2] * dim[3] * bitpix // 8
+files = None
+if os.path.isdir(run):
+    files = sorted(f for f in os.listdir(run) if not f.startswith("."))
+    if not files:
+        sys.exit("simulate-scanner: no files in " + run)
+    if opt["gz"] or opt["shift"]:
+        sys.exit("simulate-scanner: --gz and --shift need a NIfTI run")
+    have = len(files)
+else:
+    raw = (gzip.open if run.endswith(".gz") else open)(run, "rb").read()
+    e = "<" if struct.unpack("<i", raw[:4])[0] == 348 else ">"
+    dim = list(struct.unpack(e + "8h", raw[40:56]))
+    bitpix = struct.unpack(e + "h", raw[72:74])[0]
+    offset = int(struct.unpack(e + "f", raw[108:112])[0])
+    have = dim[4] if dim[0] >= 4 else 1
+    frame_bytes = dim[1] * dim[2] * dim[3] * bitpix // 8
 count = opt["frames"] or have
 if count > have and not opt["repeat"]:
     count = have
@@ -72,8 +86,16 @@ def header(shifted):
             struct.pack_into(e + "f", h, at, struct.unpack(e + "f", h[at:at + 4])[0] + 10.0)
     return bytes(h)
 
+def extension(n):
+    if files is None:
+        return ".nii.gz" if opt["gz"] else ".nii"
+    name = files[(n - 1) % have]
+    return name[name.index("."):] if "." in name else ""
 def volume(n):  # n is 1-based
     k = (n - 1) % have
+    if files is not None:
+        data = open(os.path.join(run, files[k]), "rb").read()
+        return data[:len(data) // 2] if n in opt["truncate"] else data
     data = header(n in opt["shift"]) + raw[offset + k * frame_bytes:offset + (k + 1) * frame_bytes]
     if opt["gz"]:
         c = zlib.compressobj(1, zlib.DEFLATED, 31)
@@ -92,7 +114,6 @@ def write_partial(path, data, seconds):
             time.sleep(seconds / pieces)
 
 os.makedirs(out, exist_ok=True)
-ext = ".nii.gz" if opt["gz"] else ".nii"
 tr = opt["tr"]
 start = time.monotonic()
 for n in range(1, count + 1):
@@ -102,7 +123,7 @@ for n in range(1, count + 1):
         time.sleep(wait)
     if n in opt["skip"]:
         continue
-    name = "%s%05d%s" % (opt["name"], n, ext)
+    name = "%s%05d%s" % (opt["name"], n, extension(n))
     final = os.path.join(out, name)
     if opt["partial"] or n in opt["truncate"]:
         write_partial(final, data, tr / 3.0)

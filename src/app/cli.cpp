@@ -219,9 +219,10 @@ CLI::App* add_follow(CLI::App& app, Raw& c) {
       "options apply");
   follow
       ->add_option("source", f.source,
-                   "a directory filled with one 3D NIfTI per volume (named with a frame number; "
-                   "a file is taken when closed, renamed into place, or unchanged for "
-                   "--settle), or a 4D NIfTI read as a stream")
+                   "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), "
+                   "per volume (named with a frame number; a file is taken when closed, "
+                   "renamed into place, or unchanged for --settle), or a 4D NIfTI read as a "
+                   "stream")
       ->required();
   follow->add_option("output", f.run.output, "batch outputs at the end (.nii or .nii.gz)");
   follow->add_option("--ref", f.reference, "reference: first (the first volume) or a 3D NIfTI")

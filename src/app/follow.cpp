@@ -267,8 +267,11 @@ void Follower::reslice_to(const ArrivedVolume& v, const Mat4& xfm) const {
                 visible_rows(g.dim, g.dim, to_frame), fill, out.data());
   const bool named =
       v.name.find(".nii") != std::string::npos && v.name.find(',') == std::string::npos;
-  const std::string name =
-      named ? "r" + v.name : fmt::format("rframe_{:05d}.nii", corrections_.size());
+  const fs::path dicom(v.name);  // "vol_0001.dcm" gives "rvol_0001.nii"
+  const bool is_dicom = frame_number(v.name) >= 0 && !named;
+  const std::string name = named      ? "r" + v.name
+                           : is_dicom ? "r" + dicom.stem().string() + ".nii"
+                                      : fmt::format("rframe_{:05d}.nii", corrections_.size());
   const fs::path final_path = fs::path(opt_.reslice_to) / name;
   const fs::path temp = fs::path(opt_.reslice_to) / ("." + name);
   write_image(temp.string(), v.info.header, g, 1, out.data(), run_.datatype);

@@ -14,6 +14,7 @@
 #include <map>
 #include <vector>
 
+#include "realign/io/dicom_io.hpp"
 #include "realign/io/frame_stream.hpp"
 #include "realign/io/nifti_io.hpp"
 
@@ -24,8 +25,43 @@ namespace fs = std::filesystem;
 
 double file_time(const struct timespec& t) { return t.tv_sec + t.tv_nsec * 1e-9; }
 
+// In any case: exports from Windows shares and scanners come in capitals (VOL_0001.DCM).
 bool ends_with(const std::string& s, const std::string& end) {
-  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+  if (s.size() < end.size()) return false;
+  return std::equal(end.begin(), end.end(), s.end() - end.size(), [](char a, char b) {
+    return a == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+bool is_dicom_name(const std::string& name) { return ends_with(name, ".dcm"); }
+
+// What a follow needs of a header for a volume that came without one: its grid and TR,
+// voxels as float32 (what the reader made of DICOM's stored values and rescaling).
+NiftiInfo info_for(const Grid& grid, double tr_s) {
+  NiftiInfo info;
+  info.datatype = 16;  // NIfTI FLOAT32
+  info.header = make_header(grid, 1, tr_s, info.datatype);
+  info.grid = grid;
+  info.bytes_per_voxel = 4;
+  info.data_bytes = grid.voxels() * 4;
+  info.tr_s = tr_s;
+  return info;
+}
+
+// One 3D NIfTI, or one DICOM file holding a whole volume.
+void read_one_volume(const std::string& path, ArrivedVolume& out) {
+  if (is_dicom_name(path)) {
+    DicomVolume d = read_dicom_volume(path);
+    out.info = info_for(d.volume.grid, d.tr_s);
+    out.volume = std::move(d.volume);
+    return;
+  }
+  SeriesFile file(path);
+  if (file.frames() != 1) throw InputError(path, "holds several frames, not one volume");
+  out.info = file.info();
+  out.volume.grid = file.grid();
+  out.volume.data.resize(file.grid().voxels());
+  file.read_frames(0, 1, out.volume.data.data());
 }
 
 // Sleeps in poll() on the inotify descriptor (or just sleeps without one) for up to
@@ -208,12 +244,7 @@ bool DirectorySource::read(Candidate& c, ArrivedVolume& out) {
   out.complete_s = std::min(out.picked_s, std::max(file_time(st.st_mtim), file_time(st.st_ctim)));
   out.name = fs::path(c.path).filename().string();
   try {
-    SeriesFile file(c.path);
-    if (file.frames() != 1) throw InputError(c.path, "holds several frames, not one volume");
-    out.info = file.info();
-    out.volume.grid = file.grid();
-    out.volume.data.resize(file.grid().voxels());
-    file.read_frames(0, 1, out.volume.data.data());
+    read_one_volume(c.path, out);
   } catch (const InputError& e) {
     c.failed_size = c.size;
     c.error = e.what();
@@ -279,7 +310,7 @@ double unix_now() {
 long frame_number(const std::string& name) {
   if (name.empty() || name[0] == '.') return -1;
   std::string stem;
-  if (ends_with(name, ".nii"))
+  if (ends_with(name, ".nii") || is_dicom_name(name))
     stem = name.substr(0, name.size() - 4);
   else if (ends_with(name, ".nii.gz"))
     stem = name.substr(0, name.size() - 7);
@@ -294,7 +325,12 @@ long frame_number(const std::string& name) {
 
 std::unique_ptr<VolumeSource> open_source(const FollowOptions& opt) {
   std::error_code ec;
-  if (fs::is_regular_file(opt.source, ec)) return std::make_unique<StreamSource>(opt.source);
+  if (fs::is_regular_file(opt.source, ec)) {
+    if (is_dicom_name(opt.source) || has_dicom_preamble(opt.source))
+      throw InputError(opt.source,
+                       "a single DICOM file: give the directory the DICOM volumes arrive in");
+    return std::make_unique<StreamSource>(opt.source);
+  }
   return std::make_unique<DirectorySource>(opt);
 }
 

@@ -1,5 +1,6 @@
 // Where `realign follow` gets its volumes: a directory that a scanner export or a
-// converter fills with one 3D NIfTI per volume, or a 4D file read as a stream (a replay).
+// converter fills with one 3D NIfTI, or one DICOM file holding a whole volume, per volume;
+// or a 4D file read as a stream (a replay).
 #pragma once
 
 #include <memory>
@@ -14,7 +15,7 @@ namespace realign {
 struct ArrivedVolume {
   std::string name;  // the file, or "file, frame N" for a 4D stream
   Volume volume;     // scaled to float, NaN/Inf made 0
-  NiftiInfo info;    // the header of the file it came from
+  NiftiInfo info;    // the header of the file it came from (made from the grid for DICOM)
   // When it was complete on disk (its last change: the rename or the last write), and
   // when the reading began and ended, in seconds of CLOCK_REALTIME.
   double complete_s = 0.0, picked_s = 0.0, read_s = 0.0;
@@ -41,7 +42,9 @@ double unix_now();
 double monotonic_now();
 
 // The frame number in a file name: its last group of digits ("vol_0012.nii.gz" -> 12),
-// -1 when there is none or the name is not a NIfTI (.nii, .nii.gz) or starts with a dot.
+// -1 when there is none, or the name is neither NIfTI (.nii, .nii.gz) nor DICOM (.dcm), in
+// any case, or starts with a dot. DICOM volumes are ordered by their names too, not by
+// numbers in their headers: a file is numbered before it can be read.
 long frame_number(const std::string& file_name);
 
 }  // namespace realign
