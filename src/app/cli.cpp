@@ -95,6 +95,7 @@ struct Raw {
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
   FollowOptions follow;
+  BidsOptions bids;
   bool quiet = false, verbose = false;
 };
 
@@ -251,6 +252,43 @@ CLI::App* add_follow(CLI::App& app, Raw& c) {
   return follow;
 }
 
+CLI::App* add_bids(CLI::App& app, Raw& c) {
+  BidsOptions& b = c.bids;
+  CLI::App* bids = app.add_subcommand(
+      "bids",
+      "every BOLD run of a BIDS dataset (sub-*/[ses-*/]func/*_bold.nii[.gz]) realigned into a "
+      "BIDS-Derivatives dataset in OUT_DIR (fMRIPrep's names), one subject and session after "
+      "another, each over all MPI ranks; OUT_DIR/index.html tabulates the motion of every run. "
+      "A run that fails is listed with its error and the others go on: exit status 5 says some "
+      "failed. The estimation, output and thread options apply to every run");
+  bids->add_option("bids_dir", b.bids_dir, "the BIDS dataset")->required();
+  bids->add_option("out_dir", b.out_dir, "the derivative dataset (made if missing)")->required();
+  bids->add_option("--participant-label", b.filter.participants,
+                   "subjects to process, with or without sub- (default: all)");
+  bids->add_option("--session-label", b.filter.sessions,
+                   "sessions to process, with or without ses- (default: all)");
+  bids->add_option("--task", b.filter.tasks, "tasks to process (default: all)");
+  bids->add_option("--group-index", b.group_index,
+                   "process only group N (0-based; a group is a subject's runs of one session, "
+                   "in the order --list-groups prints), e.g. $SLURM_ARRAY_TASK_ID")
+      ->check(number_in(0, 1e6, true));
+  bids->add_flag("--list-groups", b.list_groups,
+                 "print the groups (index, subject and session, runs) and exit");
+  bids->add_flag("--index-only", b.index_only,
+                 "rebuild OUT_DIR/index.html from the run records in OUT_DIR, run nothing "
+                 "(after a Slurm array)");
+  return bids;
+}
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s = "realign";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    s += a.find_first_of(" \t'\"") == std::string::npos ? " " + a : " '" + a + "'";
+  }
+  return s;
+}
+
 // The parsed strings as Options.
 Command to_command(const Raw& c, bool applying, bool following) {
   Command out;
@@ -273,6 +311,7 @@ Command to_command(const Raw& c, bool applying, bool following) {
   out.quiet = c.quiet;
   out.verbose = c.verbose;
   out.follow.run = out.options;
+  out.bids.run = out.options;
   return out;
 }
 
@@ -396,6 +435,7 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   add_run_options(app, c);
   CLI::App* apply = add_apply(app, c);
   CLI::App* follow = add_follow(app, c);
+  CLI::App* bids = add_bids(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -404,6 +444,16 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   }
   if (follow->parsed()) {
     out = to_command(c, false, true);
+    return -1;
+  }
+  if (bids->parsed()) {
+    const std::string problem = check_reference_word(c.options.reference);
+    if (!problem.empty()) return usage_error(print, problem);
+    out = to_command(c, false, false);
+    out.kind = Command::Bids;
+    out.bids = c.bids;
+    out.bids.run = out.options;
+    out.bids.command_line = joined_command_line(argc, argv);
     return -1;
   }
   const std::string problem = check_parsed(app, c, apply->parsed());
