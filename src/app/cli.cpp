@@ -31,6 +31,8 @@ Examples:
       reslice another series with the transforms a run saved
   realign follow --timeout 10 --fd-threshold 0.3 /scanner/export run1/out.nii.gz
       real time: a line per volume as the scanner writes them; outputs at the end
+  realign bids /data/ds /data/ds/derivatives/realign --participant-label 01 02
+      a BIDS dataset into a BIDS-Derivatives one (fMRIPrep's names), with index.html
 
 Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
@@ -53,6 +55,7 @@ Exit status:
   3       an output could not be written (missing or unwritable directory, existing
           outputs with --no-clobber, disk full, file-size limit)
   4       internal error, or another MPI rank failed
+  5       realign bids: some runs failed, the others completed (listed in index.html)
   128+N   interrupted by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed.
           Under mpirun, Ctrl-C reaches the ranks as SIGTERM and mpirun exits 1
 )";
