@@ -73,6 +73,11 @@ done
 grep -q "array task 1: sub-02" "$WORK/task1.log" || fail "task 1 did not take sub-02"
 [[ -s $WORK/slurm/sub-01/ses-2/func/sub-01_ses-2_task-nback_desc-preproc_bold.nii.gz ]] || fail "task 0 outputs missing"
 [[ -e $WORK/slurm/sub-02/func/sub-01_ses-1_task-rest_run-1_desc-preproc_bold.nii.gz ]] && fail "task 1 did sub-01"
+(cd "$WORK" && env -u SLURM_JOB_ID -u SLURM_JOBID "${launcher[@]}" REALIGN_BIDS_BY=group SLURM_ARRAY_TASK_ID=1 \
+  SLURM_NTASKS=1 REALIGN="$REALIGN" bash "$ROOT/scripts/slurm/realign_bids.sbatch" "$B" "$WORK/group" -q \
+  >"$WORK/group.log" 2>&1) || { cat "$WORK/group.log"; fail "REALIGN_BIDS_BY=group task 1 failed"; }
+[[ $(find "$WORK/group" -name '*_desc-preproc_bold.nii.gz' -printf '%f\n') == sub-01_ses-2_task-nback_desc-preproc_bold.nii.gz ]] \
+  || fail "REALIGN_BIDS_BY=group task 1 did not run group 1 (sub-01 ses-2) alone"
 rm "$WORK/slurm/index.html"
 (cd "$WORK" && env -u SLURM_ARRAY_TASK_ID "${launcher[@]}" SLURM_NTASKS=1 REALIGN="$REALIGN" \
   bash "$ROOT/scripts/slurm/realign_bids.sbatch" "$B" "$WORK/slurm" -q --index-only >"$WORK/index.log" 2>&1) \
