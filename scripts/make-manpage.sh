@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/realign.1 from `realign --help`, `realign apply --help`, `realign follow
-# --help` and the first line of `realign --version`, with help2man (apt-get install help2man). Run it after
+# --help`, `realign bids --help` and the first line of `realign --version`, with help2man (apt-get install help2man). Run it after
 # changing an option or the help text, and commit the page; tests/cli/manpage.sh fails
 # while the committed page misses an option that --help prints.
 #
@@ -18,7 +18,7 @@ trap 'rm -f "$include"' EXIT
 # help2man reads only the main --help; each subcommand's options go in a section of
 # their own, verbatim (roff-escaped) up to the shared footer.
 {
-  for sub in apply follow; do
+  for sub in apply follow bids; do
     echo "[${sub^^} SUBCOMMAND]"
     echo ".nf"
     "$bin" $sub --help | sed -e "s|^Usage: .*realign $sub|Usage: realign $sub|" \

@@ -31,6 +31,8 @@ Examples:
       reslice another series with the transforms a run saved
   realign follow --timeout 10 --fd-threshold 0.3 /scanner/export run1/out.nii.gz
       real time: a line per volume as the scanner writes them; outputs at the end
+  realign bids /data/ds /data/ds/derivatives/realign --participant-label 01 02
+      a BIDS dataset into a BIDS-Derivatives one (fMRIPrep's names), with index.html
 
 Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
@@ -53,6 +55,7 @@ Exit status:
   3       an output could not be written (missing or unwritable directory, existing
           outputs with --no-clobber, disk full, file-size limit)
   4       internal error, or another MPI rank failed
+  5       realign bids: some runs failed, the others completed (listed in index.html)
   128+N   interrupted by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed.
           Under mpirun, Ctrl-C reaches the ranks as SIGTERM and mpirun exits 1
 )";
@@ -95,6 +98,7 @@ struct Raw {
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
   FollowOptions follow;
+  BidsOptions bids;
   bool quiet = false, verbose = false;
 };
 
@@ -252,6 +256,43 @@ CLI::App* add_follow(CLI::App& app, Raw& c) {
   return follow;
 }
 
+CLI::App* add_bids(CLI::App& app, Raw& c) {
+  BidsOptions& b = c.bids;
+  CLI::App* bids = app.add_subcommand(
+      "bids",
+      "every BOLD run of a BIDS dataset (sub-*/[ses-*/]func/*_bold.nii[.gz]) realigned into a "
+      "BIDS-Derivatives dataset in OUT_DIR (fMRIPrep's names), one subject and session after "
+      "another, each over all MPI ranks; OUT_DIR/index.html tabulates the motion of every run. "
+      "A run that fails is listed with its error and the others go on: exit status 5 says some "
+      "failed. The estimation, output and thread options apply to every run");
+  bids->add_option("bids_dir", b.bids_dir, "the BIDS dataset")->required();
+  bids->add_option("out_dir", b.out_dir, "the derivative dataset (made if missing)")->required();
+  bids->add_option("--participant-label", b.filter.participants,
+                   "subjects to process, with or without sub- (default: all)");
+  bids->add_option("--session-label", b.filter.sessions,
+                   "sessions to process, with or without ses- (default: all)");
+  bids->add_option("--task", b.filter.tasks, "tasks to process (default: all)");
+  bids->add_option("--group-index", b.group_index,
+                   "process only group N (0-based; a group is a subject's runs of one session, "
+                   "in the order --list-groups prints), e.g. $SLURM_ARRAY_TASK_ID")
+      ->check(number_in(0, 1e6, true));
+  bids->add_flag("--list-groups", b.list_groups,
+                 "print the groups (index, subject and session, runs) and exit");
+  bids->add_flag("--index-only", b.index_only,
+                 "rebuild OUT_DIR/index.html from the run records in OUT_DIR, run nothing "
+                 "(after a Slurm array)");
+  return bids;
+}
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s = "realign";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    s += a.find_first_of(" \t'\"") == std::string::npos ? " " + a : " '" + a + "'";
+  }
+  return s;
+}
+
 // The parsed strings as Options.
 Command to_command(const Raw& c, bool applying, bool following) {
   Command out;
@@ -274,6 +315,7 @@ Command to_command(const Raw& c, bool applying, bool following) {
   out.quiet = c.quiet;
   out.verbose = c.verbose;
   out.follow.run = out.options;
+  out.bids.run = out.options;
   return out;
 }
 
@@ -397,6 +439,7 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   add_run_options(app, c);
   CLI::App* apply = add_apply(app, c);
   CLI::App* follow = add_follow(app, c);
+  CLI::App* bids = add_bids(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -405,6 +448,16 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
   }
   if (follow->parsed()) {
     out = to_command(c, false, true);
+    return -1;
+  }
+  if (bids->parsed()) {
+    const std::string problem = check_reference_word(c.options.reference);
+    if (!problem.empty()) return usage_error(print, problem);
+    out = to_command(c, false, false);
+    out.kind = Command::Bids;
+    out.bids = c.bids;
+    out.bids.run = out.options;
+    out.bids.command_line = joined_command_line(argc, argv);
     return -1;
   }
   const std::string problem = check_parsed(app, c, apply->parsed());

@@ -61,6 +61,7 @@ void set_thread_count(realign::Command& cmd, const std::string& wait_policy, int
 int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
   try {
     if (cmd.kind == realign::Command::Follow) return realign::run_follow(cmd.follow);
+    if (cmd.kind == realign::Command::Bids) return realign::run_bids(cmd.bids);
     const bool applying = cmd.kind == realign::Command::Apply;
     const realign::RunResult r =
         applying ? realign::run_apply(cmd.options) : realign::run_realign(cmd.options);
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   configure_logging(cmd, mpi.rank());
   set_thread_count(cmd, wait_policy, mpi.rank());
   cmd.follow.run.threads = cmd.options.threads;
+  cmd.bids.run.threads = cmd.options.threads;
   cmd.follow.live = isatty(STDOUT_FILENO) != 0;
   return run(cmd, mpi);
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "realign/app/bids_layout.hpp"
 #include "realign/io/errors.hpp"
 #include "realign/io/nifti_io.hpp"
 
@@ -25,7 +26,8 @@ bool same_file(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-OutputPaths output_paths(const std::string& output) {
+OutputPaths output_paths(const std::string& output, OutputNaming naming) {
+  if (naming == OutputNaming::Bids) return bids_derivative_paths(output);
   const auto [stem, ext] = split_image_path(output);
   if (ext.empty()) throw OutputError(output, "output must end in .nii or .nii.gz");
   OutputPaths p;

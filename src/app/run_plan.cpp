@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "realign/app/distribute.hpp"
@@ -89,12 +90,24 @@ void open_frames_everywhere(const Options& opt, RunPlan& plan) {
                    kExitInput);
 }
 
+// Rank 0: the TR the caller knows better (a BIDS sidecar) replaces the header's.
+void use_given_tr(const Options& opt, RunPlan& plan) {
+  const double header_tr = plan.input.tr_s;
+  if (std::abs(header_tr - opt.repetition_time_s) > 1e-4 * opt.repetition_time_s)
+    spdlog::warn(
+        "{}: header TR (pixdim[4]) {:g} s differs from the sidecar's RepetitionTime "
+        "{:g} s; the outputs carry {:g} s",
+        opt.input, header_tr, opt.repetition_time_s, opt.repetition_time_s);
+  plan.input = with_repetition_time(plan.input, opt.repetition_time_s);
+}
+
 // Rank 0: everything that can refuse the run, before any rank commits to work.
 void decide(const Options& opt, int ranks_here, RunPlan& plan) {
-  plan.paths = output_paths(opt.output);
+  plan.paths = output_paths(opt.output, opt.naming);
   check_output_paths(plan.paths, opt);
   // Sized from the header alone, before the file's bytes are read.
   plan.input = read_nifti_header(opt.input);
+  if (opt.repetition_time_s > 0) use_given_tr(opt, plan);
   check_memory(opt, plan.input, ranks_here);
   open_frames(opt, plan);
   frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written

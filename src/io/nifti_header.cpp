@@ -342,6 +342,29 @@ std::vector<char> pack_header(const NiftiInfo& info) {
   return out;
 }
 
+NiftiInfo with_repetition_time(const NiftiInfo& info, double tr_s) {
+  nifti_1_header h;
+  std::memcpy(&h, info.header.raw.get(), sizeof(h));
+  switch (XYZT_TO_TIME(h.xyzt_units)) {
+    case NIFTI_UNITS_MSEC:
+      h.pixdim[4] = static_cast<float>(tr_s * 1e3);
+      break;
+    case NIFTI_UNITS_USEC:
+      h.pixdim[4] = static_cast<float>(tr_s * 1e6);
+      break;
+    case NIFTI_UNITS_SEC:
+      h.pixdim[4] = static_cast<float>(tr_s);
+      break;
+    default:  // no time unit (or Hz, ppm): say seconds
+      h.pixdim[4] = static_cast<float>(tr_s);
+      h.xyzt_units = static_cast<char>(XYZT_TO_SPACE(h.xyzt_units) | NIFTI_UNITS_SEC);
+  }
+  NiftiInfo out = info;
+  out.tr_s = tr_s;
+  out.header.raw = wrap(h).raw;
+  return out;
+}
+
 NiftiInfo unpack_header(const std::string& name, const std::vector<char>& packed) {
   if (packed.size() != sizeof(nifti_1_header) + sizeof(std::uint64_t) + 1)
     throw std::invalid_argument("unpack_header: not a packed header");

@@ -4,15 +4,17 @@
 
 #include <string>
 
+#include "realign/app/bids_app.hpp"
 #include "realign/app/follow.hpp"
 #include "realign/app/options.hpp"
 
 namespace realign {
 
 struct Command {
-  enum Kind { Run, Apply, Follow } kind = Run;
+  enum Kind { Run, Apply, Follow, Bids } kind = Run;
   Options options;
   FollowOptions follow;  // `follow`: its own settings; follow.run is `options`
+  BidsOptions bids;      // `bids`: its own settings; bids.run is `options`
   bool quiet = false, verbose = false;
 };
 

@@ -11,6 +11,10 @@ namespace realign {
 
 enum class Split { Frames, Points };
 
+// How the outputs are named from `output`: from its stem (out_mean.nii.gz, out_rp.txt, ...),
+// or, for `realign bids`, BIDS-Derivatives names from <entities>_desc-preproc_bold.nii.gz.
+enum class OutputNaming { Stem, Bids };
+
 struct Options {
   std::string input;
   std::string output;
@@ -38,6 +42,10 @@ struct Options {
   int dummy_scans = -1;
   // Refuse to replace outputs that exist (the default replaces them, with a warning).
   bool no_clobber = false;
+  OutputNaming naming = OutputNaming::Stem;
+  // > 0: the TR (s) the outputs carry instead of the header's pixdim[4] (`realign bids`
+  // takes it from the run's sidecar, RepetitionTime); 0 keeps the header's.
+  double repetition_time_s = 0.0;
 };
 
 }  // namespace realign

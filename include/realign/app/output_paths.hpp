@@ -16,8 +16,9 @@ struct OutputPaths {
 };
 
 // From "dir/out.nii.gz": dir/out.nii.gz, dir/out_mean.nii.gz, dir/out_rp.txt, ... Throws
-// OutputError when the output is not .nii or .nii.gz.
-OutputPaths output_paths(const std::string& output);
+// OutputError when the output is not .nii or .nii.gz. OutputNaming::Bids: the names of
+// bids_derivative_paths (bids_layout.hpp) from dir/<entities>_desc-preproc_bold.nii.gz.
+OutputPaths output_paths(const std::string& output, OutputNaming naming = OutputNaming::Stem);
 
 // The outputs a run with these options writes (`apply`: the images only).
 std::vector<std::string> written_by(const OutputPaths& paths, const Options& opt);

@@ -14,6 +14,7 @@ enum ExitStatus : int {
   kExitUsage = 2,     // the command line was wrong
   kExitOutput = 3,    // an output could not be written
   kExitInternal = 4,  // anything else, including another rank's failure
+  kExitSomeRuns = 5,  // `realign bids`: some runs failed, the others completed
   // Stopped by signal N: 128 + N, as shells report it.
 };
 

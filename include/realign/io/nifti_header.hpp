@@ -78,6 +78,10 @@ NiftiInfo read_nifti_header(const std::string& name, const void* file, std::size
 // stored size and whether it is gzip), and unpacked there into the same NiftiInfo, so a
 // run's geometry, timing and datatype travel as one message.
 std::vector<char> pack_header(const NiftiInfo& info);
+
+// The same header with a TR of tr_s seconds: pixdim[4] in the header's time unit (seconds
+// when it names none), so the outputs that copy the header carry it.
+NiftiInfo with_repetition_time(const NiftiInfo& info, double tr_s);
 NiftiInfo unpack_header(const std::string& name, const std::vector<char>& packed);
 
 // Whether bytes start like a gzip stream.

@@ -1,0 +1,199 @@
+#include "realign/app/bids_app.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "realign/app/distribute.hpp"
+#include "realign/app/pipeline.hpp"
+#include "realign/io/errors.hpp"
+
+namespace realign {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Labels asked for that no run has are most likely typos: say so.
+void warn_unmatched(const std::vector<BoldRun>& runs, const std::vector<std::string>& labels,
+                    const std::string& key, const std::string& option) {
+  for (const std::string& l : labels) {
+    const std::string bare = strip_label_prefix(l, key + "-");
+    const bool found = std::any_of(runs.begin(), runs.end(),
+                                   [&](const BoldRun& r) { return r.entity(key) == bare; });
+    if (!found) spdlog::warn("{} {}: no BOLD run has {}-{}", option, l, key, bare);
+  }
+}
+
+// Rank 0: each selected run's TR from its sidecars, with a warning when there is none.
+void read_sidecars(const std::string& root, std::vector<BidsGroup>& groups) {
+  for (BidsGroup& g : groups)
+    for (BoldRun& r : g.runs) {
+      const SidecarTr tr = read_sidecar_tr(root, r);
+      if (!tr.problem.empty()) spdlog::warn("{}", tr.problem);
+      if (tr.tr_s <= 0)
+        spdlog::warn("{}: no RepetitionTime in its sidecars; the header's TR is used", r.path);
+      r.sidecar_tr_s = tr.tr_s;
+    }
+}
+
+// Rank 0: OUT_DIR and the func directories of the runs to come.
+void prepare_out_dir(const BidsOptions& opt, const std::vector<BidsGroup>& groups) {
+  std::error_code ec;
+  if (fs::exists(opt.out_dir, ec) && fs::equivalent(opt.out_dir, opt.bids_dir, ec))
+    throw OutputError(opt.out_dir,
+                      "is the BIDS dataset itself; give a derivatives directory "
+                      "(e.g. BIDS_DIR/derivatives/realign)");
+  std::vector<fs::path> dirs = {opt.out_dir};
+  for (const BidsGroup& g : groups)
+    for (const BoldRun& r : g.runs) dirs.push_back(fs::path(opt.out_dir) / r.relative_dir);
+  for (const fs::path& d : dirs) {
+    fs::create_directories(d, ec);
+    if (ec) throw OutputError(d.string(), "cannot create the directory: " + ec.message());
+  }
+}
+
+void print_groups(const std::vector<BidsGroup>& groups) {
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    std::printf("%zu\t%s\t%zu runs\n", i, groups[i].label().c_str(), groups[i].runs.size());
+  std::fflush(stdout);
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+// Rank 0: everything before the runs; the group list as text for the other ranks.
+std::string start(const BidsOptions& opt) {
+  std::vector<BidsGroup> groups;
+  if (!opt.index_only) groups = select_groups(opt);
+  if (opt.list_groups) {
+    print_groups(groups);
+    return groups_to_text({});
+  }
+  prepare_out_dir(opt, groups);
+  if (!opt.index_only)
+    write_text_atomically((fs::path(opt.out_dir) / "dataset_description.json").string(),
+                          dataset_description(opt.bids_dir, opt.command_line));
+  return groups_to_text(groups);
+}
+
+// Collective: runs `rank0` on rank 0 and stops every rank alike if it throws.
+template <class F>
+std::string on_root(F&& rank0) {
+  std::string result, error;
+  int status = kExitOk;
+  if (mpi_rank() == 0) {
+    try {
+      result = rank0();
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = exit_status_of(e);
+    }
+  }
+  error = broadcast_status(error, &status);
+  if (!error.empty()) throw RunError(error, status);
+  std::vector<char> bytes(result.begin(), result.end());
+  broadcast(bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void write_records(const std::vector<RunOutcome>& outcomes, const std::string& out_dir) {
+  for (const RunOutcome& o : outcomes)
+    write_text_atomically(derivative_qc_path(out_dir, o.run), outcome_record(o, out_dir));
+}
+
+void write_index(const BidsOptions& opt) {
+  const std::vector<IndexRun> runs = collect_index_runs(opt.out_dir);
+  const std::string path = (fs::path(opt.out_dir) / "index.html").string();
+  std::string html = dataset_index_html(
+      runs, IndexLimits{}, fs::absolute(opt.bids_dir).lexically_normal().filename().string(),
+      utc_now());
+  write_text_atomically(path, html);
+  spdlog::info("wrote {} ({} runs)", path, runs.size());
+}
+
+}  // namespace
+
+std::vector<BidsGroup> select_groups(const BidsOptions& opt) {
+  BidsScan scan = scan_bids(opt.bids_dir);
+  for (const std::string& s : scan.skipped) spdlog::warn("{}; skipped", s);
+  warn_unmatched(scan.runs, opt.filter.participants, "sub", "--participant-label");
+  warn_unmatched(scan.runs, opt.filter.sessions, "ses", "--session-label");
+  warn_unmatched(scan.runs, opt.filter.tasks, "task", "--task");
+  std::vector<BoldRun> kept;
+  for (BoldRun& r : scan.runs)
+    if (matches(r, opt.filter)) kept.push_back(std::move(r));
+  if (kept.empty())
+    throw InputError(opt.bids_dir, "no BOLD run (sub-*/[ses-*/]func/*_bold.nii[.gz]) matches");
+  std::vector<BidsGroup> groups = group_runs(std::move(kept));
+  if (opt.group_index >= static_cast<int>(groups.size()))
+    throw InputError(opt.bids_dir, fmt::format("--group-index {}: there are {} groups (0 to {})",
+                                               opt.group_index, groups.size(), groups.size() - 1));
+  if (opt.group_index >= 0) groups = {groups[opt.group_index]};
+  read_sidecars(opt.bids_dir, groups);
+  return groups;
+}
+
+Options run_options(const BoldRun& run, const BidsOptions& opt) {
+  Options o = opt.run;
+  o.input = run.path;
+  o.output = derivative_preproc_path(opt.out_dir, run);
+  o.naming = OutputNaming::Bids;
+  o.repetition_time_s = run.sidecar_tr_s;
+  return o;
+}
+
+std::vector<RunOutcome> realign_group(const BidsGroup& group, const BidsOptions& opt) {
+  std::vector<RunOutcome> outcomes;
+  for (const BoldRun& run : group.runs) {
+    RunOutcome o;
+    o.run = run;
+    const Options ropt = run_options(run, opt);
+    spdlog::info("{}: {}", group.label(), run.path);
+    try {
+      const RunResult r = run_realign(ropt);
+      o.motion = summarise_motion(r.record);
+      if (ropt.report) o.report = output_paths(ropt.output, ropt.naming).report;
+    } catch (const RunError& e) {
+      // Every rank knows (RunError), so all go on to the next run alike.
+      o.failed = true;
+      o.status = e.status();
+      o.error = e.what();
+      if (mpi_rank() == 0) spdlog::error("{}", e.what());
+    }
+    outcomes.push_back(std::move(o));
+  }
+  return outcomes;
+}
+
+int run_bids(const BidsOptions& opt) {
+  const std::vector<BidsGroup> groups = groups_from_text(on_root([&] { return start(opt); }));
+  if (opt.list_groups) return kExitOk;
+  int failed = 0, total = 0;
+  for (const BidsGroup& g : groups) {
+    const std::vector<RunOutcome> outcomes = realign_group(g, opt);
+    for (const RunOutcome& o : outcomes) failed += o.failed ? 1 : 0;
+    total += static_cast<int>(outcomes.size());
+    on_root([&] {
+      write_records(outcomes, opt.out_dir);
+      return std::string();
+    });
+  }
+  on_root([&] {
+    write_index(opt);
+    return std::string();
+  });
+  if (failed > 0 && mpi_rank() == 0)
+    spdlog::error("{} of {} runs failed (listed in {}/index.html); the others completed", failed,
+                  total, opt.out_dir);
+  return failed > 0 ? kExitSomeRuns : kExitOk;
+}
+
+}  // namespace realign
