@@ -6,12 +6,14 @@
 
 #include "realign/app/follow.hpp"
 #include "realign/app/options.hpp"
+#include "realign/app/subject.hpp"
 
 namespace realign {
 
 struct Command {
-  enum Kind { Run, Apply, Follow } kind = Run;
+  enum Kind { Run, Apply, Follow, Subject } kind = Run;
   Options options;
+  SubjectJob subject;    // `-o OUTDIR`: the runs of one subject
   FollowOptions follow;  // `follow`: its own settings; follow.run is `options`
   bool quiet = false, verbose = false;
 };
