@@ -429,6 +429,7 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
     return usage_error(print, describe(e));
   }
   if (follow->parsed()) {
+    if (!c.outdir.empty()) return usage_error(print, "follow: -o is for several runs of a subject");
     out = to_command(c, false, true);
     return -1;
   }

@@ -16,7 +16,8 @@ CommonReference first_run_reference(const RunPlan& plan, const MotionEstimate& e
   switch (plan.reference.kind) {
     case ReferenceChoice::Mean:
       // Resliced with record.xfm, so already in the common space (frame 1's).
-      c.volume = realigned_mean(record.xfm, local, opt);
+      // Non-steady-state frames stay out of it, as out of the register-to-mean mean.
+      c.volume = realigned_mean(record.xfm, local, opt, plan.nonsteady);
       c.words = "the mean of " + c.first_run + " after realignment (its register-to-mean pass)";
       break;
     case ReferenceChoice::Frame:

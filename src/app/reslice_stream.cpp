@@ -251,7 +251,7 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
 }
 
 std::vector<float> realigned_mean(const std::vector<Mat4>& xfm, const LocalFrames& local,
-                                  const Options& opt) {
+                                  const Options& opt, int first) {
   Options unmasked = opt;
   unmasked.mask = false;  // every voxel from the frames that see it
   FrameReslicer reslicer(xfm, local, unmasked);
@@ -267,7 +267,7 @@ std::vector<float> realigned_mean(const std::vector<Mat4>& xfm, const LocalFrame
   const double quantum = std::ldexp(1.0, e - 30);
   std::vector<double> sum(nv, 0.0), count(nv, 0.0);
   const auto [begin, end] = block_range(local.frames, mpi_size(), mpi_rank());
-  for (int f = begin; f < end; ++f) {
+  for (int f = std::max(begin, first); f < end; ++f) {
     reslicer.reslice(f, frame.data());
     const RowIntervals seen = reslicer.visible(f);
     const int nx = local.grid.dim[0];
