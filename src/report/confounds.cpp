@@ -218,6 +218,10 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
       "and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's rp_*.txt in "
       "the same order.";
   if (!r.origin_run.empty())
+    j["Convention"] = j["Convention"].get<std::string>() +
+                      " Here the first frame is that of the subject's first run "
+                      "(ParametersRelativeTo).";
+  if (!r.origin_run.empty())
     j["ParametersRelativeTo"] = {
         {"Convention",
          "SPM's for several sessions: the parameters of every run of the subject are relative "

@@ -192,4 +192,26 @@ TEST(Subject, RunOnAnotherGridIsRefusedAndNothingIsWritten) {
   EXPECT_TRUE(fs::is_empty(out));
 }
 
+// A run found bad only while it runs (here a constant series, refused once its frames are
+// read) comes after the first run's outputs were made: none of them may appear.
+TEST(Subject, ALaterRunThatFailsLeavesNoOutputOfTheEarlierOnes) {
+  const SplitPhantom& s = split();
+  const std::string dir = realign::testing::temp_dir("subject_late");
+  Phantom flat = frames_of(s.whole, 0, 3);
+  std::fill(flat.series.data.begin(), flat.series.data.end(), 100.0f);
+  const std::string constant = dir + "/constant.nii";
+  write_phantom(flat, constant, dir + "/constant_truth.txt", "int16");
+  const std::string out = dir + "/out";
+  fs::create_directory(out);
+  Options opt;
+  opt.reference = "first";
+  try {
+    run_subject(subject_job({s.part1, constant}, out, opt));
+    FAIL() << "a constant run was accepted";
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(constant + ": ", 0), 0u) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(out)) << fs::directory_iterator(out)->path();
+}
+
 }  // namespace
