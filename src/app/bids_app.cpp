@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "realign/app/distribute.hpp"
+#include "realign/app/output_paths.hpp"
 #include "realign/app/pipeline.hpp"
+#include "realign/app/subject.hpp"
 #include "realign/io/errors.hpp"
 
 namespace realign {
@@ -119,6 +121,80 @@ void write_index(const BidsOptions& opt) {
   spdlog::info("wrote {} ({} runs)", path, runs.size());
 }
 
+SubjectJob group_job(const std::vector<BoldRun>& runs, const BidsOptions& opt) {
+  SubjectJob job;
+  job.options = run_options(runs.front(), opt);
+  job.options.repetition_time_s = 0;  // each run's own, below
+  for (const BoldRun& r : runs) {
+    job.inputs.push_back(r.path);
+    job.outputs.push_back(derivative_preproc_path(opt.out_dir, r));
+    job.repetition_times_s.push_back(r.sidecar_tr_s);
+  }
+  return job;
+}
+
+// The run an error names ("<file>: <problem>"), or -1 when it names none of them.
+int named_run(const std::string& message, const std::vector<BoldRun>& runs) {
+  for (std::size_t k = 0; k < runs.size(); ++k)
+    if (message.rfind(runs[k].path + ":", 0) == 0) return static_cast<int>(k);
+  return -1;
+}
+
+// A run whose header puts it somewhere else than the group's first run (the slab was
+// prescribed again between runs) is not broken: it gets a space of its own.
+bool placed_elsewhere(const std::string& message) {
+  return message.find("is on another grid") != std::string::npos ||
+         message.find("another voxel-to-world matrix") != std::string::npos;
+}
+
+RunOutcome failed_run(const BoldRun& run, const RunError& e) {
+  RunOutcome o;
+  o.run = run;
+  o.failed = true;
+  o.status = e.status();
+  o.error = e.what();
+  if (mpi_rank() == 0) spdlog::error("{}", e.what());
+  return o;
+}
+
+// Realigns `runs` into one space (run_subject). run_subject writes nothing when any run
+// fails, so the run its error names is taken out (recorded as failed, or realigned apart
+// with the others placed like it) and the rest are realigned again. Every rank sees the
+// same RunError, so all take the same path.
+void realign_together(std::vector<BoldRun> runs, const BidsOptions& opt,
+                      std::vector<RunOutcome>& outcomes) {
+  std::vector<BoldRun> elsewhere;
+  while (!runs.empty()) {
+    try {
+      const std::vector<RunResult> results = run_subject(group_job(runs, opt));
+      for (std::size_t k = 0; k < runs.size(); ++k) {
+        RunOutcome o;
+        o.run = runs[k];
+        o.motion = summarise_motion(results[k].record);
+        if (opt.run.report)
+          o.report = output_paths(derivative_preproc_path(opt.out_dir, runs[k]), OutputNaming::Bids)
+                         .report;
+        outcomes.push_back(std::move(o));
+      }
+      break;
+    } catch (const RunError& e) {
+      const int k = named_run(e.what(), runs);
+      if (k < 0) {
+        for (const BoldRun& r : runs) outcomes.push_back(failed_run(r, e));
+        break;
+      }
+      if (placed_elsewhere(e.what())) {
+        if (mpi_rank() == 0) spdlog::warn("{}; it is realigned in a space of its own", e.what());
+        elsewhere.push_back(runs[k]);
+      } else {
+        outcomes.push_back(failed_run(runs[k], e));
+      }
+      runs.erase(runs.begin() + k);
+    }
+  }
+  if (!elsewhere.empty()) realign_together(std::move(elsewhere), opt, outcomes);
+}
+
 }  // namespace
 
 std::vector<BidsGroup> select_groups(const BidsOptions& opt) {
@@ -152,24 +228,8 @@ Options run_options(const BoldRun& run, const BidsOptions& opt) {
 
 std::vector<RunOutcome> realign_group(const BidsGroup& group, const BidsOptions& opt) {
   std::vector<RunOutcome> outcomes;
-  for (const BoldRun& run : group.runs) {
-    RunOutcome o;
-    o.run = run;
-    const Options ropt = run_options(run, opt);
-    spdlog::info("{}: {}", group.label(), run.path);
-    try {
-      const RunResult r = run_realign(ropt);
-      o.motion = summarise_motion(r.record);
-      if (ropt.report) o.report = output_paths(ropt.output, ropt.naming).report;
-    } catch (const RunError& e) {
-      // Every rank knows (RunError), so all go on to the next run alike.
-      o.failed = true;
-      o.status = e.status();
-      o.error = e.what();
-      if (mpi_rank() == 0) spdlog::error("{}", e.what());
-    }
-    outcomes.push_back(std::move(o));
-  }
+  spdlog::info("{}: {} runs into one space", group.label(), group.runs.size());
+  realign_together(group.runs, opt, outcomes);
   return outcomes;
 }
 

@@ -33,6 +33,9 @@ Examples:
       real time: a line per volume as the scanner writes them; outputs at the end
   realign bids /data/ds /data/ds/derivatives/realign --participant-label 01 02
       a BIDS dataset into a BIDS-Derivatives one (fMRIPrep's names), with index.html
+  realign --ref first run1.nii.gz run2.nii.gz run3.nii.gz -o sub-01/
+      several runs of one subject in one space (SPM's sessions): sub-01/run1.nii.gz,
+      ... with every run's outputs, and sub-01/subject_report.html
 
 Outputs (from the output path's stem, here OUT for OUT.nii.gz):
   OUT.nii.gz            resliced series (float32 unless --datatype input)
@@ -97,15 +100,23 @@ struct Raw {
   Options options;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
+  std::vector<std::string> paths;  // INPUT OUTPUT, or with -o the runs of one subject
+  std::string outdir;
   FollowOptions follow;
   BidsOptions bids;
   bool quiet = false, verbose = false;
 };
 
 void add_positionals(CLI::App& app, Raw& c) {
-  app.add_option("input", c.options.input, "4D NIfTI series (.nii or .nii.gz)");
-  app.add_option("output", c.options.output,
-                 "resliced output (.nii or .nii.gz); names the other outputs");
+  app.add_option("paths", c.paths,
+                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz) and its resliced output, "
+                 "which names the other outputs; with -o, RUN1 RUN2 ...: the runs of one "
+                 "subject");
+  app.add_option("-o,--outdir", c.outdir,
+                 "several runs of one subject (SPM's sessions) into one space: every run "
+                 "registered to the first run's reference, parameters relative to frame 1 of "
+                 "the first run; OUTDIR/<run's file name> and its outputs per run, and "
+                 "OUTDIR/subject_report.html");
 }
 
 void add_estimation_options(CLI::App& app, Raw& c) {
@@ -298,6 +309,10 @@ Command to_command(const Raw& c, bool applying, bool following) {
   Command out;
   out.options = c.options;
   out.kind = applying ? Command::Apply : following ? Command::Follow : Command::Run;
+  if (!applying && !following && c.outdir.empty() && c.paths.size() == 2) {
+    out.options.input = c.paths[0];
+    out.options.output = c.paths[1];
+  }
   if (following) {
     out.follow = c.follow;
     out.options.input = c.follow.source;
@@ -316,6 +331,10 @@ Command to_command(const Raw& c, bool applying, bool following) {
   out.verbose = c.verbose;
   out.follow.run = out.options;
   out.bids.run = out.options;
+  if (!applying && !following && !c.outdir.empty()) {
+    out.kind = Command::Subject;
+    out.subject = subject_job(c.paths, c.outdir, out.options);
+  }
   return out;
 }
 
@@ -419,7 +438,14 @@ std::string check_parsed(const CLI::App& app, const Raw& c, bool applying) {
     std::string m = check_apply_options(app);
     return m.empty() ? missing_paths(c.apply_input, c.apply_output, true) : m;
   }
-  const std::string m = missing_paths(c.options.input, c.options.output, false);
+  std::string m;
+  if (!c.outdir.empty() && c.paths.empty())
+    m = "-o " + c.outdir + ": missing the runs: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
+  else if (c.outdir.empty() && c.paths.size() > 2)
+    m = "several runs need -o OUTDIR: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
+  else if (c.outdir.empty())
+    m = missing_paths(c.paths.empty() ? "" : c.paths[0], c.paths.size() < 2 ? "" : c.paths[1],
+                      false);
   return m.empty() ? check_reference_word(c.options.reference) : m;
 }
 
@@ -447,10 +473,12 @@ int parse_command_line(int argc, char** argv, bool print, Command& out) {
     return usage_error(print, describe(e));
   }
   if (follow->parsed()) {
+    if (!c.outdir.empty()) return usage_error(print, "follow: -o is for several runs of a subject");
     out = to_command(c, false, true);
     return -1;
   }
   if (bids->parsed()) {
+    if (!c.outdir.empty()) return usage_error(print, "bids: -o is for several runs of a subject");
     const std::string problem = check_reference_word(c.options.reference);
     if (!problem.empty()) return usage_error(print, problem);
     out = to_command(c, false, false);

@@ -205,8 +205,12 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                   local.frames > 2, opt);
   spdlog::debug("{} sample points after quality selection, {:.3f} s; {} OpenMP threads",
                 fitter.points().size(), since(t0), omp_get_max_threads());
-  Fitting fitting{local, est, std::vector<FrameFit>(local.fit_end - local.fit_begin),
-                  opt.split == Split::Points ? 1.0 : mpi_size()};
+  Fitting fitting{local,
+                  est,
+                  std::vector<FrameFit>(local.fit_end - local.fit_begin),
+                  opt.split == Split::Points ? 1.0 : mpi_size(),
+                  std::nullopt,
+                  {}};
   // The first pass leaves the reference frame itself at the identity (it is the target).
   const int skip = plan.reference.kind == ReferenceChoice::File ? -1 : plan.reference.frame;
   if (plan.reference.kind != ReferenceChoice::Mean) {
@@ -277,6 +281,22 @@ MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, co
   return out;
 }
 
+namespace {
+
+// A later run of a subject: its matrices carried into the common space, its parameters
+// relative to the first run's frame 1 there (SPM's convention for several sessions).
+void in_common_space(const CommonReference& common, const MotionEstimate& estimate,
+                     MotionRecord& r) {
+  const Mat4 origin_inv = common.origin.inverse();
+  for (const Mat4& correction : estimate.corrections) {
+    r.xfm.push_back(common.to_common * correction);
+    r.rp.push_back(rigid_params(origin_inv * r.xfm.back()));
+  }
+  r.origin_run = common.first_run;
+}
+
+}  // namespace
+
 MotionRecord record_motion(const RunPlan& plan, const MotionEstimate& estimate,
                            const Options& opt) {
   MotionRecord r;
@@ -289,15 +309,19 @@ MotionRecord record_motion(const RunPlan& plan, const MotionEstimate& estimate,
   r.nonsteady = plan.nonsteady;
   r.nonsteady_given = opt.dummy_scans >= 0;
   r.receive_field = estimate.receive_field;
-  // Relative to frame 1 (SPM's rp, and reslicing into frame 1's space), except for a
-  // reference file (its own space) and `apply` (as given).
-  const bool as_is = plan.applying() || plan.reference.kind == ReferenceChoice::File;
-  const Mat4 first_inv = estimate.corrections[0].inverse();
-  for (std::size_t f = 0; f < estimate.corrections.size(); ++f) {
-    // Frame 1 is the origin of the parameters by definition: exactly zero, not rounding.
-    const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(first_inv * estimate.corrections[f]);
-    r.rp.push_back(rigid_params(rel));
-    r.xfm.push_back(as_is ? estimate.corrections[f] : rel);
+  if (plan.common) {
+    in_common_space(*plan.common, estimate, r);
+  } else {
+    // Relative to frame 1 (SPM's rp, and reslicing into frame 1's space), except for a
+    // reference file (its own space) and `apply` (as given).
+    const bool as_is = plan.applying() || plan.reference.kind == ReferenceChoice::File;
+    const Mat4 first_inv = estimate.corrections[0].inverse();
+    for (std::size_t f = 0; f < estimate.corrections.size(); ++f) {
+      // Frame 1 is the origin of the parameters by definition: exactly zero, not rounding.
+      const Mat4 rel = f == 0 ? Mat4::Identity() : Mat4(first_inv * estimate.corrections[f]);
+      r.rp.push_back(rigid_params(rel));
+      r.xfm.push_back(as_is ? estimate.corrections[f] : rel);
+    }
   }
   r.fd_radius_mm = opt.fd_radius_mm;
   r.fd_threshold_mm = opt.fd_threshold_mm;

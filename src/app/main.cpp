@@ -13,6 +13,7 @@
 #include "realign/app/output_set.hpp"
 #include "realign/app/pipeline.hpp"
 #include "realign/app/progress.hpp"
+#include "realign/app/subject.hpp"
 #include "realign/app/threads.hpp"
 #include "realign/core/metrics.hpp"
 
@@ -62,6 +63,16 @@ int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
   try {
     if (cmd.kind == realign::Command::Follow) return realign::run_follow(cmd.follow);
     if (cmd.kind == realign::Command::Bids) return realign::run_bids(cmd.bids);
+    if (cmd.kind == realign::Command::Subject) {
+      const auto runs = realign::run_subject(cmd.subject);
+      for (std::size_t k = 0; mpi.rank() == 0 && k < runs.size(); ++k) {
+        spdlog::info("run {}: {}", k + 1, runs[k].record.input_name);
+        print_summary(runs[k], cmd.options.fd_radius_mm);
+      }
+      if (mpi.rank() == 0 && !cmd.subject.report.empty())
+        spdlog::info("wrote {}", cmd.subject.report);
+      return 0;
+    }
     const bool applying = cmd.kind == realign::Command::Apply;
     const realign::RunResult r =
         applying ? realign::run_apply(cmd.options) : realign::run_realign(cmd.options);

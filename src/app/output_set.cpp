@@ -17,8 +17,9 @@ namespace realign {
 namespace {
 
 // Temporary names live in a fixed table so that a signal handler can unlink them
-// without allocating.
-constexpr int kMaxTemps = 32;
+// without allocating. A subject's runs (subject.hpp) share one set: a few hundred names
+// (untouched rows of the table cost no memory).
+constexpr int kMaxTemps = 512;
 char g_temps[kMaxTemps][4096];
 volatile std::sig_atomic_t g_count = 0;
 volatile std::sig_atomic_t g_announce = 1;
@@ -82,7 +83,9 @@ void silence_signal_messages() { g_announce = 0; }
 
 OutputSet::OutputSet() = default;
 
-OutputSet::~OutputSet() {
+OutputSet::~OutputSet() { discard(); }
+
+void OutputSet::discard() {
   if (!committed_) {
     std::error_code ec;
     for (const auto& t : temps_) std::filesystem::remove(t, ec);

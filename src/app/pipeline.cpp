@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "realign/app/common_reference.hpp"
 #include "realign/app/distribute.hpp"
 #include "realign/app/estimate_motion.hpp"
 #include "realign/app/reslice_stream.hpp"
@@ -21,17 +22,22 @@ double since(Clock::time_point t) {
 
 // Stages 1 and 2, and the timing and memory every run reports.
 template <class Middle>
-RunResult run_stages(const Options& opt, Middle&& middle) {
+RunResult run_stages(const Options& opt, Middle&& middle, const SubjectLink& link = {}) {
   const auto t0 = Clock::now();
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
-  RunPlan plan = share_run(opt);
+  RunPlan plan = share_run(opt, link.given);
   LocalFrames local = distribute_frames(plan, opt);
   RunResult result;
   result.seconds_read = since(t0);
   const auto t_est = Clock::now();
-  result.record = record_motion(plan, middle(plan, local), opt);
+  const MotionEstimate estimate = middle(plan, local);
+  result.record = record_motion(plan, estimate, opt);
+  if (link.made) {
+    *link.made = first_run_reference(plan, estimate, result.record, local, opt);
+    result.record.origin_run = link.made->first_run;
+  }
   result.seconds_estimate = since(t_est);
-  reslice_and_write(plan, local, opt, result);
+  reslice_and_write(plan, local, opt, result, link.outputs);
   result.seconds_total = since(t0);
   result.series_mb =
       static_cast<double>(local.grid.voxels()) * local.frames * sizeof(float) / (1024.0 * 1024.0);
@@ -42,9 +48,11 @@ RunResult run_stages(const Options& opt, Middle&& middle) {
 }  // namespace
 
 void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& opt,
-                       RunResult& result) {
+                       RunResult& result, OutputSet* shared) {
   const auto t0 = Clock::now();
-  auto outs = mpi_rank() == 0 ? std::make_unique<OutputSet>() : nullptr;
+  auto own = mpi_rank() == 0 && !shared ? std::make_unique<OutputSet>() : nullptr;
+  OutputSet* outs = mpi_rank() == 0 ? (shared ? shared : own.get()) : nullptr;
+  const std::size_t earlier = outs ? outs->finals().size() : 0;  // a subject's other runs
   try {
     RunImages images;
     // The mean before realignment, for the report, from the frames before they change.
@@ -63,7 +71,8 @@ void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& o
     }
     if (outs) {
       write_outputs(plan, result.record, images, opt, *outs);
-      result.outputs = outs->finals();
+      if (own) own->commit();
+      result.outputs.assign(outs->finals().begin() + earlier, outs->finals().end());
     }
     result.seconds_reslice = max_over_ranks(reslice_seconds);
     result.seconds_write = std::max(0.0, since(t0) - result.seconds_reslice);
@@ -71,16 +80,19 @@ void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& o
     if (!outs) throw;
     const std::string message = outs->with_final_names(e.what());
     const int status = exit_status_of(e);
-    outs.reset();  // removes the temporaries before anything else happens
+    outs->discard();  // removes the temporaries before anything else happens
     if (mpi_size() > 1) abort_all(message, status);
     throw RunError(message, status);
   }
 }
 
-RunResult run_realign(const Options& opt) {
-  return run_stages(opt, [&](const RunPlan& plan, const LocalFrames& local) {
-    return estimate_motion(plan, local, opt);
-  });
+RunResult run_realign(const Options& opt, const SubjectLink& link) {
+  return run_stages(
+      opt,
+      [&](const RunPlan& plan, const LocalFrames& local) {
+        return estimate_motion(plan, local, opt);
+      },
+      link);
 }
 
 RunResult run_apply(const Options& opt) {

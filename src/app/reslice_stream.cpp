@@ -250,6 +250,42 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
   return out;
 }
 
+std::vector<float> realigned_mean(const std::vector<Mat4>& xfm, const LocalFrames& local,
+                                  const Options& opt, int first) {
+  Options unmasked = opt;
+  unmasked.mask = false;  // every voxel from the frames that see it
+  FrameReslicer reslicer(xfm, local, unmasked);
+  const std::size_t nv = local.grid.voxels();
+  // Every value rounded to a multiple of a power of two about 2^-30 of the
+  // largest value of frame 1: the sums are then exact, hence the same in any order of ranks.
+  std::vector<float> frame(nv);
+  local.read(0, frame.data());
+  double peak = 0.0;
+  for (const float v : frame) peak = std::max(peak, std::fabs(static_cast<double>(v)));
+  int e = 0;
+  std::frexp(peak > 0 ? peak : 1.0, &e);
+  const double quantum = std::ldexp(1.0, e - 30);
+  std::vector<double> sum(nv, 0.0), count(nv, 0.0);
+  const auto [begin, end] = block_range(local.frames, mpi_size(), mpi_rank());
+  for (int f = std::max(begin, first); f < end; ++f) {
+    reslicer.reslice(f, frame.data());
+    const RowIntervals seen = reslicer.visible(f);
+    const int nx = local.grid.dim[0];
+    for (std::size_t r = 0; r < seen.lo.size(); ++r)
+      for (int i = std::max(seen.lo[r], 0); i <= std::min(seen.hi[r], nx - 1); ++i) {
+        const std::size_t at = r * nx + i;
+        sum[at] += std::nearbyint(frame[at] / quantum) * quantum;
+        count[at] += 1.0;
+      }
+  }
+  allreduce_sum(sum);
+  allreduce_sum(count);
+  std::vector<float> mean(nv, 0.0f);  // 0 where no frame sees: as a reference file's NaN
+  for (std::size_t i = 0; i < nv; ++i)
+    if (count[i] > 0) mean[i] = static_cast<float>(sum[i] / count[i]);
+  return mean;
+}
+
 std::vector<float> input_mean(const LocalFrames& local) {
   const std::size_t nv = local.grid.voxels();
   std::vector<double> sum = local.input_sum;

@@ -36,6 +36,21 @@ void choose_reference(const Options& opt, RunPlan& plan) {
   spdlog::info("reference: {}", describe_reference(plan.reference, opt.reference));
 }
 
+// Rank 0, a later run of a subject: the first run's reference, on the same grid.
+void take_common_reference(const Options& opt, RunPlan& plan) {
+  const FrameFile& file = *plan.frames;
+  if (file.frames() < 2)
+    throw InputError(opt.input, "is a 3D image or has one frame; realign needs a 4D series");
+  if (!file.grid().same_as(plan.common->grid, 1e-3))
+    throw InputError(opt.input, "is on another grid (dimensions or voxel-to-world matrix) than " +
+                                    plan.common->first_run +
+                                    "; the runs of a subject must share one grid");
+  plan.reference.kind = ReferenceChoice::File;
+  plan.nonsteady = nonsteady_frames(opt, file);
+  plan.reference_volume = plan.common->volume;
+  spdlog::info("reference: {}", plan.common->words);
+}
+
 // Where every rank reads the voxels: the file, the first voxel byte, whether swapped.
 struct VoxelSource {
   std::string path;
@@ -113,6 +128,8 @@ void decide(const Options& opt, int ranks_here, RunPlan& plan) {
   frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written
   if (!opt.apply_xfm.empty())
     plan.given_xfm = given_transforms(opt, plan.frames->frames());
+  else if (plan.common)
+    take_common_reference(opt, plan);
   else
     choose_reference(opt, plan);
 }
@@ -142,8 +159,9 @@ void share_decisions(RunPlan& plan, const Options& opt) {
 
 }  // namespace
 
-RunPlan share_run(const Options& opt) {
+RunPlan share_run(const Options& opt, const CommonReference* common) {
   RunPlan plan;
+  plan.common = common;
   const int ranks_here = ranks_on_root_node();
   std::string error;
   int status = kExitOk;
@@ -160,7 +178,7 @@ RunPlan share_run(const Options& opt) {
   share_decisions(plan, opt);
   open_frames_everywhere(opt, plan);
   plan.format = frame_format(plan.input.header, opt.datatype, opt.output);
-  plan.reference_words = describe_reference(plan.reference, opt.reference);
+  plan.reference_words = common ? common->words : describe_reference(plan.reference, opt.reference);
   return plan;
 }
 

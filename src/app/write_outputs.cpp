@@ -35,7 +35,6 @@ void write_outputs(const RunPlan& plan, const MotionRecord& record, const RunIma
       write_qc_report(outs.temp_for(plan.paths.report), qc);
     }
   }
-  outs.commit();
 }
 
 }  // namespace realign

@@ -217,6 +217,19 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
       "Ry(rot_y) * Rz(rot_z), as SPM's spm_matrix, so rotations are about the world origin "
       "and rot_x/rot_y/rot_z are SPM's pitch/roll/yaw. Columns match SPM's rp_*.txt in "
       "the same order.";
+  if (!r.origin_run.empty())
+    j["Convention"] = j["Convention"].get<std::string>() +
+                      " Here the first frame is that of the subject's first run "
+                      "(ParametersRelativeTo).";
+  if (!r.origin_run.empty())
+    j["ParametersRelativeTo"] = {
+        {"Convention",
+         "SPM's for several sessions: the parameters of every run of the subject are relative "
+         "to the first frame of the subject's first run, so trans_* and rot_* of a later run "
+         "include its offset from that run (framewise_displacement, rmsd and the derivatives "
+         "still compare each frame with the previous frame of the same run)"},
+        {"Run", r.origin_run},
+        {"Frame", 1}};
   j["MotionExpansion"] =
       "24-parameter model (Friston et al. 1996; Satterthwaite et al. 2013) under "
       "fMRIPrep's names: the six parameters, their backward differences (*_derivative1), "

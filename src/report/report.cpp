@@ -452,9 +452,11 @@ void write_qc_report(const std::string& path, const QcReport& q) {
   summary_table(h, q, s);
   h.add(
       "<h2>Motion over time</h2>\n<p class=\"note\">Parameters of each frame relative to "
-      "frame 1, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
+      "frame 1{}, in world (RAS) millimetres and degrees; FD, rmsd and DVARS compare each "
       "frame with the previous one. Frames with FD above {:.6g} mm are shaded orange "
       "in every panel (a band per run of consecutive frames)",
+      r.origin_run.empty() ? std::string()
+                           : " of " + text::xml_escape(r.origin_run) + " (the subject's first run)",
       r.fd_threshold_mm);
   if (!r.unconverged.empty()) h.out += ", frames that did not converge by dotted purple lines";
   h.out += ".</p>\n";

@@ -13,7 +13,11 @@
 
 #include "phantom.hpp"
 #include "realign/app/bids_app.hpp"
+#include "realign/app/pipeline.hpp"
+#include "realign/core/metrics.hpp"
+#include "realign/core/rigid.hpp"
 #include "realign/io/errors.hpp"
+#include "realign/io/motion_files.hpp"
 #include "realign/io/nifti_header.hpp"
 #include "test_support.hpp"
 
@@ -218,6 +222,71 @@ TEST(BidsApp, IndexOnlyRebuildsFromTheRecords) {
   index = slurp(out + "/index.html");
   EXPECT_NE(index.find("sub-01_ses-2_task-rest"), std::string::npos);
   EXPECT_NE(index.find("sub-02_task-motor"), std::string::npos);
+}
+
+// A session's runs go into one space (run_subject): a phantom cut in two runs gives the
+// second run the parameters of its frames in the whole phantom (relative to frame 1 of
+// run 1), and its sidecar says so; a run whose header places it elsewhere (a tilted slab)
+// is realigned in a space of its own, not refused.
+TEST(BidsApp, RunsOfASessionShareOneSpaceAndAMovedSlabGetsItsOwn) {
+  const std::string root = realign::testing::temp_dir("bids_space");
+  fs::create_directories(root + "/ds/sub-01/func");
+  const std::string func = root + "/ds/sub-01/func/sub-01_task-rest_run-";
+  PhantomSpec spec;
+  spec.dim = {40, 40, 20};
+  spec.frames = 16;
+  spec.seed = 11;
+  const Phantom whole = make_phantom(spec);
+  const std::size_t nv = whole.series.grid.voxels();
+  for (int part = 0; part < 2; ++part) {
+    Phantom p = whole;
+    p.series.frames = 8;
+    p.series.data.assign(whole.series.data.begin() + part * 8 * nv,
+                         whole.series.data.begin() + (part + 1) * 8 * nv);
+    p.truth.assign(whole.truth.begin() + part * 8, whole.truth.begin() + (part + 1) * 8);
+    write_phantom(p, func + std::to_string(part + 1) + "_bold.nii.gz", root + "/truth.txt",
+                  "int16");
+  }
+  write_phantom(whole, root + "/whole.nii", root + "/truth.txt", "int16");
+  spec.oblique = true;
+  spec.frames = 6;
+  write_phantom(make_phantom(spec), func + "3_bold.nii.gz", root + "/truth.txt", "int16");
+  fs::remove(root + "/truth.txt");
+
+  BidsOptions o;
+  o.bids_dir = root + "/ds";
+  o.out_dir = root + "/out";
+  o.run.reference = "first";
+  o.run.reslice = false;
+  o.run.threads = 1;
+  ASSERT_EQ(run_bids(o), kExitOk);
+
+  const std::string out = o.out_dir + "/sub-01/func/sub-01_task-rest_run-";
+  const std::vector<RigidParams> rp2 = read_rp(out + "2_desc-rp_motion.txt");
+  ASSERT_EQ(rp2.size(), 8u);
+  Options alone;  // the phantom realigned whole, as one run
+  alone.input = root + "/whole.nii";
+  alone.output = root + "/whole_out.nii";
+  alone.reference = "first";
+  alone.reslice = false;
+  alone.threads = 1;
+  const std::vector<RigidParams> all = run_realign(alone).record.rp;
+  const std::vector<RigidParams> whole2(all.begin() + 8, all.end());
+  const Displacement d =
+      run_displacement_difference(rp2, whole2, whole.series.grid.centre_mm(), 50.0);
+  EXPECT_LE(d.mean_mm, 0.005);
+  EXPECT_GT(max_sphere_displacement(rigid_matrix(rp2[0]), whole.series.grid.centre_mm(), 50.0),
+            0.1);  // starts at its offset from run 1, not at zero
+  const auto side = nlohmann::json::parse(slurp(out + "2_desc-confounds_timeseries.json"));
+  EXPECT_NE(side.at("ParametersRelativeTo").at("Run").get<std::string>().find("run-1"),
+            std::string::npos);
+  // The tilted run: its own space, its own frame 1 (its sidecar names itself).
+  const std::vector<RigidParams> rp3 = read_rp(out + "3_desc-rp_motion.txt");
+  ASSERT_EQ(rp3.size(), 6u);
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(rp3[0][k], 0.0);
+  const auto side3 = nlohmann::json::parse(slurp(out + "3_desc-confounds_timeseries.json"));
+  EXPECT_NE(side3.at("ParametersRelativeTo").at("Run").get<std::string>().find("run-3"),
+            std::string::npos);
 }
 
 }  // namespace

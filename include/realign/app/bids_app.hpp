@@ -27,10 +27,11 @@ struct BidsOptions {
 // dataset); throws InputError when nothing matches or the index is out of range.
 std::vector<BidsGroup> select_groups(const BidsOptions& opt);
 
-// One group's runs, realigned into opt.out_dir; rank 0's outcomes are complete (every
-// rank knows which runs failed). THE SEAM for several runs in one space: for now each run
-// is realigned on its own with run_realign; run_subject (subject.hpp) is meant to replace
-// the loop inside, with each run's Options built by run_options() as here.
+// One group's runs (a subject's session), realigned into one space with run_subject
+// (subject.hpp) and written into opt.out_dir; rank 0's outcomes are complete (every rank
+// knows which runs failed). A run that fails is recorded and the others are realigned
+// without it; runs whose headers place them elsewhere than the first run get a space of
+// their own.
 std::vector<RunOutcome> realign_group(const BidsGroup& group, const BidsOptions& opt);
 
 // A run's Options: the common ones, its input, its derivative name, its sidecar's TR.

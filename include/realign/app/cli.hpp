@@ -7,12 +7,14 @@
 #include "realign/app/bids_app.hpp"
 #include "realign/app/follow.hpp"
 #include "realign/app/options.hpp"
+#include "realign/app/subject.hpp"
 
 namespace realign {
 
 struct Command {
-  enum Kind { Run, Apply, Follow, Bids } kind = Run;
+  enum Kind { Run, Apply, Follow, Bids, Subject } kind = Run;
   Options options;
+  SubjectJob subject;    // `-o OUTDIR`: the runs of one subject
   FollowOptions follow;  // `follow`: its own settings; follow.run is `options`
   BidsOptions bids;      // `bids`: its own settings; bids.run is `options`
   bool quiet = false, verbose = false;

@@ -19,6 +19,8 @@ class OutputSet {
   std::string temp_for(const std::string& final_path);
   // Renames every temporary to its final path.
   void commit();
+  // Removes the temporaries now (what the destructor does when not committed).
+  void discard();
   const std::vector<std::string>& finals() const { return finals_; }
   // An error message with temporary names replaced by the final ones the user asked for.
   std::string with_final_names(std::string message) const;

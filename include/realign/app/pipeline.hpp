@@ -26,16 +26,24 @@ struct RunResult {
   double series_mb = 0;       // the series as float32
 };
 
+// How a run takes part in the runs of one subject (subject.hpp); empty for a run alone.
+struct SubjectLink {
+  const CommonReference* given = nullptr;  // a later run: registered to this reference
+  CommonReference* made = nullptr;         // the first run: filled with its reference
+  OutputSet* outputs = nullptr;            // rank 0: the subject's outputs, committed by the caller
+};
+
 // Stages 4 and 5, once result.record is known: reslices, writes every output and fills
 // result's outputs and times. A failure on rank 0 (a full disk, say) removes its
 // temporaries and ends every rank; any other rank's failure ends the job through the
-// caller. `realign follow` calls it at the end with the volumes it saw.
+// caller. `realign follow` calls it at the end with the volumes it saw. With `shared`
+// (rank 0) the outputs join that set and are left for its owner to commit.
 void reslice_and_write(const RunPlan& plan, LocalFrames& local, const Options& opt,
-                       RunResult& result);
+                       RunResult& result, OutputSet* shared = nullptr);
 
 // Estimates, reslices and writes every output. Throws RunError for bad input or outputs
 // ("<file>: <problem>"), on every rank alike.
-RunResult run_realign(const Options& opt);
+RunResult run_realign(const Options& opt, const SubjectLink& link = {});
 
 // Reslices with the transforms of opt.apply_xfm and writes the series and its mean.
 RunResult run_apply(const Options& opt);

@@ -26,6 +26,13 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
                                   const LocalFrames& local, const Options& opt,
                                   NiftiWriter* writer);
 
+// Collective: the mean of the frames resliced with `xfm`, on every rank, without the
+// mask (each voxel averaged over the frames from `first` on that see it, 0 where none
+// does) and written nowhere: the reference a subject's later runs are registered to with
+// --ref mean. Its bytes do not depend on the number of ranks or threads.
+std::vector<float> realigned_mean(const std::vector<Mat4>& xfm, const LocalFrames& local,
+                                  const Options& opt, int first);
+
 // Collective: the mean of the input frames before realignment (for the report), on rank 0.
 std::vector<float> input_mean(const LocalFrames& local);
 

@@ -17,7 +17,8 @@ struct RunImages {
 };
 
 // The mean image (when resliced) and, unless the run only applies given transforms, the
-// rp, .par, confounds, xfm, motion plot and QC report; then every output is committed.
+// rp, .par, confounds, xfm, motion plot and QC report, under `outs`' temporary names (the
+// caller commits them).
 void write_outputs(const RunPlan& plan, const MotionRecord& record, const RunImages& images,
                    const Options& opt, OutputSet& outs);
 

@@ -24,7 +24,10 @@ struct MotionRecord {
   double tr_s = 0.0;       // 0 when unknown
   std::string reference;   // how the reference was chosen, in words
 
-  std::vector<RigidParams> rp;  // rp convention, row 0 zero
+  std::vector<RigidParams> rp;  // rp convention, row 0 zero (unless origin_run says otherwise)
+  // One of several runs of a subject: the file whose frame 1 every run's parameters are
+  // relative to (SPM's convention for several sessions). Empty: the run's own frame 1.
+  std::string origin_run;
   // Per-frame world (RAS mm) matrices: corrected vox2world = xfm[n] * vox2world.
   std::vector<Mat4> xfm;
   std::vector<int> iterations;   // per frame, in the final pass; empty when unknown
