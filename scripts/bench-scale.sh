@@ -62,18 +62,6 @@ done
 
 RUN="$ROOT/../shared/data/real/decnef_sub-1_run-2_bold.nii.gz"
 if [[ -f $RUN ]]; then
-  python3 - "$RUN" "$WORK/long.nii" <<'PY'
-import gzip, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-data = gzip.open(src, "rb").read()
-hdr = bytearray(data[:348])
-dim = list(struct.unpack("<8h", hdr[40:56]))
-offset = int(struct.unpack("<f", hdr[108:112])[0])
-dim[4] *= 3
-hdr[40:56] = struct.pack("<8h", *dim)
-body = data[offset:]
-with open(dst, "wb") as f:
-    f.write(hdr + data[348:offset] + body + body + body)
-PY
+  python3 "$ROOT/scripts/lib/repeat_run.py" "$RUN" "$WORK/long.nii" 3
   measure "decnef_sub-1_run-2 x3 (real, 64x64x34)" 627 $((64 * 64 * 34)) "$WORK/long.nii"
 fi

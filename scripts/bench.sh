@@ -120,19 +120,7 @@ row "no mpirun, --threads 1" "$WORK/d.nii" @BIN@ --threads 1 "$RUN"
 row "mpirun -n 2, --split points" "$WORK/e.nii" "${MPIRUN[@]}" -n 2 @BIN@ --split points "$RUN"
 
 # The long run: the same series three times back to back.
-python3 - "$RUN" "$WORK/long.nii" <<'PY'
-import gzip, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-data = (gzip.open if src.endswith(".gz") else open)(src, "rb").read()
-hdr = bytearray(data[:348])
-dim = list(struct.unpack("<8h", hdr[40:56]))
-offset = int(struct.unpack("<f", hdr[108:112])[0])
-dim[4] *= 3
-hdr[40:56] = struct.pack("<8h", *dim)
-body = data[offset:]
-with open(dst, "wb") as f:
-    f.write(hdr + data[348:offset] + body + body + body)
-PY
+python3 "$ROOT/scripts/lib/repeat_run.py" "$RUN" "$WORK/long.nii" 3
 row "long run (x3 frames), mpirun -n 2" "$WORK/g.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/long.nii"
 
 "$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"

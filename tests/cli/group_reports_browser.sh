@@ -56,8 +56,9 @@ for page in subject/subject_report out/index; do
     fail "chromium --dump-dom of $page.html failed: $(tail -3 "$WORK/$name.log")"
 done
 
-python3 - "$WORK" <<'EOF' || fail "report checks failed"
-import csv, os, re, struct, sys, zlib
+PYTHONPATH="$(dirname "$0")/lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
+import csv, os, re, sys
+from png import png_decode
 from html.parser import HTMLParser
 
 w = sys.argv[1]
@@ -107,34 +108,9 @@ def self_contained(path):
     return [u for u in urls if not u.startswith("http://www.w3.org/")]
 
 def png_ink(path):
-    """Share of pixels that are not white in an 8-bit RGB(A) PNG."""
-    data = open(path, "rb").read()
-    pos, idat = 8, b""
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            width, height, depth, ctype = struct.unpack(">IIBB", body[:10])
-            ch = {2: 3, 6: 4}[ctype]
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw, stride = zlib.decompress(idat), width * ch
-    prev, ink = bytearray(stride), 0
-    for y in range(height):
-        f, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for x in range(stride):
-            a = row[x - ch] if x >= ch else 0
-            b, c = prev[x], (prev[x - ch] if x >= ch else 0)
-            if f == 1: row[x] = (row[x] + a) & 255
-            elif f == 2: row[x] = (row[x] + b) & 255
-            elif f == 3: row[x] = (row[x] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        ink += sum(1 for x in range(0, stride, ch) if min(row[x:x + 3]) < 240)
-        prev = row
+    """Share of pixels that are not white."""
+    width, height, ch, px = png_decode(open(path, "rb").read())
+    ink = sum(1 for i in range(0, len(px), ch) if min(px[i:i + min(ch, 3)]) < 240)
     return ink / (width * height)
 
 # The subject report.
