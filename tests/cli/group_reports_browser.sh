@@ -13,8 +13,8 @@
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_python
 need_mpirun
-CHROMIUM=/usr/bin/chromium
-[[ -x $CHROMIUM ]] || skip "no $CHROMIUM (apt-get install chromium)"
+# shellcheck source=lib/browser.sh
+source "$(dirname "$0")/lib/browser.sh"
 
 log "two phantom runs on one grid, 20 frames each"
 make_phantom "$WORK/run1.nii.gz" --dim 40 40 20 --frames 20 --seed 3
@@ -38,21 +38,12 @@ status=0
 [[ $status == 5 ]] || fail "realign bids exited with $status, expected 5 (one run failed)"
 [[ -s $WORK/out/index.html ]] || fail "no index.html"
 
-# A fresh profile, and no background traffic (it would be refused here, and retried).
-browser() {
-  local page=$1 name=$2
-  shift 2
-  timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --hide-scrollbars --force-device-scale-factor=1 --user-data-dir="$WORK/profile-$name" \
-    --window-size=1200,1600 "$@" "file://$page"
-}
 for page in subject/subject_report out/index; do
   name=$(basename "$page")
   log "rendering $page.html"
-  browser "$WORK/$page.html" "$name-shot" --screenshot="$WORK/$name.png" >"$WORK/$name.log" 2>&1 ||
+  render "$name-shot" 1200,1600 "$WORK/$page.html" --screenshot="$WORK/$name.png" >"$WORK/$name.log" 2>&1 ||
     fail "chromium --screenshot of $page.html failed: $(tail -3 "$WORK/$name.log")"
-  browser "$WORK/$page.html" "$name-dom" --dump-dom >"$WORK/$name.dom.html" 2>>"$WORK/$name.log" ||
+  render "$name-dom" 1200,1600 "$WORK/$page.html" --dump-dom >"$WORK/$name.dom.html" 2>>"$WORK/$name.log" ||
     fail "chromium --dump-dom of $page.html failed: $(tail -3 "$WORK/$name.log")"
 done
 

@@ -15,8 +15,8 @@
 source "$(dirname "$0")/lib/common.sh" "$@"
 need_python
 need_mpirun
-CHROMIUM=/usr/bin/chromium
-[[ -x $CHROMIUM ]] || skip "no $CHROMIUM (apt-get install chromium)"
+# shellcheck source=lib/browser.sh
+source "$(dirname "$0")/lib/browser.sh"
 
 log "phantom 48x48x30, 60 frames, 3 spikes"
 make_phantom "$WORK/ph.nii.gz" --dim 48 48 30 --frames 60 --spikes 3 --seed 5
@@ -25,18 +25,11 @@ log "realign on 2 ranks, --fd-threshold 0.4"
   fail "realign exited with $?"
 [[ -s $WORK/out_report.html ]] || fail "no out_report.html"
 
-# A fresh profile, and no background traffic (it would be refused here, and retried).
-browser() {
-  timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --hide-scrollbars --force-device-scale-factor=1 --user-data-dir="$WORK/profile-$1" \
-    --window-size=1200,3000 "${@:2}" "file://$WORK/out_report.html"
-}
 log "rendering with $($CHROMIUM --version 2>/dev/null)"
-browser shot --screenshot="$WORK/shot.png" >"$WORK/shot.log" 2>&1 ||
+render shot 1200,3000 "$WORK/out_report.html" --screenshot="$WORK/shot.png" >"$WORK/shot.log" 2>&1 ||
   fail "chromium --screenshot failed: $(tail -3 "$WORK/shot.log")"
 [[ -s $WORK/shot.png ]] || fail "no screenshot"
-browser dom --dump-dom >"$WORK/dom.html" 2>"$WORK/dom.log" ||
+render dom 1200,3000 "$WORK/out_report.html" --dump-dom >"$WORK/dom.html" 2>"$WORK/dom.log" ||
   fail "chromium --dump-dom failed: $(tail -3 "$WORK/dom.log")"
 
 PYTHONPATH="$(dirname "$0")/lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
