@@ -102,6 +102,15 @@ double textbook_spline(const float* coef, const std::array<int, 3>& dim, int deg
   return s;
 }
 
+Volume real_volume(const std::string& run, int frame) {
+  const std::string path = shared_dir() + "/data/real/" + run + ".nii.gz";
+  if (shared_dir().empty() || !std::filesystem::exists(path)) return {};
+  SeriesFile file(path);
+  Volume v{file.grid(), std::vector<float>(file.grid().voxels())};
+  file.read_frames(frame - 1, frame, v.data.data());
+  return v;
+}
+
 Volume synthetic_slab(int first, int count) {
   PhantomSpec spec;
   spec.frames = 1;

@@ -38,6 +38,10 @@ std::string shared_dir();
 double textbook_spline(const float* coef, const std::array<int, 3>& dim, int degree, double x,
                        double y, double z);
 
+// Frame `frame` (1-based) of the shared real run data/real/<run>.nii.gz, or an empty
+// volume when the shared data are absent.
+Volume real_volume(const std::string& run, int frame);
+
 // A real-looking source for phantoms without the shared data: frame 0 of the synthetic
 // head (64x64x34 at 3x3x3.5 mm, noiseless), cut to slices [first, first + count) so that
 // the slab cuts through the head as real EPI slabs do.

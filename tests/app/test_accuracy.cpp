@@ -53,16 +53,6 @@ FromVolumeSpec spec(unsigned seed, bool realism) {
   return s;
 }
 
-// Frame `frame` (1-based) of a shared real run, or an empty volume when it is absent.
-Volume real_volume(const std::string& run, int frame) {
-  const std::string path = realign::testing::shared_dir() + "/data/real/" + run + ".nii.gz";
-  if (realign::testing::shared_dir().empty() || !fs::exists(path)) return {};
-  SeriesFile file(path);
-  Volume v{file.grid(), std::vector<float>(file.grid().voxels())};
-  file.read_frames(frame - 1, frame, v.data.data());
-  return v;
-}
-
 // The limits on phantoms made from real runs with 20 slices or more: mean <= 0.008
 // mm and max <= 0.025 mm with the defaults, plain and with a receive field, activation and
 // task-correlated motion (SPM12 gets 0.010 mean, 0.09 max on such phantoms:
@@ -70,7 +60,7 @@ Volume real_volume(const std::string& run, int frame) {
 TEST(Accuracy, PhantomsFromRealRuns) {
   int measured = 0;
   for (const char* run : {"rtcloud_faces_run-01_bold", "decnef_sub-1_run-2_bold"}) {
-    const Volume source = real_volume(run, 5);
+    const Volume source = realign::testing::real_volume(run, 5);
     if (source.data.empty()) continue;
     const Measured plain = estimate(make_phantom_from_volume(source, spec(1, false)), {}, "real");
     const Measured realism = estimate(make_phantom_from_volume(source, spec(6, true)), {}, "rf");
