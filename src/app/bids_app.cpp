@@ -13,6 +13,7 @@
 #include "realign/app/pipeline.hpp"
 #include "realign/app/subject.hpp"
 #include "realign/io/errors.hpp"
+#include "realign/io/nifti_header.hpp"
 
 namespace realign {
 namespace {
@@ -69,6 +70,42 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
   return buf;
+}
+
+// Runs go into one space only when their headers place them alike (run_subject refuses
+// the others): a session whose slab was prescribed again between runs becomes one group
+// per placement, in order. A run whose header cannot be read stays with the first group,
+// where it fails and is recorded.
+std::vector<BidsGroup> split_by_placement(std::vector<BidsGroup> groups) {
+  std::vector<BidsGroup> out;
+  for (BidsGroup& g : groups) {
+    std::vector<std::pair<Grid, BidsGroup>> parts;
+    std::vector<BoldRun> unreadable;
+    for (BoldRun& r : g.runs) {
+      Grid grid;
+      try {
+        grid = read_nifti_header(r.path).grid;
+      } catch (const std::exception&) {
+        unreadable.push_back(std::move(r));
+        continue;
+      }
+      auto same = std::find_if(parts.begin(), parts.end(), [&](const auto& p) {
+        return p.first.dim == grid.dim && p.first.same_as(grid, 1e-3);
+      });
+      if (same == parts.end()) {
+        if (!parts.empty())
+          spdlog::warn(
+              "{}: its header places it elsewhere than {}; realigned in a space of its own", r.path,
+              parts.front().second.runs.front().path);
+        same = parts.insert(parts.end(), {grid, BidsGroup{g.subject, g.session, {}}});
+      }
+      same->second.runs.push_back(std::move(r));
+    }
+    if (parts.empty()) parts.push_back({Grid{}, BidsGroup{g.subject, g.session, {}}});
+    for (BoldRun& r : unreadable) parts.front().second.runs.push_back(std::move(r));
+    for (auto& p : parts) out.push_back(std::move(p.second));
+  }
+  return out;
 }
 
 // Rank 0: everything before the runs; the group list as text for the other ranks.
@@ -140,13 +177,6 @@ int named_run(const std::string& message, const std::vector<BoldRun>& runs) {
   return -1;
 }
 
-// A run whose header puts it somewhere else than the group's first run (the slab was
-// prescribed again between runs) is not broken: it gets a space of its own.
-bool placed_elsewhere(const std::string& message) {
-  return message.find("is on another grid") != std::string::npos ||
-         message.find("another voxel-to-world matrix") != std::string::npos;
-}
-
 RunOutcome failed_run(const BoldRun& run, const RunError& e) {
   RunOutcome o;
   o.run = run;
@@ -158,12 +188,10 @@ RunOutcome failed_run(const BoldRun& run, const RunError& e) {
 }
 
 // Realigns `runs` into one space (run_subject). run_subject writes nothing when any run
-// fails, so the run its error names is taken out (recorded as failed, or realigned apart
-// with the others placed like it) and the rest are realigned again. Every rank sees the
-// same RunError, so all take the same path.
+// fails, so the run its error names is taken out and recorded as failed, and the rest are
+// realigned again. Every rank sees the same RunError, so all take the same path.
 void realign_together(std::vector<BoldRun> runs, const BidsOptions& opt,
                       std::vector<RunOutcome>& outcomes) {
-  std::vector<BoldRun> elsewhere;
   while (!runs.empty()) {
     try {
       const std::vector<RunResult> results = run_subject(group_job(runs, opt));
@@ -183,16 +211,10 @@ void realign_together(std::vector<BoldRun> runs, const BidsOptions& opt,
         for (const BoldRun& r : runs) outcomes.push_back(failed_run(r, e));
         break;
       }
-      if (placed_elsewhere(e.what())) {
-        if (mpi_rank() == 0) spdlog::warn("{}; it is realigned in a space of its own", e.what());
-        elsewhere.push_back(runs[k]);
-      } else {
-        outcomes.push_back(failed_run(runs[k], e));
-      }
+      outcomes.push_back(failed_run(runs[k], e));
       runs.erase(runs.begin() + k);
     }
   }
-  if (!elsewhere.empty()) realign_together(std::move(elsewhere), opt, outcomes);
 }
 
 }  // namespace
@@ -208,7 +230,7 @@ std::vector<BidsGroup> select_groups(const BidsOptions& opt) {
     if (matches(r, opt.filter)) kept.push_back(std::move(r));
   if (kept.empty())
     throw InputError(opt.bids_dir, "no BOLD run (sub-*/[ses-*/]func/*_bold.nii[.gz]) matches");
-  std::vector<BidsGroup> groups = group_runs(std::move(kept));
+  std::vector<BidsGroup> groups = split_by_placement(group_runs(std::move(kept)));
   if (opt.group_index >= static_cast<int>(groups.size()))
     throw InputError(opt.bids_dir, fmt::format("--group-index {}: there are {} groups (0 to {})",
                                                opt.group_index, groups.size(), groups.size() - 1));

@@ -23,15 +23,16 @@ struct BidsOptions {
   std::string command_line;  // for dataset_description.json
 };
 
-// The groups to process, after filtering and --group-index. Rank 0 only (reads the
-// dataset); throws InputError when nothing matches or the index is out of range.
+// The groups to process, after filtering and --group-index: a subject's runs of one
+// session whose headers place them alike (a slab prescribed again makes another group).
+// Rank 0 only (reads the dataset); throws InputError when nothing matches or the index is
+// out of range.
 std::vector<BidsGroup> select_groups(const BidsOptions& opt);
 
 // One group's runs (a subject's session), realigned into one space with run_subject
 // (subject.hpp) and written into opt.out_dir; rank 0's outcomes are complete (every rank
 // knows which runs failed). A run that fails is recorded and the others are realigned
-// without it; runs whose headers place them elsewhere than the first run get a space of
-// their own.
+// without it.
 std::vector<RunOutcome> realign_group(const BidsGroup& group, const BidsOptions& opt);
 
 // A run's Options: the common ones, its input, its derivative name, its sidecar's TR.
