@@ -37,16 +37,17 @@ MPI_Datatype mpi_type<char>() {
   return MPI_CHAR;
 }
 
-// Every rank learns every frame's values: each owner contributes its block at the block's
-// offset and zeros elsewhere; a sum then assembles the whole without rounding, since
+// Every rank learns every frame's values: each owner contributes its frames' values at
+// their places and zeros elsewhere; a sum then assembles the whole without rounding, since
 // x + 0 == x exactly.
 template <typename T>
-std::vector<T> assemble(const std::vector<T>& mine, int frames_total, int per_frame) {
+std::vector<T> assemble(const std::vector<T>& mine, const FrameSet& own, int frames_total,
+                        int per_frame) {
   std::vector<T> all(static_cast<std::size_t>(frames_total) * per_frame, T(0));
-  const auto [b, e] = block_range(frames_total, mpi_size(), mpi_rank());
-  for (std::size_t i = 0; i < mine.size(); ++i)
-    all[static_cast<std::size_t>(b) * per_frame + i] = mine[i];
-  (void)e;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const int f = own.at(static_cast<int>(i / per_frame));
+    all[static_cast<std::size_t>(f) * per_frame + i % per_frame] = mine[i];
+  }
   if (mpi_size() > 1)
     MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), mpi_type<T>(), MPI_SUM,
                   MPI_COMM_WORLD);
@@ -55,7 +56,9 @@ std::vector<T> assemble(const std::vector<T>& mine, int frames_total, int per_fr
 
 }  // namespace
 
-MpiSession::MpiSession(int* argc, char*** argv) {
+MpiSession::MpiSession(int* argc, char*** argv, const MpiStart& how) {
+  if (!how.start) return;
+  if (!how.pml.empty()) setenv("OMPI_MCA_pml", how.pml.c_str(), 0);
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   // Errors in MPI calls end the job with a message rather than hanging a peer.
@@ -98,6 +101,8 @@ std::pair<int, int> block_range(int n, int size, int rank) {
   const int begin = rank * base + std::min(rank, extra);
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
+
+FrameSet dealt_frames(int n, int size, int rank) { return {rank, size, n}; }
 
 std::string broadcast_status(const std::string& error_on_root, int* status) {
   if (mpi_size() == 1) return error_on_root;
@@ -163,21 +168,24 @@ void receive_doubles(std::vector<double>& v, int from, int tag) {
   MPI_Recv(v.data(), count, MPI_DOUBLE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 }
 
-std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total) {
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, const FrameSet& own,
+                                   int frames_total) {
   std::vector<double> flat;
   for (const Mat4& m : mine) flat.insert(flat.end(), m.data(), m.data() + 16);
-  const std::vector<double> all = assemble(flat, frames_total, 16);
+  const std::vector<double> all = assemble(flat, own, frames_total, 16);
   std::vector<Mat4> out(frames_total);
   for (int f = 0; f < frames_total; ++f) out[f] = Eigen::Map<const Mat4>(&all[16 * f]);
   return out;
 }
 
-std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total) {
-  return assemble(mine, frames_total, 1);
+std::vector<double> allgather_frames(const std::vector<double>& mine, const FrameSet& own,
+                                     int frames_total) {
+  return assemble(mine, own, frames_total, 1);
 }
 
-std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total) {
-  return assemble(mine, frames_total, 1);
+std::vector<int> allgather_frames(const std::vector<int>& mine, const FrameSet& own,
+                                  int frames_total) {
+  return assemble(mine, own, frames_total, 1);
 }
 
 void FrameSender::send(const float* data, std::size_t n, int tag, int to) {

@@ -68,20 +68,19 @@ struct MeanSums {
 // stay out, as from the mean.
 struct FieldSums {
   ReceiveFieldBasis basis;
-  int nonsteady = 0, own_begin = 0, own_end = 0;
+  int nonsteady = 0;
+  FrameSet own_frames;
   std::vector<std::vector<double>> own;
 
   FieldSums(const LocalFrames& local, int nonsteady_frames)
       : basis(local.grid.dim),
         nonsteady(nonsteady_frames),
-        own_begin(local.own_begin),
-        own_end(local.own_end),
-        own(local.own_end - local.own_begin,
-            std::vector<double>(basis.terms() * (basis.terms() + 1), 0.0)) {}
+        own_frames(local.own),
+        own(local.own.count(), std::vector<double>(basis.terms() * (basis.terms() + 1), 0.0)) {}
   void add(const FrameFitter& fitter, const PaddedCoefficients& coef, const Grid& grid,
            const FrameFit& fit, int f) {
-    if (f < nonsteady || f < own_begin || f >= own_end) return;
-    own[f - own_begin] = receive_field_sums(fitter, basis, coef, grid, fit);
+    if (f < nonsteady || !own_frames.has(f)) return;
+    own[own_frames.index_of(f)] = receive_field_sums(fitter, basis, coef, grid, fit);
   }
 };
 
@@ -90,16 +89,16 @@ struct FieldSums {
 std::vector<double> solve_field(const FieldSums& sums, const LocalFrames& local,
                                 const std::vector<FrameFit>& fits) {
   std::vector<double> mse;
-  for (int f = local.own_begin; f < local.own_end; ++f)
-    mse.push_back(fits[f - local.fit_begin].mse);
+  for (int i = 0; i < local.own.count(); ++i)
+    mse.push_back(fits[local.fit.index_of(local.own.at(i))].mse);
   double noise_var = 0.0;
-  for (double v : allgather_frames(mse, local.frames)) noise_var += v / local.frames;
+  for (double v : allgather_frames(mse, local.own, local.frames)) noise_var += v / local.frames;
   const int width = sums.basis.terms() * (sums.basis.terms() + 1);
   std::vector<double> total(width, 0.0);
   for (int i = 0; i < width; ++i) {
     std::vector<double> part;
     for (const auto& m : sums.own) part.push_back(m[i]);
-    for (double v : allgather_frames(part, local.frames)) total[i] += v;
+    for (double v : allgather_frames(part, sums.own_frames, local.frames)) total[i] += v;
   }
   return solve_receive_field(total, sums.basis, noise_var);
 }
@@ -128,10 +127,11 @@ struct Fitting {
   }
 
   void pass(const FrameFitter& fitter, const char* stage, int skip, const Visit& visit) {
-    Progress progress(stage, local.fit_end - local.fit_begin, progress_scale);
+    Progress progress(stage, local.fit.count(), progress_scale);
     std::vector<float> frame(local.grid.voxels());
-    for (int f = local.fit_begin; f < local.fit_end; ++f) {
-      FrameFit& fit = fits[f - local.fit_begin];
+    for (int i = 0; i < local.fit.count(); ++i) {
+      const int f = local.fit.at(i);
+      FrameFit& fit = fits[i];
       if (f == skip) {
         fit.converged = true;
         if (visit) visit(nullptr, fit, f);
@@ -147,9 +147,10 @@ struct Fitting {
   // Every frame read again without fitting (the mean once the field is divided out).
   void revisit(const Visit& visit) const {
     std::vector<float> frame(local.grid.voxels());
-    for (int f = local.fit_begin; f < local.fit_end; ++f) {
+    for (int i = 0; i < local.fit.count(); ++i) {
+      const int f = local.fit.at(i);
       const PaddedCoefficients coef = coefficients(f, frame);
-      visit(&coef, fits[f - local.fit_begin], f);
+      visit(&coef, fits[i], f);
     }
   }
 };
@@ -207,7 +208,7 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                 fitter.points().size(), since(t0), omp_get_max_threads());
   Fitting fitting{local,
                   est,
-                  std::vector<FrameFit>(local.fit_end - local.fit_begin),
+                  std::vector<FrameFit>(local.fit.count()),
                   opt.split == Split::Points ? 1.0 : mpi_size(),
                   std::nullopt,
                   {}};
@@ -259,17 +260,17 @@ MotionEstimate estimate_motion(const RunPlan& plan, const LocalFrames& local, co
   // Every rank learns every frame's correction (in frame order) from the owners.
   std::vector<Mat4> mine;
   std::vector<int> iters, bad;
-  for (int f = local.own_begin; f < local.own_end; ++f) {
-    const FrameFit& fit = fits[f - local.fit_begin];
+  for (int i = 0; i < local.own.count(); ++i) {
+    const FrameFit& fit = fits[local.fit.index_of(local.own.at(i))];
     mine.push_back(fit.correction);
     iters.push_back(fit.iterations);
     bad.push_back(fit.overlap_failed ? 2 : (fit.converged ? 0 : 1));
   }
   MotionEstimate out;
   out.receive_field = field;
-  out.corrections = allgather_frames(mine, local.frames);
-  out.iterations = allgather_frames(iters, local.frames);
-  const std::vector<int> status = allgather_frames(bad, local.frames);
+  out.corrections = allgather_frames(mine, local.own, local.frames);
+  out.iterations = allgather_frames(iters, local.own, local.frames);
+  const std::vector<int> status = allgather_frames(bad, local.own, local.frames);
   for (int f = 0; f < local.frames; ++f) {
     if (status[f] == 0) continue;
     out.unconverged.push_back(f);

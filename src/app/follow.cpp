@@ -338,7 +338,8 @@ int Follower::finish(const std::string& why, int status) {
   const FrameFile file(spill_->path(), spilled, 0, false, run_.input);
   LocalFrames local;
   local.grid = first_.grid;
-  local.frames = local.own_end = local.fit_end = n;
+  local.frames = local.block_end = n;
+  local.own = local.fit = FrameSet{0, 1, n};
   local.file = &file;
   MotionEstimate estimate;
   estimate.corrections = corrections_;

@@ -22,7 +22,7 @@ Survey survey_block(LocalFrames& local, bool sum) {
   const std::size_t nv = local.grid.voxels();
   std::vector<float> frame(nv);
   if (sum) local.input_sum.assign(nv, 0.0);
-  for (int f = local.own_begin; f < local.own_end; ++f) {
+  for (int f = local.block_begin; f < local.block_end; ++f) {
     s.nonfinite += static_cast<double>(local.file->read(f, frame.data()));
     for (float v : frame) {
       s.lo = std::min(s.lo, v);
@@ -61,11 +61,10 @@ LocalFrames distribute_frames(const RunPlan& plan, const Options& opt) {
   local.frames = plan.input.frames;
   local.file = plan.frames.get();
   const auto [b, e] = block_range(local.frames, mpi_size(), mpi_rank());
-  local.own_begin = b;
-  local.own_end = e;
-  const bool everywhere = opt.split == Split::Points;
-  local.fit_begin = everywhere ? 0 : b;
-  local.fit_end = everywhere ? local.frames : e;
+  local.block_begin = b;
+  local.block_end = e;
+  local.own = dealt_frames(local.frames, mpi_size(), mpi_rank());
+  local.fit = opt.split == Split::Points ? FrameSet{0, 1, local.frames} : local.own;
   const Survey s = survey_block(local, opt.report && !plan.applying());
   refuse_constant_series(local, s, plan.applying(), opt.input);
   if (s.nonfinite > 0)

@@ -10,6 +10,7 @@
 #include "realign/app/cli.hpp"
 #include "realign/app/distribute.hpp"
 #include "realign/app/follow.hpp"
+#include "realign/app/mpi_start.hpp"
 #include "realign/app/output_set.hpp"
 #include "realign/app/pipeline.hpp"
 #include "realign/app/progress.hpp"
@@ -97,13 +98,15 @@ int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
 int main(int argc, char** argv) {
   // First of all: may re-execute the program, which must happen before MPI starts.
   const std::string wait_policy = realign::make_openmp_wait_passive(argv);
-  realign::MpiSession mpi(&argc, &argv);
+  const realign::MpiStart start = realign::decide_mpi_start(std::getenv);
+  realign::MpiSession mpi(&argc, &argv, start);
   realign::install_signal_handlers(mpi.rank() == 0);
   realign::Command cmd;
   const int status = realign::parse_command_line(argc, argv, mpi.rank() == 0, cmd);
   if (status >= 0) return status;
   configure_logging(cmd, mpi.rank());
   set_thread_count(cmd, wait_policy, mpi.rank());
+  if (mpi.rank() == 0) spdlog::debug("MPI: {}", start.note);
   cmd.follow.run.threads = cmd.options.threads;
   cmd.bids.run.threads = cmd.options.threads;
   cmd.follow.live = isatty(STDOUT_FILENO) != 0;

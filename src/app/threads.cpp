@@ -115,17 +115,25 @@ std::string describe(const CpuSources& s) {
 
 }  // namespace
 
-WaitDecision decide_wait_policy(const EnvLookup& env) {
+WaitDecision decide_wait_policy(const EnvLookup& env, int threads) {
   if (is_set(env, kReexecMark)) return {false, "passive"};
   if (is_set(env, "OMP_WAIT_POLICY"))
     return {false, std::string(env("OMP_WAIT_POLICY")) + " (OMP_WAIT_POLICY, set by the user)"};
   if (is_set(env, "GOMP_SPINCOUNT"))
     return {false, std::string("GOMP_SPINCOUNT=") + env("GOMP_SPINCOUNT") + " (set by the user)"};
+  // A team of one never waits for another thread (each rank under mpirun's default
+  // binding): not worth a second start of the program.
+  if (threads == 1) return {false, "none needed (one thread)"};
   return {true, "passive"};
 }
 
 std::string make_openmp_wait_passive(char** argv) {
-  const WaitDecision d = decide_wait_policy(std::getenv);
+  // --threads is read later with the rest of the command line; until then, unknown.
+  bool given = false;
+  for (char** a = argv + 1; *a != nullptr; ++a)
+    given = given || std::strncmp(*a, "--threads", 9) == 0;
+  const int threads = given ? 0 : choose_threads(read_cpu_sources({}, std::getenv), 0).threads;
+  const WaitDecision d = decide_wait_policy(std::getenv, threads);
   unsetenv(kReexecMark);  // it has done its job; nothing this process starts needs it
   if (!d.reexec) return d.note;
   setenv("OMP_WAIT_POLICY", "passive", 1);

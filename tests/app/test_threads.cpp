@@ -161,35 +161,45 @@ TEST(Threads, AffinityCountFollowsTheMask) {
 
 TEST(Threads, WaitPolicyPassiveUnlessTheUserChose) {
   FakeEnv env;
-  WaitDecision d = decide_wait_policy(env.lookup());
+  WaitDecision d = decide_wait_policy(env.lookup(), 0);
   EXPECT_TRUE(d.reexec);
   EXPECT_EQ(d.note, "passive");
   env.vars = {{"OMP_WAIT_POLICY", ""}};  // empty: not a choice
-  EXPECT_TRUE(decide_wait_policy(env.lookup()).reexec);
+  EXPECT_TRUE(decide_wait_policy(env.lookup(), 0).reexec);
   env.vars = {{"OMP_WAIT_POLICY", "active"}};
-  d = decide_wait_policy(env.lookup());
+  d = decide_wait_policy(env.lookup(), 0);
   EXPECT_FALSE(d.reexec);
   EXPECT_EQ(d.note, "active (OMP_WAIT_POLICY, set by the user)");
   env.vars = {{"GOMP_SPINCOUNT", "10000"}};
-  d = decide_wait_policy(env.lookup());
+  d = decide_wait_policy(env.lookup(), 0);
   EXPECT_FALSE(d.reexec);
   EXPECT_EQ(d.note, "GOMP_SPINCOUNT=10000 (set by the user)");
+}
+
+TEST(Threads, WaitPolicyNotNeededForOneThread) {
+  FakeEnv env;
+  WaitDecision d = decide_wait_policy(env.lookup(), 1);
+  EXPECT_FALSE(d.reexec);
+  EXPECT_EQ(d.note, "none needed (one thread)");
+  EXPECT_TRUE(decide_wait_policy(env.lookup(), 2).reexec);
+  env.vars = {{"OMP_WAIT_POLICY", "active"}};  // the user's choice is still reported
+  EXPECT_EQ(decide_wait_policy(env.lookup(), 1).note, "active (OMP_WAIT_POLICY, set by the user)");
 }
 
 TEST(Threads, WaitPolicyReexecutesAtMostOnce) {
   FakeEnv env;
   // What the program sets before re-executing itself.
   env.vars = {{"OMP_WAIT_POLICY", "passive"}, {"REALIGN_PASSIVE_WAIT_REEXEC", "1"}};
-  const WaitDecision d = decide_wait_policy(env.lookup());
+  const WaitDecision d = decide_wait_policy(env.lookup(), 0);
   EXPECT_FALSE(d.reexec);
   EXPECT_EQ(d.note, "passive");
 }
 
 // What libgomp itself holds in a running realign: OMP_DISPLAY_ENV=verbose makes it print
 // its settings when it is loaded, once per program image.
-std::string openmp_display(const std::string& env_settings) {
+std::string openmp_display(const std::string& env_settings, const std::string& args = "") {
   const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env_settings +
-                          " OMP_DISPLAY_ENV=verbose " REALIGN_BINARY " --version 2>&1";
+                          " OMP_DISPLAY_ENV=verbose " REALIGN_BINARY " --version " + args + " 2>&1";
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return out;
@@ -212,6 +222,16 @@ TEST(Threads, RunningRealignWaitsPassivelyByDefault) {
   const std::string out = openmp_display("");
   EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 2u) << out;
   EXPECT_EQ(last_spincount(out), "0") << out;  // passive: threads sleep at once
+}
+
+// One thread (each rank under mpirun's default binding) never waits: no second start.
+TEST(Threads, RunningRealignWithOneThreadStartsOnce) {
+  std::string out = openmp_display("OMP_NUM_THREADS=1");
+  EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << out;
+  // --threads on the command line is read after the decision: passive, to be safe.
+  out = openmp_display("OMP_NUM_THREADS=1", "--threads 1");
+  EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 2u) << out;
+  EXPECT_EQ(last_spincount(out), "0") << out;
 }
 
 TEST(Threads, RunningRealignKeepsTheUsersWaitPolicy) {

@@ -10,15 +10,17 @@
 #include <utility>
 #include <vector>
 
+#include "realign/app/mpi_start.hpp"
 #include "realign/core/volume.hpp"
 
 namespace realign {
 
-// Initialises MPI on construction (thread level FUNNELED: only the main thread talks
-// to MPI, OpenMP threads compute) and finalises on destruction.
+// Initialises MPI on construction as `how` says (thread level FUNNELED: only the main
+// thread talks to MPI, OpenMP threads compute) and finalises on destruction. Without
+// MPI_Init every function below acts for one rank.
 class MpiSession {
  public:
-  MpiSession(int* argc, char*** argv);
+  MpiSession(int* argc, char*** argv, const MpiStart& how);
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
@@ -39,6 +41,19 @@ int ranks_on_root_node();
 // Contiguous block [begin, end) of n items for `rank` of `size`; the first n % size
 // ranks get one extra.
 std::pair<int, int> block_range(int n, int size, int rank);
+
+// Frames first, first + step, ... below end: a rank's share when frames are dealt out in
+// turn, which spreads the slow frames (a run's moving stretches) over every rank.
+struct FrameSet {
+  int first = 0, step = 1, end = 0;
+  int count() const { return first < end ? (end - first + step - 1) / step : 0; }
+  int at(int i) const { return first + i * step; }
+  int index_of(int f) const { return (f - first) / step; }
+  bool has(int f) const { return f >= first && f < end && (f - first) % step == 0; }
+};
+
+// Rank `rank` of `size` gets frames rank, rank + size, ... of n.
+FrameSet dealt_frames(int n, int size, int rank);
 
 // Rank 0 tells every rank whether to go on; others get rank 0's message and exit status.
 // Returns the message ("" to go on).
@@ -63,10 +78,14 @@ bool on_every_rank(bool ok);
 void send_doubles(const std::vector<double>& v, int to, int tag);
 void receive_doubles(std::vector<double>& v, int from, int tag);
 
-// Gathers per-frame matrices from their owners onto every rank, in frame order.
-std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, int frames_total);
-std::vector<int> allgather_frames(const std::vector<int>& mine, int frames_total);
-std::vector<double> allgather_frames(const std::vector<double>& mine, int frames_total);
+// Gathers per-frame values from their owners onto every rank, in frame order: `mine` holds
+// one value (or matrix) per frame of `own`, in order; the owners' sets partition the frames.
+std::vector<Mat4> allgather_frames(const std::vector<Mat4>& mine, const FrameSet& own,
+                                   int frames_total);
+std::vector<int> allgather_frames(const std::vector<int>& mine, const FrameSet& own,
+                                  int frames_total);
+std::vector<double> allgather_frames(const std::vector<double>& mine, const FrameSet& own,
+                                     int frames_total);
 
 // Frames on their way to rank 0 (tags tell the frames apart): each send starts as soon as
 // its frame is ready and the data must stay untouched until wait_all().

@@ -4,19 +4,23 @@
 
 #include <vector>
 
+#include "realign/app/distribute.hpp"
 #include "realign/app/options.hpp"
 #include "realign/app/run_plan.hpp"
 
 namespace realign {
 
-// With --split frames a rank fits its block [own_begin, own_end) of block_range; with
-// --split points every rank fits every frame (each summing its share of the sample points).
-// Reslicing deals the frames out in turn (reslice_stream.hpp).
+// With --split frames a rank fits the frames dealt to it in turn (dealt_frames); with
+// --split points every rank fits every frame (each summing its share of the sample points)
+// and reports the fits of its dealt frames. Reslicing deals the frames out too
+// (reslice_stream.hpp). Which rank fits a frame changes none of its numbers.
 struct LocalFrames {
   Grid grid;
-  int frames = 0;                  // in the whole run
-  int own_begin = 0, own_end = 0;  // this rank's block
-  int fit_begin = 0, fit_end = 0;  // the frames this rank fits
+  int frames = 0;  // in the whole run
+  FrameSet own;    // the frames whose fits this rank reports
+  FrameSet fit;    // the frames this rank fits
+  // This rank's block of block_range: the frames it surveys when the run starts.
+  int block_begin = 0, block_end = 0;
   const FrameFile* file = nullptr;
   // The sum of the block's input frames, voxel by voxel in frame order, when the report
   // shows the mean before realignment; empty otherwise.

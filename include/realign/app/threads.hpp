@@ -19,10 +19,12 @@ struct WaitDecision {
 
 // Passive unless the user chose: OMP_WAIT_POLICY or GOMP_SPINCOUNT set (non-empty) are
 // left alone; the variable this program sets before re-executing itself means "already
-// done", so the re-execution happens at most once.
-WaitDecision decide_wait_policy(const EnvLookup& env);
+// done", so the re-execution happens at most once. A process that will run `threads` == 1
+// thread needs no policy (0: not known yet).
+WaitDecision decide_wait_policy(const EnvLookup& env, int threads);
 
-// Called first in main, before MPI_Init: when decide_wait_policy asks for it, re-executes
+// Called first in main, before MPI_Init, with the default thread count (choose_threads)
+// unless the command line gives --threads: when decide_wait_policy asks for it, re-executes
 // /proc/self/exe with the same argv and OMP_WAIT_POLICY=passive (libgomp reads it once,
 // when it is loaded, before main). Returns the note on the policy in force; it returns
 // only when no re-execution happened (not needed, or exec failed).
