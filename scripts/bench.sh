@@ -66,6 +66,10 @@ measure() {
   shift
   local t0 t1 log
   log=$WORK/log.txt
+  # The previous run's outputs go first, outside the clock: a run that replaces them also
+  # pays for freeing them (0.1 s for 116 MB), which is the file system's time, not realign's.
+  local stem=${out%.gz}
+  rm -f "${stem%.nii}".* "${stem%.nii}"_*
   t0=$(date +%s.%N)
   "$@" "$out" 2>"$log" >/dev/null
   t1=$(date +%s.%N)

@@ -10,6 +10,7 @@
 #include "realign/core/dvars_null.hpp"
 #include "realign/core/estimate.hpp"
 #include "realign/core/metrics.hpp"
+#include "realign/core/nearest.hpp"
 #include "realign/core/reslice.hpp"
 
 namespace realign {
@@ -284,7 +285,7 @@ std::vector<float> realigned_mean(const std::vector<Mat4>& xfm, const LocalFrame
     for (std::size_t r = 0; r < seen.lo.size(); ++r)
       for (int i = std::max(seen.lo[r], 0); i <= std::min(seen.hi[r], nx - 1); ++i) {
         const std::size_t at = r * nx + i;
-        sum[at] += std::nearbyint(frame[at] / quantum) * quantum;
+        sum[at] += nearest_integer(frame[at] / quantum) * quantum;
         count[at] += 1.0;
       }
   }

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "realign/core/nearest.hpp"
+
 namespace realign {
 namespace {
 
@@ -39,7 +41,7 @@ DvarsNull::DvarsNull(const std::vector<std::uint8_t>& mask, std::size_t voxels, 
 
 std::int64_t DvarsNull::on_grid(float v) const {
   if (!std::isfinite(v)) return kNotFinite;
-  const double q = std::nearbyint(static_cast<double>(v) / quantum_);
+  const double q = nearest_integer(static_cast<double>(v) / quantum_);
   return static_cast<std::int64_t>(std::clamp(q, -kMaxQuanta, kMaxQuanta));
 }
 

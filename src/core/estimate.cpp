@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "realign/core/nearest.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
 #include "spline_batch.hpp"
@@ -347,16 +348,6 @@ void MeanAtPoints::reset(const SampleSet& s) {
 }
 
 namespace {
-// std::nearbyint in the default rounding mode (to nearest, ties to even) without a libm
-// call, which baseline x86-64 cannot inline: below 2^52, adding and taking away 2^52
-// leaves the nearest integer; copysign keeps the sign of a zero result.
-inline double nearest_integer(double x) {
-  constexpr double kTwo52 = 4503599627370496.0;
-  const double a = std::fabs(x);
-  if (!(a < kTwo52)) return x;  // already whole, or not finite
-  return std::copysign((a + kTwo52) - kTwo52, x);
-}
-
 // x rounded to a multiple of q (a power of two, so both steps are exact).
 inline double on_grid(double x, double q) { return nearest_integer(x / q) * q; }
 }  // namespace
