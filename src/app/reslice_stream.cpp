@@ -112,11 +112,8 @@ class Collector {
     while (f >= block_end_[block]) ++block;
     means_[block].add(cur_.data(), reslicer_.kept(f));
     reslicer_.mask(cur_.data());
-    null_.add_frame(f, cur_.data());
-    if (f > 0) {
-      dvars_[f] = frame_dvars(prev_.data(), cur_.data(), nv_, brain_);
-      null_.add_pair(prev_.data(), cur_.data());
-    }
+    null_.add_frame(f, cur_.data());  // and its product with frame f - 1, taken just before
+    if (f > 0) dvars_[f] = frame_dvars(prev_.data(), cur_.data(), nv_, brain_);
     if (encoded)
       writer_.write_encoded(*encoded);
     else

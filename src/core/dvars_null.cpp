@@ -19,7 +19,7 @@ enum Field { kSum, kSquares, kLag, kFirst, kLast, kFinite, kFields };
 // below 2^48 and no sum overflows for up to 2^15 frames.
 constexpr double kMaxQuanta = 16777216.0;
 constexpr int kMaxFrames = 1 << 15;
-constexpr std::int64_t kNotFinite = std::numeric_limits<std::int64_t>::min();
+constexpr std::int32_t kNotFinite = std::numeric_limits<std::int32_t>::min();
 
 }  // namespace
 
@@ -36,38 +36,60 @@ DvarsNull::DvarsNull(const std::vector<std::uint8_t>& mask, std::size_t voxels, 
   int e = 0;
   std::frexp(std::isfinite(peak) && peak > 0 ? peak : 1.0, &e);
   quantum_ = std::ldexp(1.0, e - 20);
+  inv_quantum_ = std::ldexp(1.0, 20 - e);  // a power of two: dividing and multiplying agree
   sums_.assign(voxels_.size() * kFields, 0);
 }
 
-std::int64_t DvarsNull::on_grid(float v) const {
-  if (!std::isfinite(v)) return kNotFinite;
-  const double q = nearest_integer(static_cast<double>(v) / quantum_);
-  return static_cast<std::int64_t>(std::clamp(q, -kMaxQuanta, kMaxQuanta));
+void DvarsNull::quantise(const float* frame, std::vector<std::int32_t>& q) const {
+  const long n = static_cast<long>(voxels_.size());
+  q.resize(voxels_.size());
+#pragma omp parallel for schedule(static)
+  for (long k = 0; k < n; ++k) {
+    const float v = frame[voxels_[k]];
+    q[k] =
+        std::isfinite(v)
+            ? static_cast<std::int32_t>(std::clamp(
+                  nearest_integer(static_cast<double>(v) * inv_quantum_), -kMaxQuanta, kMaxQuanta))
+            : kNotFinite;
+  }
 }
 
 void DvarsNull::add_frame(int f, const float* frame) {
-  const long n = static_cast<long>(voxels_.size());
+  quantise(frame, work_);
+  const bool pair = f > 0 && last_frame_ == f - 1;
+  const std::size_t n = voxels_.size();
+  std::int64_t* sum = &sums_[kSum * n];
+  std::int64_t* squares = &sums_[kSquares * n];
+  std::int64_t* lag = &sums_[kLag * n];
+  std::int64_t* finite = &sums_[kFinite * n];
+  const std::int32_t* q = work_.data();
+  const std::int32_t* prev = last_.data();
 #pragma omp parallel for schedule(static)
-  for (long k = 0; k < n; ++k) {
-    const std::int64_t q = on_grid(frame[voxels_[k]]);
-    if (q == kNotFinite) continue;
-    std::int64_t* s = &sums_[static_cast<std::size_t>(k) * kFields];
-    s[kSum] += q;
-    s[kSquares] += q * q;
-    if (f == 0) s[kFirst] = q;
-    if (f == frames_ - 1) s[kLast] = q;
-    s[kFinite] += 1;
+  for (long k = 0; k < static_cast<long>(n); ++k) {
+    if (q[k] == kNotFinite) continue;
+    const std::int64_t v = q[k];
+    sum[k] += v;
+    squares[k] += v * v;
+    finite[k] += 1;
+    if (pair && prev[k] != kNotFinite) lag[k] += static_cast<std::int64_t>(prev[k]) * v;
   }
+  for (const Field end : {kFirst, kLast}) {
+    if (f != (end == kFirst ? 0 : frames_ - 1)) continue;
+    for (std::size_t k = 0; k < n; ++k)
+      if (q[k] != kNotFinite) sums_[end * n + k] = q[k];
+  }
+  std::swap(last_, work_);
+  last_frame_ = f;
 }
 
 void DvarsNull::add_pair(const float* prev, const float* cur) {
-  const long n = static_cast<long>(voxels_.size());
-#pragma omp parallel for schedule(static)
-  for (long k = 0; k < n; ++k) {
-    const std::int64_t a = on_grid(prev[voxels_[k]]), b = on_grid(cur[voxels_[k]]);
-    if (a != kNotFinite && b != kNotFinite)
-      sums_[static_cast<std::size_t>(k) * kFields + kLag] += a * b;
-  }
+  std::vector<std::int32_t> a, b;
+  quantise(prev, a);
+  quantise(cur, b);
+  const std::size_t n = voxels_.size();
+  std::int64_t* lag = &sums_[kLag * n];
+  for (std::size_t k = 0; k < n; ++k)
+    if (a[k] != kNotFinite && b[k] != kNotFinite) lag[k] += static_cast<std::int64_t>(a[k]) * b[k];
 }
 
 double DvarsNull::expected_dvars() const {
@@ -75,18 +97,19 @@ double DvarsNull::expected_dvars() const {
   if (frames_ < 3) return nan;
   using Wide = __int128;
   const Wide t = frames_;
+  const std::size_t n = voxels_.size();
+  const auto field = [&](Field f, std::size_t k) { return sums_[f * n + k]; };
   double total = 0.0;
   std::size_t used = 0;
-  for (std::size_t k = 0; k < voxels_.size(); ++k) {
-    const std::int64_t* s = &sums_[k * kFields];
-    if (s[kFinite] != frames_) continue;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (field(kFinite, k) != frames_) continue;
     // Multiplied through by t (and t^2) the demeaned sums are exact integers:
     // t * sum (x - m)^2 and t^2 * sum_t (x_t - m)(x_{t+1} - m).
-    const Wide sum = s[kSum];
-    const Wide spread = t * s[kSquares] - sum * sum;
+    const Wide sum = field(kSum, k);
+    const Wide spread = t * field(kSquares, k) - sum * sum;
     if (spread <= 0) continue;
-    const Wide lag =
-        t * t * s[kLag] - t * sum * (2 * sum - s[kFirst] - s[kLast]) + (t - 1) * sum * sum;
+    const Wide lag = t * t * field(kLag, k) -
+                     t * sum * (2 * sum - field(kFirst, k) - field(kLast, k)) + (t - 1) * sum * sum;
     const double r1 =
         static_cast<double>(lag) / (static_cast<double>(t) * static_cast<double>(spread));
     const double sd = std::sqrt(static_cast<double>(spread) /

@@ -23,9 +23,12 @@ class DvarsNull {
   // `peak` sets the grid (the largest |value| of a typical frame, e.g. the reference's).
   DvarsNull(const std::vector<std::uint8_t>& mask, std::size_t voxels, double peak, int frames);
 
-  // Frame f (0-based, each frame once, in any order).
+  // Frame f (0-based, each frame once, in any order). When the frame added just before was
+  // f - 1, the product of the two is added too: its values on the grid are kept for that,
+  // so that frames streamed in order are put on the grid once each.
   void add_frame(int f, const float* frame);
-  // The product of two consecutive frames, once for every f in 1..frames-1.
+  // The product of two consecutive frames whose earlier one was not added just before (the
+  // first pair of a block that another rank's block precedes).
   void add_pair(const float* prev, const float* cur);
 
   // The integer sums, for adding up across ranks (element-wise), then assigning back.
@@ -38,13 +41,18 @@ class DvarsNull {
   double expected_dvars() const;
 
  private:
-  std::int64_t on_grid(float v) const;
+  // Values on the grid are within +-2^24 quanta: 32 bits hold them, and kNotFinite marks
+  // NaN and Inf.
+  void quantise(const float* frame, std::vector<std::int32_t>& q) const;
 
   std::vector<std::size_t> voxels_;  // the mask's voxel indices
-  double quantum_;
+  double inv_quantum_, quantum_;
   int frames_;
-  // Per mask voxel k: sums_[kFields * k + field].
+  // Field by field, a mask voxel each: sums_[field * voxels_.size() + k], so that the loops
+  // over voxels run over consecutive memory.
   std::vector<std::int64_t> sums_;
+  std::vector<std::int32_t> last_, work_;  // the last frame added, on the grid
+  int last_frame_ = -2;
 };
 
 // dvars[t] / expected (NaN stays NaN; all NaN when expected is not a positive number).
