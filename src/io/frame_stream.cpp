@@ -1,6 +1,6 @@
 #include "realign/io/frame_stream.hpp"
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,12 +10,28 @@
 
 namespace realign {
 
-// zlib's stream state and the compressed bytes read from the file but not yet inflated.
+// ISA-L's inflate state and the compressed bytes read from the file but not yet inflated.
+// Each member's gzip header is read here, into a record that lasts as long as the member:
+// isal_inflate (ISA-L 2.30) would read it into a record of its own on every call, and so
+// loses the header's flags when a header is split between two reads of the file.
 struct FrameStream::Gzip {
-  z_stream z{};
-  std::vector<unsigned char> in = std::vector<unsigned char>(1 << 18);
-  bool ended = false;  // a member ended and no more input was there to start another
-  ~Gzip() { inflateEnd(&z); }
+  inflate_state state;
+  isal_gzip_header header;
+  std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kReadBytes);
+  bool in_member = false;  // a member has begun and not yet ended
+
+  Gzip() {
+    isal_inflate_init(&state);
+    next_member();
+  }
+  // Keeps the input not yet inflated: it is the next member's.
+  void next_member() {
+    isal_inflate_reset(&state);
+    state.crc_flag = ISAL_GZIP;  // CRC and length of each member checked at its end
+    isal_gzip_header_init(&header);
+    header.flags = 0;  // 2.30's isal_gzip_header_init leaves it unset
+    in_member = false;
+  }
 };
 
 FrameStream::FrameStream(const std::string& path)
@@ -27,8 +43,6 @@ FrameStream::FrameStream(const std::string& path)
     return;
   }
   gz_ = std::make_unique<Gzip>();
-  // 16 + MAX_WBITS: gzip wrapping, CRC and length checked at the end of each member.
-  if (inflateInit2(&gz_->z, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
   std::vector<char> header(info_.vox_offset);  // inflated and passed over
   inflate_into(header.data(), header.size());
 }
@@ -40,26 +54,37 @@ void FrameStream::read_plain(char* out, std::size_t n) {
     throw InputError(path_, "read failed (the file shrank while being read?)");
 }
 
+bool FrameStream::inflate_some() {
+  Gzip& g = *gz_;
+  inflate_state& s = g.state;
+  if (s.block_state == ISAL_BLOCK_FINISH) g.next_member();  // realign writes many
+  if (s.avail_in == 0) {
+    file_.read(reinterpret_cast<char*>(g.in.data()), static_cast<std::streamsize>(g.in.size()));
+    s.next_in = g.in.data();
+    s.avail_in = static_cast<std::uint32_t>(file_.gcount());
+    if (s.avail_in == 0) return false;
+  }
+  g.in_member = true;
+  if (!s.wrapper_flag && isal_read_gzip_header(&s, &g.header) < 0)
+    throw InputError(path_, "corrupt gzip data (not a gzip member header)");
+  // Without the whole header yet, ISA-L would read it again its own way: more input first.
+  if (!s.wrapper_flag) return true;
+  if (isal_inflate(&s) != ISAL_DECOMP_OK) throw InputError(path_, "corrupt or truncated gzip data");
+  if (s.block_state == ISAL_BLOCK_FINISH) g.in_member = false;
+  return true;
+}
+
 void FrameStream::inflate_into(char* out, std::size_t n) {
-  z_stream& z = gz_->z;
-  z.next_out = reinterpret_cast<Bytef*>(out);
-  z.avail_out = static_cast<uInt>(n);
-  while (z.avail_out > 0) {
-    if (z.avail_in == 0) {
-      file_.read(reinterpret_cast<char*>(gz_->in.data()),
-                 static_cast<std::streamsize>(gz_->in.size()));
-      z.next_in = gz_->in.data();
-      z.avail_in = static_cast<uInt>(file_.gcount());
-      if (z.avail_in == 0)
+  inflate_state& s = gz_->state;
+  while (n > 0) {
+    const std::size_t part = std::min<std::size_t>(n, 1u << 30);  // avail_out has 32 bits
+    s.next_out = reinterpret_cast<std::uint8_t*>(out);
+    s.avail_out = static_cast<std::uint32_t>(part);
+    while (s.avail_out > 0)
+      if (!inflate_some())
         throw InputError(path_, "truncated: the gzip data ends before the header's last frame");
-    }
-    const int r = inflate(&z, Z_NO_FLUSH);
-    if (r == Z_STREAM_END) {
-      // Another member may follow (realign writes one per frame).
-      if (inflateReset(&z) != Z_OK) throw std::bad_alloc();
-      continue;
-    }
-    if (r != Z_OK) throw InputError(path_, "corrupt or truncated gzip data");
+    out += part;
+    n -= part;
   }
 }
 
@@ -81,30 +106,16 @@ void FrameStream::finish() {
   if (!gz_) return;
   constexpr std::size_t kTrailingBytes = 1 << 16;  // as SeriesFile allows
   std::vector<char> rest(kTrailingBytes);
-  z_stream& z = gz_->z;
-  z.next_out = reinterpret_cast<Bytef*>(rest.data());
-  z.avail_out = static_cast<uInt>(rest.size());
-  for (;;) {
-    if (z.avail_in == 0) {
-      file_.read(reinterpret_cast<char*>(gz_->in.data()),
-                 static_cast<std::streamsize>(gz_->in.size()));
-      z.next_in = gz_->in.data();
-      z.avail_in = static_cast<uInt>(file_.gcount());
-      // total_in is 0 right after a member ended: the stream ends cleanly there.
-      if (z.avail_in == 0 && z.total_in == 0) return;
-      if (z.avail_in == 0) throw InputError(path_, "corrupt or truncated gzip data");
-    }
-    const int r = inflate(&z, Z_NO_FLUSH);
-    if (r == Z_STREAM_END) {
-      if (inflateReset(&z) != Z_OK) throw std::bad_alloc();
-      continue;
-    }
-    if (z.avail_out == 0)
+  inflate_state& s = gz_->state;
+  s.next_out = reinterpret_cast<std::uint8_t*>(rest.data());
+  s.avail_out = static_cast<std::uint32_t>(rest.size());
+  while (inflate_some())
+    if (s.avail_out == 0 && gz_->in_member)
       throw InputError(path_, "gzip data inflates to more than the " +
                                   std::to_string(info_.image_bytes()) +
                                   " bytes the header promises");
-    if (r != Z_OK) throw InputError(path_, "corrupt or truncated gzip data");
-  }
+  // The file ended: cleanly only where a member did.
+  if (gz_->in_member) throw InputError(path_, "corrupt or truncated gzip data");
 }
 
 }  // namespace realign

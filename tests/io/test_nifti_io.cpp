@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -142,6 +143,28 @@ TEST(NiftiIo, GzipOutputIsTheSameForAnyThreadCount) {
                            std::istreambuf_iterator<char>(b), std::istreambuf_iterator<char>()))
         << other;
   }
+}
+
+// Frames that do not compress (random bits) are stored as they are, in members gzip(1)
+// reads back, barely larger than the data.
+TEST(NiftiIo, GzipOfIncompressibleFramesHoldsTheBytes) {
+  Grid g;
+  g.dim = {100, 100, 9};
+  const std::string dir = realign::testing::temp_dir("gzip_random");
+  const NiftiHeader h = make_header(g, 2, 2.0, datatype_from_name("float32"));
+  std::vector<float> data(g.voxels() * 2);
+  std::mt19937 bits(7);
+  for (float& v : data) {
+    const std::uint32_t b = bits();
+    std::memcpy(&v, &b, sizeof v);
+  }
+  write_image(dir + "/r.nii.gz", h, g, 2, data.data(), OutputType::Float32);
+  write_image(dir + "/r.nii", h, g, 2, data.data(), OutputType::Float32);
+  std::ifstream plain(dir + "/r.nii", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(plain)), {});
+  EXPECT_EQ(gzip_members(dir + "/r.nii.gz").second, bytes);
+  EXPECT_LT(std::filesystem::file_size(dir + "/r.nii.gz"), bytes.size() * 1.001);
+  EXPECT_EQ(0, std::system(("gzip -t " + dir + "/r.nii.gz").c_str()));
 }
 
 // --datatype input: the input's type, rounded and clamped, with its scaling kept.

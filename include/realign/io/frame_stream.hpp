@@ -1,6 +1,6 @@
 // A series read frame by frame, in order, without ever holding the file: what rank 0
 // hands out to the ranks. A .nii is read a frame at a time; a .nii.gz is inflated as a
-// stream (zlib checks every member's CRC and length), so rank 0's memory does not grow
+// stream (ISA-L checks every member's CRC and length), so rank 0's memory does not grow
 // with the run.
 #pragma once
 
@@ -16,6 +16,9 @@ namespace realign {
 
 class FrameStream {
  public:
+  // A .nii.gz is read this many bytes at a time.
+  static constexpr std::size_t kReadBytes = 1 << 18;
+
   explicit FrameStream(const std::string& path);  // checks the header; throws InputError
   ~FrameStream();
   FrameStream(const FrameStream&) = delete;
@@ -36,6 +39,9 @@ class FrameStream {
  private:
   void read_plain(char* out, std::size_t n);
   void inflate_into(char* out, std::size_t n);
+  // Inflates the input at hand, reading more when none is left, into where the inflate
+  // state's output points; false when the file has ended.
+  bool inflate_some();
 
   NiftiInfo info_;
   std::string path_;

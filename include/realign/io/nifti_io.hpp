@@ -91,7 +91,8 @@ class FrameEncoder {
  private:
   FrameFormat format_;
   std::size_t voxels_;
-  std::vector<void*> compressors_;  // libdeflate's, one per thread
+  struct Compressor;
+  std::vector<std::unique_ptr<Compressor>> compressors_;  // one per thread
   std::vector<std::vector<char>> parts_;
   std::vector<char> raw_, packed_;
 };
