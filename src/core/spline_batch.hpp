@@ -18,6 +18,11 @@ void values(const PaddedCoefficients& c, const double* x, const double* y, const
 void value_gradients(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
                      int n, double* v, double* grad);
 
+// out[i] = padded_value<D>(c, x[i], y[i], z[i]) for i < n, with D = c.degree: the double
+// precision values (values above gives sse::value's, from float weights).
+void padded_values(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
+                   int n, double* out);
+
 // value_gradients as it runs on a CPU without AVX2, whatever this one has: the path the
 // tests compare with the AVX2 one.
 void value_gradients_portable(const PaddedCoefficients& c, const double* x, const double* y,

@@ -1,7 +1,10 @@
-// batch::value_gradients: padded_value_gradient<3> for two points per AVX2 instruction.
-// padded_value_gradient's SSE2 form keeps a point's sums in pairs, (si, sdi), (sj, sjx) and
-// (s, gx), one per 128-bit vector; here each 128-bit half of a 256-bit vector holds one
-// point's pair and does that form's operations in its order, so every value is the same.
+// batch::value_gradients and batch::padded_values: padded_value_gradient<3> for two points
+// per AVX2 instruction. padded_value_gradient's SSE2 form keeps a point's sums in pairs,
+// (si, sdi), (sj, sjx) and (s, gx), one per 128-bit vector; here each 128-bit half of a
+// 256-bit vector holds one point's pair and does that form's operations in its order, so
+// every value is the same.
+#include <algorithm>
+
 #include "spline_batch.hpp"
 
 #if defined(__SSE2__)
@@ -108,6 +111,11 @@ __attribute__((target("avx2"))) void cubic_gradient_pairs(const PaddedCoefficien
   }
   one_by_one<3>(c, x + i, y + i, z + i, n - i, v + i, grad + 3 * i);
 }
+
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
 #endif
 
 }  // namespace
@@ -120,10 +128,27 @@ void value_gradients_portable(const PaddedCoefficients& c, const double* x, cons
 void value_gradients(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
                      int n, double* v, double* grad) {
 #if defined(__SSE2__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (c.degree == 3 && avx2) return cubic_gradient_pairs(c, x, y, z, n, v, grad);
+  if (c.degree == 3 && has_avx2()) return cubic_gradient_pairs(c, x, y, z, n, v, grad);
 #endif
   value_gradients_portable(c, x, y, z, n, v, grad);
+}
+
+void padded_values(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
+                   int n, double* out) {
+#if defined(__SSE2__)
+  if (c.degree == 3 && has_avx2()) {
+    // The value lanes of padded_value_gradient<3> do padded_value<3>'s operations: the same
+    // weights, and the sums over i, j and k in its order.
+    constexpr int kBlock = 16;
+    double grad[3 * kBlock];
+    for (int i = 0; i < n; i += kBlock)
+      cubic_gradient_pairs(c, x + i, y + i, z + i, std::min(kBlock, n - i), out + i, grad);
+    return;
+  }
+#endif
+  with_degree(c.degree, [&](auto d) {
+    for (int i = 0; i < n; ++i) out[i] = padded_value<decltype(d)::value>(c, x[i], y[i], z[i]);
+  });
 }
 
 }  // namespace realign::batch

@@ -1,5 +1,6 @@
-// batch::value_gradients against padded_value_gradient, bit for bit: the batch is an
-// optimisation of estimation's mean at the sample points and must not change any output.
+// batch::value_gradients against padded_value_gradient and batch::padded_values against
+// padded_value, bit for bit: the batches speed up estimation's mean at the sample points
+// and the receive field's sums, and must not change any output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,18 +75,23 @@ Points test_points(const std::array<int, 3>& dim, int n) {
   return p;
 }
 
+// Runs a batch function over the points in batches of every size up to 17 (odd sizes leave
+// one point to the AVX2 path's tail).
+template <class F>
+void in_batches(int n, F&& batch) {
+  for (int size = 1, i0 = 0; i0 < n; i0 += size, size = size % 17 + 1)
+    batch(i0, std::min(size, n - i0));
+}
+
 using Batch = void (*)(const PaddedCoefficients&, const double*, const double*, const double*, int,
                        double*, double*);
 
-// Runs `batch` over the points in batches of every size up to 17 (odd sizes leave one
-// point to the AVX2 path's tail) and expects each result to be padded_value_gradient's.
+// Expects each result of `batch` to be padded_value_gradient's.
 void expect_same_bits(const PaddedCoefficients& c, const Points& p, Batch batch) {
   const int n = static_cast<int>(p.x.size());
   std::vector<double> v(n), grad(3 * n);
-  for (int size = 1, i0 = 0; i0 < n; i0 += size, size = size % 17 + 1) {
-    const int m = std::min(size, n - i0);
-    batch(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0], &grad[3 * i0]);
-  }
+  in_batches(
+      n, [&](int i0, int m) { batch(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0], &grad[3 * i0]); });
   for (int i = 0; i < n; ++i) {
     double g[3];
     const double want = realign::padded_value_gradient(c, p.x[i], p.y[i], p.z[i], g);
@@ -114,6 +120,25 @@ TEST(SplineBatch, PortableValueGradientsMatchOnePointAtATime) {
     expect_same_bits(random_coefficients(dim, 3), test_points(dim, 4000),
                      realign::batch::value_gradients_portable);
   }
+}
+
+// Degree 3 takes the AVX2 kernel's value lanes on a CPU with AVX2.
+TEST(SplineBatch, PaddedValuesMatchOnePointAtATime) {
+  for (const auto& dim : kShapes)
+    for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
+      SCOPED_TRACE(testing::Message()
+                   << "degree " << degree << ", " << dim[0] << "x" << dim[1] << "x" << dim[2]);
+      const PaddedCoefficients c = random_coefficients(dim, degree);
+      const Points p = test_points(dim, 4000);
+      const int n = static_cast<int>(p.x.size());
+      std::vector<double> v(n);
+      in_batches(n, [&](int i0, int m) {
+        realign::batch::padded_values(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0]);
+      });
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(bits(v[i]), bits(realign::padded_value(c, p.x[i], p.y[i], p.z[i])))
+            << "point " << i;
+    }
 }
 
 }  // namespace
