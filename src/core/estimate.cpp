@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "mapped_batch.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
 #include "spline_batch.hpp"
@@ -359,24 +360,6 @@ inline double nearest_integer(double x) {
 
 // x rounded to a multiple of q (a power of two, so both steps are exact).
 inline double on_grid(double x, double q) { return nearest_integer(x / q) * q; }
-
-// The points [b0, b0 + n) of s mapped by a (reference voxels to frame voxels) that fall in
-// the frame's interior: their indices and frame positions packed at the front of index, x,
-// y, z. Returns how many.
-int mapped_inside(const SampleSet& s, const Mat4& a, const Interior& in, long b0, int n,
-                  long* index, double* x, double* y, double* z) {
-  int m = 0;
-  for (long p = b0; p < b0 + n; ++p) {
-    const Eigen::Vector4d t = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
-    if (!in.contains(t[0], t[1], t[2])) continue;
-    index[m] = p;
-    x[m] = t[0];
-    y[m] = t[1];
-    z[m] = t[2];
-    ++m;
-  }
-  return m;
-}
 }  // namespace
 
 void MeanAtPoints::add_reference(const SampleSet& s) {
@@ -399,7 +382,7 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
   const IntensityCoefficients& intensity = fit.intensity;
   const double q = quantum;
   // Point p, where the frame has value v and gradient grad (frame voxel axes).
-  auto add_point = [&](long p, double v, const double* grad) {
+  auto add_point = [&](std::size_t p, double v, const double* grad) {
     double sgrad[3];
     const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
     // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
@@ -412,17 +395,16 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
     sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
     count[p] += 1.0;
   };
-  const long n = static_cast<long>(s.size()), batches = (n + kBatch - 1) / kBatch;
+  const std::size_t n = s.size(), per_batch = MappedBatch::kMax;
+  const long batches = static_cast<long>((n + per_batch - 1) / per_batch);
   // Each point's sums are its own: the batches may go to the threads in any way.
 #pragma omp parallel for schedule(static)
   for (long b = 0; b < batches; ++b) {
-    long index[kBatch];
-    double x[kBatch], y[kBatch], z[kBatch], v[kBatch], grad[3 * kBatch];
-    const long b0 = b * kBatch;
-    const int m = mapped_inside(s, a, in, b0, static_cast<int>(std::min<long>(kBatch, n - b0)),
-                                index, x, y, z);
-    batch::value_gradients(coef, x, y, z, m, v, grad);
-    for (int i = 0; i < m; ++i) add_point(index[i], v[i], &grad[3 * i]);
+    MappedBatch m;
+    map_inside(s, a, in, b * per_batch, std::min(n, (b + 1) * per_batch), 1, m);
+    double v[MappedBatch::kMax], grad[3 * MappedBatch::kMax];
+    batch::value_gradients(coef, m.x, m.y, m.z, m.n, v, grad);
+    for (int i = 0; i < m.n; ++i) add_point(m.index[i], v[i], &grad[3 * i]);
   }
 }
 

@@ -3,7 +3,9 @@
 #include <Eigen/Dense>
 #include <cmath>
 
+#include "mapped_batch.hpp"
 #include "realign/core/sampling.hpp"
+#include "spline_batch.hpp"
 
 namespace realign {
 
@@ -56,17 +58,23 @@ void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
   double phi_x[ReceiveFieldBasis::kMaxTerms], phi_y[ReceiveFieldBasis::kMaxTerms];
   const std::size_t n = s.size(), first = chunk * kFieldChunk * kFieldPointStride;
   const std::size_t last = std::min(n, first + kFieldChunk * kFieldPointStride);
-  for (std::size_t p = first; p < last; p += kFieldPointStride) {
-    const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
-    if (!in.contains(y[0], y[1], y[2])) continue;
-    const double f = padded_value(frame, y[0], y[1], y[2]);
-    for (int r = 0; r < np; ++r) row[r] = jac[p * np + r];
-    row[np] = f;
-    basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
-    basis.evaluate(y[0], y[1], y[2], phi_y);
-    for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
-    m.selfadjointView<Eigen::Lower>().rankUpdate(row);
-    v += row * (s.g[p] - scale * f);
+  const std::size_t per_batch = MappedBatch::kMax * kFieldPointStride;
+  for (std::size_t b = first; b < last; b += per_batch) {
+    MappedBatch mb;
+    map_inside(s, a, in, b, std::min(last, b + per_batch), kFieldPointStride, mb);
+    double values[MappedBatch::kMax];
+    batch::padded_values(frame, mb.x, mb.y, mb.z, mb.n, values);
+    for (int q = 0; q < mb.n; ++q) {
+      const std::size_t p = mb.index[q];
+      const double f = values[q];
+      for (int r = 0; r < np; ++r) row[r] = jac[p * np + r];
+      row[np] = f;
+      basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
+      basis.evaluate(mb.x[q], mb.y[q], mb.z[q], phi_y);
+      for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
+      m.selfadjointView<Eigen::Lower>().rankUpdate(row);
+      v += row * (s.g[p] - scale * f);
+    }
   }
 }
 
