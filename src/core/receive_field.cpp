@@ -46,6 +46,33 @@ namespace {
 constexpr std::size_t kFieldPointStride = 4;
 constexpr std::size_t kFieldChunk = 256;
 
+// The lower triangle of a normal matrix, m(j, i) for j >= i, and its right-hand side v,
+// summed one row of the design at a time: element by element what Eigen's
+// m.selfadjointView<Lower>().rankUpdate(row) (alpha 1, by which it multiplies row(i)
+// first: exact) and v += row * e add, without the cost of a dynamic-size call per row.
+struct NormalSums {
+  // Six motion parameters, the scale and the field's terms.
+  static constexpr int kMaxSize = 6 + 1 + ReceiveFieldBasis::kMaxTerms;
+  alignas(16) double m[kMaxSize][kMaxSize] = {};  // m[i][j]: element (j, i)
+  double v[kMaxSize] = {};
+
+  // row holds kMaxSize entries, zeros past size. Each column is updated from an even row
+  // to the end, in whole aligned pairs that vectorise: the element above the diagonal and
+  // those past size that this adds to are never read.
+  void add(const double* row, int size, double e) {
+    for (int i = 0; i < size; ++i) {
+      for (int j = i & ~1; j < kMaxSize; ++j) m[i][j] += row[i] * row[j];
+      v[i] += row[i] * e;
+    }
+  }
+  void store(int size, Eigen::MatrixXd& lower, Eigen::VectorXd& rhs) const {
+    for (int i = 0; i < size; ++i) {
+      for (int j = i; j < size; ++j) lower(j, i) = m[i][j];
+      rhs[i] = v[i];
+    }
+  }
+};
+
 // Lower triangle and right-hand side of the normal equations of
 // e = J dq + dc f + (s f)(phi(x) - phi(y)) theta over one chunk of the points.
 void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
@@ -54,8 +81,10 @@ void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
   const SampleSet& s = fitter.points();
   const std::vector<double>& jac = fitter.jacobian();
   const int np = static_cast<int>(fitter.params().size()), nk = basis.terms();
-  Eigen::VectorXd row(np + 1 + nk);
+  const int size = np + 1 + nk;
+  double row[NormalSums::kMaxSize] = {};
   double phi_x[ReceiveFieldBasis::kMaxTerms], phi_y[ReceiveFieldBasis::kMaxTerms];
+  NormalSums sums;
   const std::size_t n = s.size(), first = chunk * kFieldChunk * kFieldPointStride;
   const std::size_t last = std::min(n, first + kFieldChunk * kFieldPointStride);
   const std::size_t per_batch = MappedBatch::kMax * kFieldPointStride;
@@ -72,10 +101,10 @@ void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
       basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
       basis.evaluate(mb.x[q], mb.y[q], mb.z[q], phi_y);
       for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
-      m.selfadjointView<Eigen::Lower>().rankUpdate(row);
-      v += row * (s.g[p] - scale * f);
+      sums.add(row, size, s.g[p] - scale * f);
     }
   }
+  sums.store(size, m, v);
 }
 
 }  // namespace
