@@ -1,6 +1,7 @@
 #include "realign/core/receive_field.hpp"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "mapped_batch.hpp"
@@ -21,12 +22,22 @@ ReceiveFieldBasis::ReceiveFieldBasis(const std::array<int, 3>& dim) {
 
 void ReceiveFieldBasis::evaluate(double x, double y, double z, double* phi) const {
   const double v[3] = {x, y, z};
-  double p[3];
-  for (int a = 0; a < axes_; ++a) p[a] = slope_[a] * v[axis_[a]] - 1.0;
-  int t = 0;
-  for (int a = 0; a < axes_; ++a) phi[t++] = p[a];
-  for (int a = 0; a < axes_; ++a)
-    for (int b = a; b < axes_; ++b) phi[t++] = p[a] * p[b];
+  // Written out for each number of axes (an axis left out has slope 0 and is not used): as
+  // loops over an array of the linear terms, the compiler copied them into phi with a call
+  // to memcpy, or read two of them back as one vector just after storing them one by one,
+  // which stalls.
+  const double p0 = slope_[0] * v[axis_[0]] - 1.0, p1 = slope_[1] * v[axis_[1]] - 1.0,
+               p2 = slope_[2] * v[axis_[2]] - 1.0;
+  if (axes_ == 3) {
+    const double terms[9] = {p0, p1, p2, p0 * p0, p0 * p1, p0 * p2, p1 * p1, p1 * p2, p2 * p2};
+    std::copy(terms, terms + 9, phi);
+  } else if (axes_ == 2) {
+    const double terms[5] = {p0, p1, p0 * p0, p0 * p1, p1 * p1};
+    std::copy(terms, terms + 5, phi);
+  } else if (axes_ == 1) {
+    phi[0] = p0;
+    phi[1] = p0 * p0;
+  }
 }
 
 double ReceiveFieldBasis::log_field(const std::vector<double>& theta, double x, double y,
