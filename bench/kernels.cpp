@@ -1,13 +1,15 @@
 // Google Benchmark of the compute kernels on one 64x64x34 frame of a synthetic head (the
 // shape of decnef_sub-1_run-2): smoothing, B-spline coefficients, one Gauss-Newton
-// iteration of estimation and reslicing. One OpenMP thread unless OMP_NUM_THREADS says
-// otherwise. Speed only: correctness is the test suite's.
+// iteration of estimation, a frame's share of the mean and of the receive field, and
+// reslicing. One OpenMP thread unless OMP_NUM_THREADS says otherwise. Speed only:
+// correctness is the test suite's.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
 #include "phantom.hpp"
 #include "realign/core/estimate.hpp"
+#include "realign/core/receive_field.hpp"
 #include "realign/core/reslice.hpp"
 #include "realign/core/sampling.hpp"
 #include "realign/core/smooth.hpp"
@@ -54,6 +56,17 @@ void BM_smoothed_coefficients(benchmark::State& state) {
 }
 BENCHMARK(BM_smoothed_coefficients)->Unit(benchmark::kMicrosecond);
 
+// The fitter of frames against frame 0 at its sample points, as a run makes it.
+FrameFitter fitter_against_frame0(const EstimateOptions& opt) {
+  const Series& s = phantom().series;
+  SampleSet points = sample_grid(s.grid, opt.sep_mm, opt.fwhm_mm);
+  evaluate_reference(points, smoothed_coefficients(s.frame(0), s.grid, opt));
+  const std::vector<int> params = fitted_parameters(s.grid);
+  std::vector<double> jac = rigid_jacobian(points, s.grid.vox2world, params);
+  select_by_quality(points, jac, static_cast<int>(params.size()), opt.quality);
+  return FrameFitter(std::move(points), std::move(jac), params, s.grid, opt);
+}
+
 // One Gauss-Newton iteration of frame 1 against frame 0, default options (plain) and
 // robust with the linear intensity model.
 void BM_estimation_iteration(benchmark::State& state) {
@@ -64,12 +77,7 @@ void BM_estimation_iteration(benchmark::State& state) {
     opt.robust = true;
     opt.intensity = IntensityModel::Linear;
   }
-  SampleSet points = sample_grid(s.grid, opt.sep_mm, opt.fwhm_mm);
-  evaluate_reference(points, smoothed_coefficients(s.frame(0), s.grid, opt));
-  const std::vector<int> params = fitted_parameters(s.grid);
-  std::vector<double> jac = rigid_jacobian(points, s.grid.vox2world, params);
-  select_by_quality(points, jac, static_cast<int>(params.size()), opt.quality);
-  const FrameFitter fitter(std::move(points), std::move(jac), params, s.grid, opt);
+  const FrameFitter fitter = fitter_against_frame0(opt);
   const PaddedCoefficients frame = smoothed_coefficients(s.frame(1), s.grid, opt);
   for (auto _ : state) benchmark::DoNotOptimize(fitter.fit(frame, s.grid, Mat4::Identity()));
   state.counters["points"] = static_cast<double>(fitter.points().size());
@@ -79,6 +87,39 @@ BENCHMARK(BM_estimation_iteration)
     ->Arg(0)
     ->Arg(1)
     ->Unit(benchmark::kMicrosecond);
+
+// Adding frame 1, as fitted, to the mean at the sample points (what each fitted frame costs
+// a pass besides its fit), default options.
+void BM_mean_at_points(benchmark::State& state) {
+  const Series& s = phantom().series;
+  const EstimateOptions opt;
+  const FrameFitter fitter = fitter_against_frame0(opt);
+  const PaddedCoefficients frame = smoothed_coefficients(s.frame(1), s.grid, opt);
+  const FrameFit fit = fitter.fit(frame, s.grid, Mat4::Identity());
+  SampleSet mean = fitter.points();
+  MeanAtPoints acc;
+  acc.reset(mean);
+  for (auto _ : state) {
+    acc.add_frame(mean, frame, s.grid, fitter, fit);
+    benchmark::DoNotOptimize(acc.sum.data());
+  }
+  state.counters["points"] = static_cast<double>(mean.size());
+}
+BENCHMARK(BM_mean_at_points)->Unit(benchmark::kMicrosecond);
+
+// Frame 1's share of the receive field's normal equations (--intensity coil, the default),
+// as pass 1 takes it from each fitted frame.
+void BM_receive_field_sums(benchmark::State& state) {
+  const Series& s = phantom().series;
+  const EstimateOptions opt;
+  const FrameFitter fitter = fitter_against_frame0(opt);
+  const PaddedCoefficients frame = smoothed_coefficients(s.frame(1), s.grid, opt);
+  const FrameFit fit = fitter.fit(frame, s.grid, Mat4::Identity());
+  const ReceiveFieldBasis basis(s.grid.dim);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(receive_field_sums(fitter, basis, frame, s.grid, fit));
+}
+BENCHMARK(BM_receive_field_sums)->Unit(benchmark::kMicrosecond);
 
 // Reslicing one frame at the phantom's motion of frame 1, degree 4 (the default),
 // without (the kernel alone) and with its coefficients.

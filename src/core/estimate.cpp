@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "mapped_batch.hpp"
 #include "realign/core/nearest.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
@@ -370,29 +371,32 @@ void MeanAtPoints::add_frame(const SampleSet& s, const PaddedCoefficients& coef,
   const Interior in = trusted_interior(frame_grid, fitter.options().fwhm_mm);
   const IntensityBasis& basis = fitter.intensity_basis();
   const IntensityCoefficients& intensity = fit.intensity;
-  const long n = static_cast<long>(s.size());
-  // The degree picked once, so that the interpolation is inlined into the loop.
-  with_degree(coef.degree, [&](auto degree) {
-    constexpr int D = decltype(degree)::value;
+  const double q = quantum;
+  // Point p, where the frame has value v and gradient grad (frame voxel axes).
+  auto add_point = [&](std::size_t p, double v, const double* grad) {
+    double sgrad[3];
+    const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
+    // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
+    // for f, plus the intensity model's own slope.
+    const Eigen::Vector3d gref =
+        a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
+    sum[p] += on_grid(sc * v, q);
+    sum_gx[p] += on_grid(sc * gref[0] + sgrad[0] * v, q);
+    sum_gy[p] += on_grid(sc * gref[1] + sgrad[1] * v, q);
+    sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
+    count[p] += 1.0;
+  };
+  const std::size_t n = s.size(), per_batch = MappedBatch::kMax;
+  const long batches = static_cast<long>((n + per_batch - 1) / per_batch);
+  // Each point's sums are its own: the batches may go to the threads in any way.
 #pragma omp parallel for schedule(static)
-    for (long p = 0; p < n; ++p) {
-      const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
-      if (!in.contains(y[0], y[1], y[2])) continue;
-      double grad[3], sgrad[3];
-      const double v = padded_value_gradient<D>(coef, y[0], y[1], y[2], grad);
-      const double sc = basis.scale_at(intensity, s.x[p], s.y[p], s.z[p], sgrad);
-      // The gradient of s(x) f(T x) in reference voxel axes: the chain rule through the map
-      // for f, plus the intensity model's own slope.
-      const Eigen::Vector3d gref =
-          a.topLeftCorner<3, 3>().transpose() * Eigen::Vector3d(grad[0], grad[1], grad[2]);
-      const double q = quantum;
-      sum[p] += on_grid(sc * v, q);
-      sum_gx[p] += on_grid(sc * gref[0] + sgrad[0] * v, q);
-      sum_gy[p] += on_grid(sc * gref[1] + sgrad[1] * v, q);
-      sum_gz[p] += on_grid(sc * gref[2] + sgrad[2] * v, q);
-      count[p] += 1.0;
-    }
-  });
+  for (long b = 0; b < batches; ++b) {
+    MappedBatch m;
+    map_inside(s, a, in, b * per_batch, std::min(n, (b + 1) * per_batch), 1, m);
+    double v[MappedBatch::kMax], grad[3 * MappedBatch::kMax];
+    batch::value_gradients(coef, m.x, m.y, m.z, m.n, v, grad);
+    for (int i = 0; i < m.n; ++i) add_point(m.index[i], v[i], &grad[3 * i]);
+  }
 }
 
 void MeanAtPoints::finish(SampleSet& s) const {

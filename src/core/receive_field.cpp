@@ -1,9 +1,12 @@
 #include "realign/core/receive_field.hpp"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
+#include "mapped_batch.hpp"
 #include "realign/core/sampling.hpp"
+#include "spline_batch.hpp"
 
 namespace realign {
 
@@ -19,12 +22,22 @@ ReceiveFieldBasis::ReceiveFieldBasis(const std::array<int, 3>& dim) {
 
 void ReceiveFieldBasis::evaluate(double x, double y, double z, double* phi) const {
   const double v[3] = {x, y, z};
-  double p[3];
-  for (int a = 0; a < axes_; ++a) p[a] = slope_[a] * v[axis_[a]] - 1.0;
-  int t = 0;
-  for (int a = 0; a < axes_; ++a) phi[t++] = p[a];
-  for (int a = 0; a < axes_; ++a)
-    for (int b = a; b < axes_; ++b) phi[t++] = p[a] * p[b];
+  // Written out for each number of axes (an axis left out has slope 0 and is not used): as
+  // loops over an array of the linear terms, the compiler copied them into phi with a call
+  // to memcpy, or read two of them back as one vector just after storing them one by one,
+  // which stalls.
+  const double p0 = slope_[0] * v[axis_[0]] - 1.0, p1 = slope_[1] * v[axis_[1]] - 1.0,
+               p2 = slope_[2] * v[axis_[2]] - 1.0;
+  if (axes_ == 3) {
+    const double terms[9] = {p0, p1, p2, p0 * p0, p0 * p1, p0 * p2, p1 * p1, p1 * p2, p2 * p2};
+    std::copy(terms, terms + 9, phi);
+  } else if (axes_ == 2) {
+    const double terms[5] = {p0, p1, p0 * p0, p0 * p1, p1 * p1};
+    std::copy(terms, terms + 5, phi);
+  } else if (axes_ == 1) {
+    phi[0] = p0;
+    phi[1] = p0 * p0;
+  }
 }
 
 double ReceiveFieldBasis::log_field(const std::vector<double>& theta, double x, double y,
@@ -44,6 +57,33 @@ namespace {
 constexpr std::size_t kFieldPointStride = 4;
 constexpr std::size_t kFieldChunk = 256;
 
+// The lower triangle of a normal matrix, m(j, i) for j >= i, and its right-hand side v,
+// summed one row of the design at a time: element by element what Eigen's
+// m.selfadjointView<Lower>().rankUpdate(row) (alpha 1, by which it multiplies row(i)
+// first: exact) and v += row * e add, without the cost of a dynamic-size call per row.
+struct NormalSums {
+  // Six motion parameters, the scale and the field's terms.
+  static constexpr int kMaxSize = 6 + 1 + ReceiveFieldBasis::kMaxTerms;
+  alignas(16) double m[kMaxSize][kMaxSize] = {};  // m[i][j]: element (j, i)
+  double v[kMaxSize] = {};
+
+  // row holds kMaxSize entries, zeros past size. Each column is updated from an even row
+  // to the end, in whole aligned pairs that vectorise: the element above the diagonal and
+  // those past size that this adds to are never read.
+  void add(const double* row, int size, double e) {
+    for (int i = 0; i < size; ++i) {
+      for (int j = i & ~1; j < kMaxSize; ++j) m[i][j] += row[i] * row[j];
+      v[i] += row[i] * e;
+    }
+  }
+  void store(int size, Eigen::MatrixXd& lower, Eigen::VectorXd& rhs) const {
+    for (int i = 0; i < size; ++i) {
+      for (int j = i; j < size; ++j) lower(j, i) = m[i][j];
+      rhs[i] = v[i];
+    }
+  }
+};
+
 // Lower triangle and right-hand side of the normal equations of
 // e = J dq + dc f + (s f)(phi(x) - phi(y)) theta over one chunk of the points.
 void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
@@ -52,22 +92,30 @@ void chunk_normals(const FrameFitter& fitter, const ReceiveFieldBasis& basis,
   const SampleSet& s = fitter.points();
   const std::vector<double>& jac = fitter.jacobian();
   const int np = static_cast<int>(fitter.params().size()), nk = basis.terms();
-  Eigen::VectorXd row(np + 1 + nk);
+  const int size = np + 1 + nk;
+  double row[NormalSums::kMaxSize] = {};
   double phi_x[ReceiveFieldBasis::kMaxTerms], phi_y[ReceiveFieldBasis::kMaxTerms];
+  NormalSums sums;
   const std::size_t n = s.size(), first = chunk * kFieldChunk * kFieldPointStride;
   const std::size_t last = std::min(n, first + kFieldChunk * kFieldPointStride);
-  for (std::size_t p = first; p < last; p += kFieldPointStride) {
-    const Eigen::Vector4d y = a * Eigen::Vector4d(s.x[p], s.y[p], s.z[p], 1.0);
-    if (!in.contains(y[0], y[1], y[2])) continue;
-    const double f = padded_value(frame, y[0], y[1], y[2]);
-    for (int r = 0; r < np; ++r) row[r] = jac[p * np + r];
-    row[np] = f;
-    basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
-    basis.evaluate(y[0], y[1], y[2], phi_y);
-    for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
-    m.selfadjointView<Eigen::Lower>().rankUpdate(row);
-    v += row * (s.g[p] - scale * f);
+  const std::size_t per_batch = MappedBatch::kMax * kFieldPointStride;
+  for (std::size_t b = first; b < last; b += per_batch) {
+    MappedBatch mb;
+    map_inside(s, a, in, b, std::min(last, b + per_batch), kFieldPointStride, mb);
+    double values[MappedBatch::kMax];
+    batch::padded_values(frame, mb.x, mb.y, mb.z, mb.n, values);
+    for (int q = 0; q < mb.n; ++q) {
+      const std::size_t p = mb.index[q];
+      const double f = values[q];
+      for (int r = 0; r < np; ++r) row[r] = jac[p * np + r];
+      row[np] = f;
+      basis.evaluate(s.x[p], s.y[p], s.z[p], phi_x);
+      basis.evaluate(mb.x[q], mb.y[q], mb.z[q], phi_y);
+      for (int t = 0; t < nk; ++t) row[np + 1 + t] = scale * f * (phi_x[t] - phi_y[t]);
+      sums.add(row, size, s.g[p] - scale * f);
+    }
   }
+  sums.store(size, m, v);
 }
 
 }  // namespace
