@@ -229,6 +229,16 @@ const PhantomInput& shared_phantom(const std::string& name) {
   return *slot;
 }
 
+CommandOutput run_command(const std::string& cmd) {
+  CommandOutput out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) out.text += buf;
+  out.status = pclose(p);
+  return out;
+}
+
 void write_small_series(const std::string& dir) {
   Grid g;
   g.dim = {13, 11, 7};

@@ -17,6 +17,13 @@ std::string temp_dir(const std::string& tag);
 // The whole file as bytes ("" when it cannot be read).
 std::string slurp(const std::string& path);
 
+// What a shell command prints (stdout; add 2>&1 for stderr) and its exit status.
+struct CommandOutput {
+  std::string text;
+  int status = -1;  // pclose's status: 0 when the command exited with 0
+};
+CommandOutput run_command(const std::string& cmd);
+
 // How many times needle occurs in text (overlaps counted).
 std::size_t count_of(const std::string& text, const std::string& needle);
 

@@ -1,7 +1,6 @@
 // How MPI starts, from the environment a launcher leaves (or does not leave) to each rank.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <map>
 #include <string>
 
@@ -57,13 +56,9 @@ std::string realign_log(const std::string& launcher) {
   realign::testing::write_small_series(dir);
   const std::string cmd =
       "cd " + dir + " && " + launcher + " " REALIGN_BINARY " -v --no-report s.nii out.nii 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
-  return out;
+  const realign::testing::CommandOutput out = realign::testing::run_command(cmd);
+  EXPECT_EQ(out.status, 0) << out.text;
+  return out.text;
 }
 
 TEST(MpiStart, RunningRealignSaysHowMpiStarted) {

@@ -200,13 +200,9 @@ TEST(Threads, WaitPolicyReexecutesAtMostOnce) {
 std::string openmp_display(const std::string& env_settings, const std::string& args = "") {
   const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env_settings +
                           " OMP_DISPLAY_ENV=verbose " REALIGN_BINARY " --version " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
-  return out;
+  const realign::testing::CommandOutput out = realign::testing::run_command(cmd);
+  EXPECT_EQ(out.status, 0) << out.text;
+  return out.text;
 }
 
 // The spin count of the last image (the one that runs), as libgomp prints it.

@@ -31,7 +31,7 @@ lines_match "$WORK/stream.tsv" "$WORK/batch/out_rp.txt" 1e-6 || fail "stream lin
 same_outputs "$WORK/stream"
 
 log "through the simulator at TR 0.05 s (rename), with --reslice-to"
-start_follow "$WORK/dir.tsv" "$WORK/dir.log" --timeout 2 --reslice-to "$WORK/r" "$WORK/in" \
+start_follow "$WORK/dir.tsv" "$WORK/dir.log" --timeout 4 --reslice-to "$WORK/r" "$WORK/in" \
   "$WORK/dir/out.nii.gz"
 "$SIMULATE" "$WORK/ph.nii.gz" "$WORK/in" --tr 0.05 || fail "simulator failed"
 finish_follow || fail "follow exited with $?"
@@ -58,7 +58,7 @@ print("  10 resliced volumes equal the batch's frames inside its mask")
 PY
 
 log "written in pieces as .nii.gz (--partial)"
-start_follow "$WORK/gz.tsv" "$WORK/gz.log" --timeout 2 "$WORK/ingz" "$WORK/gz/out.nii.gz"
+start_follow "$WORK/gz.tsv" "$WORK/gz.log" --timeout 4 "$WORK/ingz" "$WORK/gz/out.nii.gz"
 "$SIMULATE" "$WORK/ph.nii.gz" "$WORK/ingz" --tr 0.05 --gz --partial || fail "simulator failed"
 finish_follow || fail "follow exited with $?"
 lines_match "$WORK/gz.tsv" "$WORK/batch/out_rp.txt" 1e-6 || fail "partial-write lines"
@@ -95,7 +95,7 @@ if [[ -f "$run" ]]; then
   log "shared run rtcloud_faces (64x64x27x10) through the simulator"
   mkdir -p "$WORK/rb" "$WORK/rf"
   "$REALIGN" -q --ref first --no-reslice "$run" "$WORK/rb/out.nii" || fail "batch on the shared run"
-  start_follow "$WORK/rt.tsv" "$WORK/rt.log" --no-reslice --timeout 2 "$WORK/inrt" "$WORK/rf/out.nii"
+  start_follow "$WORK/rt.tsv" "$WORK/rt.log" --no-reslice --timeout 4 "$WORK/inrt" "$WORK/rf/out.nii"
   "$SIMULATE" "$run" "$WORK/inrt" --tr 0.05 || fail "simulator failed"
   finish_follow || fail "follow exited with $?"
   lines_match "$WORK/rt.tsv" "$WORK/rb/out_rp.txt" 1e-6 || fail "shared run lines"

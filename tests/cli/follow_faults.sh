@@ -28,7 +28,7 @@ mkdir -p "$WORK/batch" "$WORK/gaps" "$WORK/gone" "$WORK/int" "$WORK/term"
 "$REALIGN" -q --ref first "$WORK/ph.nii.gz" "$WORK/batch/out.nii.gz" || fail "batch run failed"
 
 log "volume 3 missing, volume 5 never completes, volume 7 on another grid"
-start_follow "$WORK/gaps.tsv" "$WORK/gaps.log" --timeout 2 --gap-wait 0.3 "$WORK/in" \
+start_follow "$WORK/gaps.tsv" "$WORK/gaps.log" --timeout 4 --gap-wait 0.3 "$WORK/in" \
   "$WORK/gaps/out.nii.gz"
 "$SIMULATE" "$WORK/ph.nii.gz" "$WORK/in" --tr 0.05 --skip 3 --truncate 5 --shift 7 ||
   fail "simulator failed"
