@@ -58,10 +58,10 @@ void DvarsNull::add_frame(int f, const float* frame) {
   quantise(frame, work_);
   const bool pair = f > 0 && last_frame_ == f - 1;
   const std::size_t n = voxels_.size();
-  std::int64_t* sum = &sums_[kSum * n];
-  std::int64_t* squares = &sums_[kSquares * n];
-  std::int64_t* lag = &sums_[kLag * n];
-  std::int64_t* finite = &sums_[kFinite * n];
+  std::int64_t* sum = sums_.data() + kSum * n;
+  std::int64_t* squares = sums_.data() + kSquares * n;
+  std::int64_t* lag = sums_.data() + kLag * n;
+  std::int64_t* finite = sums_.data() + kFinite * n;
   const std::int32_t* q = work_.data();
   const std::int32_t* prev = last_.data();
 #pragma omp parallel for schedule(static)
@@ -87,7 +87,7 @@ void DvarsNull::add_pair(const float* prev, const float* cur) {
   quantise(prev, a);
   quantise(cur, b);
   const std::size_t n = voxels_.size();
-  std::int64_t* lag = &sums_[kLag * n];
+  std::int64_t* lag = sums_.data() + kLag * n;
   for (std::size_t k = 0; k < n; ++k)
     if (a[k] != kNotFinite && b[k] != kNotFinite) lag[k] += static_cast<std::int64_t>(a[k]) * b[k];
 }

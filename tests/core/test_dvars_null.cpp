@@ -122,5 +122,14 @@ TEST(DvarsNull, SkipsMaskedConstantAndNonFiniteVoxels) {
   EXPECT_THROW(DvarsNull(mask, voxels + 1, 1.0, 3), std::invalid_argument);
 }
 
+// A run that only applies transforms has no reference volume: no voxel to sum.
+TEST(DvarsNull, NoVoxelIsNoStatistic) {
+  DvarsNull none({}, 0, 800.0, 4);
+  const float frame[1] = {1.0f};
+  for (int t = 0; t < 4; ++t) none.add_frame(t, frame);
+  none.add_pair(frame, frame);
+  EXPECT_TRUE(std::isnan(none.expected_dvars()));
+}
+
 }  // namespace
 }  // namespace realign
