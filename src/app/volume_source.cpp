@@ -245,6 +245,8 @@ bool DirectorySource::read(Candidate& c, ArrivedVolume& out) {
   out.name = fs::path(c.path).filename().string();
   try {
     read_one_volume(c.path, out);
+  } catch (const DicomSupportMissing&) {
+    throw;  // no later change of the file would make it readable
   } catch (const InputError& e) {
     c.failed_size = c.size;
     c.error = e.what();
