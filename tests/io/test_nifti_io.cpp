@@ -347,6 +347,48 @@ TEST(NiftiIo, NonFiniteVoxelsBecomeZeroAndAreCounted) {
   EXPECT_EQ(s.data[4], 5.0f);
 }
 
+// Values that become non-finite only as float: a double beyond float's range, or an
+// integer times a huge scl_slope. An odd voxel count puts some in the vector loops' tails.
+TEST(NiftiIo, ValuesBeyondFloatAreZeroedAndCounted) {
+  Grid g;
+  g.dim = {5, 3, 3};
+  const std::size_t n = g.voxels();
+  std::vector<float> data(n * 2);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i % 7);
+  const std::string dir = realign::testing::temp_dir("beyond");
+  const auto patch = [](const std::string& path, long at, const void* bytes, int size) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(at);
+    f.write(static_cast<const char*>(bytes), size);
+  };
+  const std::string wide = dir + "/wide.nii";
+  write_image(wide, make_header(g, 2, 1.0, datatype_from_name("float64")), g, 2, data.data(),
+              OutputType::Input);
+  const long voxels_at = 352;  // a .nii's vox_offset
+  const double big = 1e300, nan = std::nan("");
+  for (long i : {0L, 44L, 89L}) patch(wide, voxels_at + 8 * i, &big, 8);
+  patch(wide, voxels_at + 8 * 60, &nan, 8);
+  const Series w = read_series(wide);
+  EXPECT_EQ(w.nonfinite_voxels, 4u);
+  for (std::size_t i = 0; i < w.data.size(); ++i)
+    ASSERT_EQ(w.data[i], (i == 0 || i == 44 || i == 60 || i == 89) ? 0.0f : data[i]) << i;
+
+  const std::string scaled = dir + "/scaled.nii";
+  write_image(scaled, make_header(g, 2, 1.0, datatype_from_name("int16")), g, 2, data.data(),
+              OutputType::Input);
+  const float slope = 1e38f, inter = 0.0f;  // 3e38 is a float; 4e38 is not
+  patch(scaled, 112, &slope, 4);
+  patch(scaled, 116, &inter, 4);
+  const Series s = read_series(scaled);
+  std::size_t beyond = 0;
+  for (std::size_t i = 0; i < s.data.size(); ++i) {
+    const bool inf = data[i] >= 4.0f;
+    beyond += inf;
+    ASSERT_EQ(s.data[i], inf ? 0.0f : data[i] * slope) << i;
+  }
+  EXPECT_EQ(s.nonfinite_voxels, beyond);
+}
+
 TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
   Grid g;
   g.dim = {16, 16, 8};
