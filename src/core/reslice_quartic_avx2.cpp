@@ -3,15 +3,15 @@
 // one-voxel kernel's compiled code gave it (GCC had contracted its products into FMAs
 // exactly where this file writes fmadd), so the outputs stay bit for bit the same. The pair
 // only shares instructions: one 8-lane weight computation for both voxels (the first in the
-// low 128-bit half, the second in the high half), weights broadcast from registers rather
-// than through the stack, and the double-precision set-up of a voxel in one 4-lane vector.
-#include <immintrin.h>
-
+// low 128-bit half, the second in the high half), each weight broadcast by one permute, the
+// double-precision set-up of a voxel in one 4-lane vector, and that set-up issued a pair
+// ahead of the sums.
 #include <algorithm>
 
 #include "reslice_quartic.hpp"
 
 #if defined(__SSE2__)
+#include <immintrin.h>
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
