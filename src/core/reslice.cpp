@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "realign/core/bspline.hpp"
+#include "reslice_quartic.hpp"
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -136,20 +137,9 @@ void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals
 }
 
 #if defined(__SSE2__)
-// Degree 4, the default, in two builds of one source: baseline SSE2 and AVX2+FMA,
+// Degree 4, the default: the SSE2 baseline here and AVX2+FMA (reslice_quartic_avx2.cpp),
 // chosen at run time so one binary suits every x86-64 node.
-#define REALIGN_QUARTIC_NAME reslice_rows_quartic_sse2
 #include "reslice_quartic.inc"
-#undef REALIGN_QUARTIC_NAME
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define REALIGN_QUARTIC_AVX2 1
-#define REALIGN_QUARTIC_NAME reslice_rows_quartic_avx2
-#include "reslice_quartic.inc"
-#undef REALIGN_QUARTIC_NAME
-#undef REALIGN_QUARTIC_AVX2
-#pragma GCC pop_options
 
 std::atomic<bool> g_allow_avx2{true};
 

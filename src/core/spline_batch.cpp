@@ -1,5 +1,7 @@
 #include "spline_batch.hpp"
 
+#include <algorithm>
+
 #include "spline_sse.hpp"
 
 #if defined(__SSE2__)
@@ -16,56 +18,87 @@ void one_by_one(const PaddedCoefficients& c, const double* x, const double* y, c
 }
 
 #if defined(__SSE2__)
-// sse::cubic_at for two points, one in each 128-bit half: the same operations in the same
-// order on each half. Built for AVX2 without FMA, so no product is fused into a sum.
-__attribute__((target("avx2"))) void cubic_pairs(const PaddedCoefficients& c, const double* x,
-                                                 const double* y, const double* z, int n,
-                                                 double* out) {
-  const std::ptrdiff_t sy = c.sy, sz = c.sz;
-  const float* origin = c.origin();
+// sse::cubic_at for points a and b, one in each 128-bit half (t holds a's offsets in lanes
+// 0-2, b's in 4-6): the same operations in the same order on each half. Returns the x
+// weights times the sums along y and z, whose four lanes per half cubic_at adds up.
+// Built for AVX2 without FMA, so no product is fused into a sum.
+__attribute__((target("avx2"))) inline __m256 cubic_pair(const float* base_a, const float* base_b,
+                                                         std::ptrdiff_t sy, std::ptrdiff_t sz,
+                                                         __m256 t) {
   const __m256 one = _mm256_set1_ps(1.0f), sixth = _mm256_set1_ps(1.0f / 6.0f);
   const __m256 three = _mm256_set1_ps(3.0f), four = _mm256_set1_ps(4.0f),
                six = _mm256_set1_ps(6.0f);
-  int i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const int ax = fast_floor(x[i]), ay = fast_floor(y[i]), az = fast_floor(z[i]);
-    const int bx = fast_floor(x[i + 1]), by = fast_floor(y[i + 1]), bz = fast_floor(z[i + 1]);
-    const __m256 t =
-        _mm256_setr_ps(static_cast<float>(x[i] - ax), static_cast<float>(y[i] - ay),
-                       static_cast<float>(z[i] - az), 0.0f, static_cast<float>(x[i + 1] - bx),
-                       static_cast<float>(y[i + 1] - by), static_cast<float>(z[i + 1] - bz), 0.0f);
-    const float* base_a = origin + (ax - 1) + (ay - 1) * sy + (az - 1) * sz;
-    const float* base_b = origin + (bx - 1) + (by - 1) * sy + (bz - 1) * sz;
-    const __m256 u = _mm256_sub_ps(one, t), t2 = _mm256_mul_ps(t, t), t3 = _mm256_mul_ps(t2, t);
-    const __m256 w0 = _mm256_mul_ps(sixth, _mm256_mul_ps(u, _mm256_mul_ps(u, u)));
-    const __m256 w1 = _mm256_mul_ps(
-        sixth,
-        _mm256_add_ps(_mm256_sub_ps(four, _mm256_mul_ps(six, t2)), _mm256_mul_ps(three, t3)));
-    const __m256 w2 = _mm256_mul_ps(
-        sixth, _mm256_sub_ps(_mm256_add_ps(one, _mm256_mul_ps(three, _mm256_add_ps(t, t2))),
-                             _mm256_mul_ps(three, t3)));
-    const __m256 w3 = _mm256_mul_ps(sixth, t3);
-    const __m256 w[4] = {w0, w1, w2, w3};
-    __m256 acc = _mm256_setzero_ps();
-    for (int k = 0; k < 4; ++k) {
-      const float* plane_a = base_a + k * sz;
-      const float* plane_b = base_b + k * sz;
-      __m256 p = _mm256_setzero_ps();
-      for (int j = 0; j < 4; ++j) {
-        const __m256 rows = _mm256_loadu2_m128(plane_b + j * sy, plane_a + j * sy);
-        p = _mm256_add_ps(p, _mm256_mul_ps(_mm256_shuffle_ps(w[j], w[j], 0x55), rows));
-      }
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_shuffle_ps(w[k], w[k], 0xAA), p));
+  const __m256 u = _mm256_sub_ps(one, t), t2 = _mm256_mul_ps(t, t), t3 = _mm256_mul_ps(t2, t);
+  const __m256 w0 = _mm256_mul_ps(sixth, _mm256_mul_ps(u, _mm256_mul_ps(u, u)));
+  const __m256 w1 = _mm256_mul_ps(
+      sixth, _mm256_add_ps(_mm256_sub_ps(four, _mm256_mul_ps(six, t2)), _mm256_mul_ps(three, t3)));
+  const __m256 w2 = _mm256_mul_ps(
+      sixth, _mm256_sub_ps(_mm256_add_ps(one, _mm256_mul_ps(three, _mm256_add_ps(t, t2))),
+                           _mm256_mul_ps(three, t3)));
+  const __m256 w3 = _mm256_mul_ps(sixth, t3);
+  const __m256 w[4] = {w0, w1, w2, w3};
+  __m256 acc = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) {
+    const float* plane_a = base_a + k * sz;
+    const float* plane_b = base_b + k * sz;
+    __m256 p = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      const __m256 rows = _mm256_loadu2_m128(plane_b + j * sy, plane_a + j * sy);
+      p = _mm256_add_ps(p, _mm256_mul_ps(_mm256_shuffle_ps(w[j], w[j], 0x55), rows));
     }
-    // The x weights across the lanes of each half: (w0.x, w1.x, w2.x, w3.x).
-    const __m256 lo = _mm256_unpacklo_ps(w0, w1), hi = _mm256_unpacklo_ps(w2, w3);
-    const __m256 wx = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(1, 0, 1, 0));
-    float s[8];
-    _mm256_storeu_ps(s, _mm256_mul_ps(acc, wx));
-    out[i] = (s[0] + s[1]) + (s[2] + s[3]);
-    out[i + 1] = (s[4] + s[5]) + (s[6] + s[7]);
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_shuffle_ps(w[k], w[k], 0xAA), p));
   }
-  one_by_one<3>(c, x + i, y + i, z + i, n - i, out + i);
+  // The x weights across the lanes of each half: (w0.x, w1.x, w2.x, w3.x).
+  const __m256 lo = _mm256_unpacklo_ps(w0, w1), hi = _mm256_unpacklo_ps(w2, w3);
+  return _mm256_mul_ps(acc, _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(1, 0, 1, 0)));
+}
+
+// Four values from cubic_pair's products for points (0, 1) and (2, 3): (s0 + s1) + (s2 + s3)
+// per point as cubic_at adds them, for the four points in four vector additions' lanes.
+__attribute__((target("avx2"))) inline void store_sums(__m256 s01, __m256 s23, double* out) {
+  // Lanes (s1, s2) + (s0, s3) of each point (points 0, 2 low, 1, 3 high), then the two sums.
+  const __m256 pairs = _mm256_add_ps(_mm256_shuffle_ps(s01, s23, _MM_SHUFFLE(2, 1, 2, 1)),
+                                     _mm256_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 0, 3, 0)));
+  const __m256 v = _mm256_add_ps(_mm256_shuffle_ps(pairs, pairs, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm256_shuffle_ps(pairs, pairs, _MM_SHUFFLE(3, 1, 3, 1)));
+  // Lanes 0, 1 hold points 0, 2 and lanes 4, 5 points 1, 3.
+  const __m128 v0213 = _mm256_castps256_ps128(v), v13 = _mm256_extractf128_ps(v, 1);
+  _mm256_storeu_pd(out, _mm256_cvtps_pd(_mm_unpacklo_ps(v0213, v13)));
+}
+
+// sse::value<3> at four points: their set-up (knots, offsets) four at a time, one per lane,
+// then two cubic_pair calls.
+__attribute__((target("avx2"))) void cubic_quad(const PaddedCoefficients& c, const double* x,
+                                                const double* y, const double* z, double* out) {
+  int kx[4], ky[4], kz[4];
+  __m128 t0 = _mm256_cvtpd_ps(knot_offsets(x, kx)), t1 = _mm256_cvtpd_ps(knot_offsets(y, ky)),
+         t2 = _mm256_cvtpd_ps(knot_offsets(z, kz));
+  __m128 t3 = _mm_setzero_ps();
+  _MM_TRANSPOSE4_PS(t0, t1, t2, t3);  // now point q's (x, y, z, 0) is tq
+  const float* base[4];
+  for (int q = 0; q < 4; ++q)
+    base[q] = c.origin() + (kx[q] - 1) + (ky[q] - 1) * c.sy + (kz[q] - 1) * c.sz;
+  const __m256 s01 = cubic_pair(base[0], base[1], c.sy, c.sz, _mm256_set_m128(t1, t0));
+  const __m256 s23 = cubic_pair(base[2], base[3], c.sy, c.sz, _mm256_set_m128(t3, t2));
+  store_sums(s01, s23, out);
+}
+
+// Four points at a time; a last one to three are repeated into a set of four.
+__attribute__((target("avx2"))) void cubic_quads(const PaddedCoefficients& c, const double* x,
+                                                 const double* y, const double* z, int n,
+                                                 double* out) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) cubic_quad(c, x + i, y + i, z + i, out + i);
+  if (i == n) return;
+  double px[4], py[4], pz[4], v[4];
+  for (int q = 0; q < 4; ++q) {
+    const int p = std::min(i + q, n - 1);
+    px[q] = x[p];
+    py[q] = y[p];
+    pz[q] = z[p];
+  }
+  cubic_quad(c, px, py, pz, v);
+  std::copy(v, v + (n - i), out + i);
 }
 #endif
 
@@ -75,7 +108,7 @@ void values(const PaddedCoefficients& c, const double* x, const double* y, const
             double* out) {
 #if defined(__SSE2__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (c.degree == 3 && avx2) return cubic_pairs(c, x, y, z, n, out);
+  if (c.degree == 3 && avx2) return cubic_quads(c, x, y, z, n, out);
 #endif
   with_degree(c.degree, [&](auto d) { one_by_one<decltype(d)::value>(c, x, y, z, n, out); });
 }

@@ -6,6 +6,10 @@
 
 #include "realign/core/bspline.hpp"
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 namespace realign::batch {
 
 // out[i] = sse::value<D>(c, x[i], y[i], z[i]) for i < n, with D = c.degree, under
@@ -27,5 +31,18 @@ void padded_values(const PaddedCoefficients& c, const double* x, const double* y
 // tests compare with the AVX2 one.
 void value_gradients_portable(const PaddedCoefficients& c, const double* x, const double* y,
                               const double* z, int n, double* v, double* grad);
+
+#if defined(__SSE2__)
+// For the AVX2 kernels: the knots below four coordinates v[0..3] into knot[0..3], and the
+// offsets v - knot. Floor, to int and back to double gives fast_floor's knot, converted as
+// the one-point forms convert it (+0.0 for -0.0, not floor's -0.0), for every coordinate
+// fast_floor is defined on; four at once instead of one compare and branch-free fix-up each.
+__attribute__((target("avx2"))) inline __m256d knot_offsets(const double* v, int* knot) {
+  const __m256d p = _mm256_loadu_pd(v);
+  const __m128i f = _mm256_cvttpd_epi32(_mm256_floor_pd(p));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(knot), f);
+  return _mm256_sub_pd(p, _mm256_cvtepi32_pd(f));
+}
+#endif
 
 }  // namespace realign::batch

@@ -1,8 +1,8 @@
 // batch::value_gradients and batch::padded_values: padded_value_gradient<3> for two points
-// per AVX2 instruction. padded_value_gradient's SSE2 form keeps a point's sums in pairs,
-// (si, sdi), (sj, sjx) and (s, gx), one per 128-bit vector; here each 128-bit half of a
-// 256-bit vector holds one point's pair and does that form's operations in its order, so
-// every value is the same.
+// per AVX2 instruction, their set-up four at a time. padded_value_gradient's SSE2 form keeps a
+// point's sums in pairs, (si, sdi), (sj, sjx) and (s, gx), one per 128-bit vector; here each
+// 128-bit half of a 256-bit vector holds one point's pair and does that form's operations in its
+// order, so every value is the same.
 #include <algorithm>
 
 #include "spline_batch.hpp"
@@ -92,24 +92,45 @@ __attribute__((target("avx2"))) inline void cubic_gradient_pair(
   }
 }
 
-__attribute__((target("avx2"))) void cubic_gradient_pairs(const PaddedCoefficients& c,
+// Points 0-3 of x, y, z into v[0..3] and grad[0..11]: their knots and offsets four at a time,
+// one per lane, then two cubic_gradient_pair calls.
+__attribute__((target("avx2"))) void cubic_gradient_quad(const PaddedCoefficients& c,
+                                                         const double* x, const double* y,
+                                                         const double* z, double* v, double* grad) {
+  int kx[4], ky[4], kz[4];
+  const __m256d tx = knot_offsets(x, kx), ty = knot_offsets(y, ky), tz = knot_offsets(z, kz);
+  // Lanes (x0, y0, x2, y2) and (x1, y1, x3, y3), then (x0, y0, x1, y1) and (x2, y2, x3, y3).
+  const __m256d even = _mm256_unpacklo_pd(tx, ty), odd = _mm256_unpackhi_pd(tx, ty);
+  const __m256d xy[2] = {_mm256_permute2f128_pd(even, odd, 0x20),
+                         _mm256_permute2f128_pd(even, odd, 0x31)};
+  const __m256d zz[2] = {_mm256_permute4x64_pd(tz, _MM_SHUFFLE(1, 1, 0, 0)),
+                         _mm256_permute4x64_pd(tz, _MM_SHUFFLE(3, 3, 2, 2))};
+  const float* base[4];
+  for (int q = 0; q < 4; ++q)
+    base[q] = c.origin() + (kx[q] - 1) + (ky[q] - 1) * c.sy + (kz[q] - 1) * c.sz;
+  for (int p = 0; p < 2; ++p)
+    cubic_gradient_pair(base[2 * p], base[2 * p + 1], c.sy, c.sz, cubic_weights(xy[p]),
+                        cubic_weights(zz[p]), v + 2 * p, grad + 6 * p);
+}
+
+// Four points at a time; a last one to three are repeated into a set of four.
+__attribute__((target("avx2"))) void cubic_gradient_quads(const PaddedCoefficients& c,
                                                           const double* x, const double* y,
                                                           const double* z, int n, double* v,
                                                           double* grad) {
-  const float* origin = c.origin();
   int i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const int ax = fast_floor(x[i]), ay = fast_floor(y[i]), az = fast_floor(z[i]);
-    const int bx = fast_floor(x[i + 1]), by = fast_floor(y[i + 1]), bz = fast_floor(z[i + 1]);
-    const CubicWeights xy =
-        cubic_weights(_mm256_setr_pd(x[i] - ax, y[i] - ay, x[i + 1] - bx, y[i + 1] - by));
-    const double tza = z[i] - az, tzb = z[i + 1] - bz;
-    const CubicWeights zz = cubic_weights(_mm256_setr_pd(tza, tza, tzb, tzb));
-    const float* base_a = origin + (ax - 1) + (ay - 1) * c.sy + (az - 1) * c.sz;
-    const float* base_b = origin + (bx - 1) + (by - 1) * c.sy + (bz - 1) * c.sz;
-    cubic_gradient_pair(base_a, base_b, c.sy, c.sz, xy, zz, v + i, grad + 3 * i);
+  for (; i + 4 <= n; i += 4) cubic_gradient_quad(c, x + i, y + i, z + i, v + i, grad + 3 * i);
+  if (i == n) return;
+  double px[4], py[4], pz[4], pv[4], pgrad[12];
+  for (int q = 0; q < 4; ++q) {
+    const int p = std::min(i + q, n - 1);
+    px[q] = x[p];
+    py[q] = y[p];
+    pz[q] = z[p];
   }
-  one_by_one<3>(c, x + i, y + i, z + i, n - i, v + i, grad + 3 * i);
+  cubic_gradient_quad(c, px, py, pz, pv, pgrad);
+  std::copy(pv, pv + (n - i), v + i);
+  std::copy(pgrad, pgrad + 3 * (n - i), grad + 3 * i);
 }
 
 bool has_avx2() {
@@ -128,7 +149,7 @@ void value_gradients_portable(const PaddedCoefficients& c, const double* x, cons
 void value_gradients(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
                      int n, double* v, double* grad) {
 #if defined(__SSE2__)
-  if (c.degree == 3 && has_avx2()) return cubic_gradient_pairs(c, x, y, z, n, v, grad);
+  if (c.degree == 3 && has_avx2()) return cubic_gradient_quads(c, x, y, z, n, v, grad);
 #endif
   value_gradients_portable(c, x, y, z, n, v, grad);
 }
@@ -142,7 +163,7 @@ void padded_values(const PaddedCoefficients& c, const double* x, const double* y
     constexpr int kBlock = 16;
     double grad[3 * kBlock];
     for (int i = 0; i < n; i += kBlock)
-      cubic_gradient_pairs(c, x + i, y + i, z + i, std::min(kBlock, n - i), out + i, grad);
+      cubic_gradient_quads(c, x + i, y + i, z + i, std::min(kBlock, n - i), out + i, grad);
     return;
   }
 #endif

@@ -1,6 +1,7 @@
-// batch::value_gradients against padded_value_gradient and batch::padded_values against
-// padded_value, bit for bit: the batches speed up estimation's mean at the sample points
-// and the receive field's sums, and must not change any output.
+// batch::value_gradients against padded_value_gradient, batch::padded_values against
+// padded_value and batch::values against sse::value, bit for bit: the batches speed up
+// estimation (its mean at the sample points, its iterations) and the receive field's sums,
+// and must not change any output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "../../src/core/spline_batch.hpp"
+#include "../../src/core/spline_sse.hpp"
 #include "realign/core/bspline.hpp"
 
 namespace {
@@ -138,6 +140,29 @@ TEST(SplineBatch, PaddedValuesMatchOnePointAtATime) {
       for (int i = 0; i < n; ++i)
         ASSERT_EQ(bits(v[i]), bits(realign::padded_value(c, p.x[i], p.y[i], p.z[i])))
             << "point " << i;
+    }
+}
+
+// Degree 3 takes the AVX2 kernel on a CPU with AVX2: four points at a time, a last one to
+// three repeated into a set of four (the batch sizes 1-17 leave every remainder).
+TEST(SplineBatch, ValuesMatchOnePointAtATime) {
+  for (const auto& dim : kShapes)
+    for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
+      SCOPED_TRACE(testing::Message()
+                   << "degree " << degree << ", " << dim[0] << "x" << dim[1] << "x" << dim[2]);
+      const PaddedCoefficients c = random_coefficients(dim, degree);
+      const Points p = test_points(dim, 4000);
+      const int n = static_cast<int>(p.x.size());
+      std::vector<double> v(n);
+      in_batches(n, [&](int i0, int m) {
+        realign::batch::values(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0]);
+      });
+      realign::with_degree(degree, [&](auto d) {
+        for (int i = 0; i < n; ++i)
+          ASSERT_EQ(bits(v[i]),
+                    bits(realign::sse::value<decltype(d)::value>(c, p.x[i], p.y[i], p.z[i])))
+              << "point " << i;
+      });
     }
 }
 
