@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -120,6 +121,62 @@ TEST(DvarsNull, SkipsMaskedConstantAndNonFiniteVoxels) {
   EXPECT_TRUE(std::isnan(two.expected_dvars()));
   EXPECT_TRUE(std::isnan(standardised_dvars({1.0, 2.0}, 0.0)[1]));
   EXPECT_THROW(DvarsNull(mask, voxels + 1, 1.0, 3), std::invalid_argument);
+}
+
+// The integer sums, field by field (sum, squares, lag, first, last, finite), against values
+// put on the grid here with libm's nearbyint: ties of half a quantum (to even), values past
+// the clamp at 2^24 quanta, NaN and Inf, in mask runs of every length from 1 to 11 (the
+// vector loops' bodies and tails).
+TEST(DvarsNull, IntegerSumsAreTheDefinitionOnTheGrid) {
+  const int frames = 5;
+  const std::size_t voxels = 211;
+  std::vector<std::uint8_t> mask(voxels, 0);
+  for (std::size_t v = 0, run = 1; v < voxels; run = run % 11 + 1) {
+    for (std::size_t i = 0; i < run && v < voxels; ++i) mask[v++] = 1;
+    ++v;  // a gap
+  }
+  const double quantum = std::ldexp(1.0, -10);  // peak 800: 2^(10 - 20)
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> kind(0, 9);
+  std::uniform_real_distribution<double> u(-900.0, 900.0);
+  std::vector<float> s(frames * voxels);
+  for (float& x : s) {
+    const int k = kind(rng);
+    const double whole = std::floor(u(rng) / quantum);
+    x = k == 0   ? static_cast<float>((whole + 0.5) * quantum)  // a tie
+        : k == 1 ? static_cast<float>(u(rng) * 1e5)             // past the clamp
+        : k == 2 ? std::numeric_limits<float>::quiet_NaN()
+        : k == 3 ? -std::numeric_limits<float>::infinity()
+                 : static_cast<float>(u(rng));
+  }
+  DvarsNull n(mask, voxels, 800.0, frames);
+  for (int t = 0; t < frames; ++t) n.add_frame(t, s.data() + t * voxels);
+
+  const std::int64_t missing = std::numeric_limits<std::int64_t>::min();
+  auto grid = [&](float x) {
+    if (!std::isfinite(x)) return missing;
+    const double q = std::nearbyint(static_cast<double>(x) / quantum);
+    return static_cast<std::int64_t>(std::clamp(q, -16777216.0, 16777216.0));
+  };
+  std::vector<std::int64_t> expect;
+  std::vector<std::size_t> inside;
+  for (std::size_t v = 0; v < voxels; ++v)
+    if (mask[v]) inside.push_back(v);
+  const std::size_t m = inside.size();
+  expect.assign(6 * m, 0);
+  for (std::size_t k = 0; k < m; ++k)
+    for (int t = 0; t < frames; ++t) {
+      const std::int64_t q = grid(s[t * voxels + inside[k]]);
+      if (q == missing) continue;
+      expect[0 * m + k] += q;
+      expect[1 * m + k] += q * q;
+      const std::int64_t p = t > 0 ? grid(s[(t - 1) * voxels + inside[k]]) : missing;
+      if (p != missing) expect[2 * m + k] += p * q;
+      if (t == 0) expect[3 * m + k] = q;
+      if (t == frames - 1) expect[4 * m + k] = q;
+      expect[5 * m + k] += 1;
+    }
+  EXPECT_EQ(n.sums(), expect);
 }
 
 // A run that only applies transforms has no reference volume: no voxel to sum.

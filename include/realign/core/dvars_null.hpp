@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace realign {
@@ -45,10 +46,13 @@ class DvarsNull {
   // NaN and Inf.
   void quantise(const float* frame, std::vector<std::int32_t>& q) const;
 
-  std::vector<std::size_t> voxels_;  // the mask's voxel indices
+  // The mask as runs of consecutive voxels [begin, end), which a brain mask mostly is along
+  // its rows: the values are read without a gather.
+  std::vector<std::pair<std::size_t, std::size_t>> runs_;
+  std::size_t count_ = 0;  // voxels in the mask
   double inv_quantum_, quantum_;
   int frames_;
-  // Field by field, a mask voxel each: sums_[field * voxels_.size() + k], so that the loops
+  // Field by field, a mask voxel each: sums_[field * count_ + k], so that the loops
   // over voxels run over consecutive memory.
   std::vector<std::int64_t> sums_;
   std::vector<std::int32_t> last_, work_;  // the last frame added, on the grid
