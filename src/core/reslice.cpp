@@ -113,15 +113,7 @@ inline float combine_rows(const float* base, std::ptrdiff_t sy, std::ptrdiff_t s
 template <int D>
 void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals& visible,
                   float fill, float* out) {
-  const std::array<int, 3> odim = visible.dim;
-  const long rows = static_cast<long>(odim[1]) * odim[2];
-#pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; ++r) {
-    const int j = static_cast<int>(r % odim[1]), k = static_cast<int>(r / odim[1]);
-    float* row = out + static_cast<std::size_t>(r) * odim[0];
-    const int lo = std::max(visible.lo[r], 0), hi = std::min(visible.hi[r], odim[0] - 1);
-    for (int i = 0; i < std::min(lo, odim[0]); ++i) row[i] = fill;
-    for (int i = std::max(hi + 1, 0); i < odim[0]; ++i) row[i] = fill;
+  for_each_visible_row(visible, fill, out, [&](int j, int k, int lo, int hi, float* row) {
     const double bx = m(0, 1) * j + m(0, 2) * k + m(0, 3);
     const double by = m(1, 1) * j + m(1, 2) * k + m(1, 3);
     const double bz = m(2, 1) * j + m(2, 2) * k + m(2, 3);
@@ -133,7 +125,7 @@ void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals
       const int fz = spline_weights<D>(bz + m(2, 0) * i, wz);
       row[i] = combine_rows<D>(origin + fx + fy * c.sy + fz * c.sz, c.sy, c.sz, wx, wy, wz);
     }
-  }
+  });
 }
 
 #if defined(__SSE2__)

@@ -148,17 +148,9 @@ void row_voxels(const PaddedCoefficients& c, const Mat4& m, __m256d start, int l
 
 void reslice_rows_quartic_avx2(const PaddedCoefficients& c, const Mat4& m,
                                const RowIntervals& visible, float fill, float* out) {
-  const std::array<int, 3> odim = visible.dim;
-  const long rows = static_cast<long>(odim[1]) * odim[2];
-#pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; ++r) {
-    const int j = static_cast<int>(r % odim[1]), k = static_cast<int>(r / odim[1]);
-    float* row = out + static_cast<std::size_t>(r) * odim[0];
-    const int lo = std::max(visible.lo[r], 0), hi = std::min(visible.hi[r], odim[0] - 1);
-    for (int i = 0; i < std::min(lo, odim[0]); ++i) row[i] = fill;
-    for (int i = std::max(hi + 1, 0); i < odim[0]; ++i) row[i] = fill;
+  for_each_visible_row(visible, fill, out, [&](int j, int k, int lo, int hi, float* row) {
     row_voxels(c, m, row_start(m, j, k), lo, hi, row);
-  }
+  });
 }
 
 }  // namespace realign

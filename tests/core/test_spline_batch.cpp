@@ -124,8 +124,10 @@ TEST(SplineBatch, PortableValueGradientsMatchOnePointAtATime) {
   }
 }
 
-// Degree 3 takes the AVX2 kernel's value lanes on a CPU with AVX2.
-TEST(SplineBatch, PaddedValuesMatchOnePointAtATime) {
+// A batch kernel's values, in batches of 1-17 points, bit for bit against one point at a
+// time (`one(c, degree, x, y, z)`), at every degree on every test shape.
+template <class Batch, class One>
+void expect_batches_match_points(Batch batch, One one) {
   for (const auto& dim : kShapes)
     for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
       SCOPED_TRACE(testing::Message()
@@ -134,36 +136,30 @@ TEST(SplineBatch, PaddedValuesMatchOnePointAtATime) {
       const Points p = test_points(dim, 4000);
       const int n = static_cast<int>(p.x.size());
       std::vector<double> v(n);
-      in_batches(n, [&](int i0, int m) {
-        realign::batch::padded_values(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0]);
-      });
+      in_batches(n, [&](int i0, int m) { batch(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0]); });
       for (int i = 0; i < n; ++i)
-        ASSERT_EQ(bits(v[i]), bits(realign::padded_value(c, p.x[i], p.y[i], p.z[i])))
-            << "point " << i;
+        ASSERT_EQ(bits(v[i]), bits(one(c, degree, p.x[i], p.y[i], p.z[i]))) << "point " << i;
     }
+}
+
+// Degree 3 takes the AVX2 kernel's value lanes on a CPU with AVX2.
+TEST(SplineBatch, PaddedValuesMatchOnePointAtATime) {
+  expect_batches_match_points(realign::batch::padded_values,
+                              [](const PaddedCoefficients& c, int, double x, double y, double z) {
+                                return realign::padded_value(c, x, y, z);
+                              });
 }
 
 // Degree 3 takes the AVX2 kernel on a CPU with AVX2: four points at a time, a last one to
 // three repeated into a set of four (the batch sizes 1-17 leave every remainder).
 TEST(SplineBatch, ValuesMatchOnePointAtATime) {
-  for (const auto& dim : kShapes)
-    for (int degree = 0; degree <= realign::kMaxSplineDegree; ++degree) {
-      SCOPED_TRACE(testing::Message()
-                   << "degree " << degree << ", " << dim[0] << "x" << dim[1] << "x" << dim[2]);
-      const PaddedCoefficients c = random_coefficients(dim, degree);
-      const Points p = test_points(dim, 4000);
-      const int n = static_cast<int>(p.x.size());
-      std::vector<double> v(n);
-      in_batches(n, [&](int i0, int m) {
-        realign::batch::values(c, &p.x[i0], &p.y[i0], &p.z[i0], m, &v[i0]);
-      });
-      realign::with_degree(degree, [&](auto d) {
-        for (int i = 0; i < n; ++i)
-          ASSERT_EQ(bits(v[i]),
-                    bits(realign::sse::value<decltype(d)::value>(c, p.x[i], p.y[i], p.z[i])))
-              << "point " << i;
-      });
-    }
+  expect_batches_match_points(realign::batch::values, [](const PaddedCoefficients& c, int degree,
+                                                         double x, double y, double z) {
+    double v = 0.0;
+    realign::with_degree(degree,
+                         [&](auto d) { v = realign::sse::value<decltype(d)::value>(c, x, y, z); });
+    return v;
+  });
 }
 
 }  // namespace
