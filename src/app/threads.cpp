@@ -127,12 +127,29 @@ WaitDecision decide_wait_policy(const EnvLookup& env, int threads) {
   return {true, "passive"};
 }
 
+int threads_in_command_line(char** argv) {
+  int found = 0;
+  for (char** a = argv + 1; *a != nullptr; ++a) {
+    const char* value = nullptr;
+    if (std::strcmp(*a, "--threads") == 0)
+      value = a[1] != nullptr ? a[1] : "";
+    else if (std::strncmp(*a, "--threads=", 10) == 0)
+      value = *a + 10;
+    else
+      continue;
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    found = *value != '\0' && *end == '\0' && n > 0 && n <= 4096 ? static_cast<int>(n) : -1;
+  }
+  return found;
+}
+
 std::string make_openmp_wait_passive(char** argv) {
-  // --threads is read later with the rest of the command line; until then, unknown.
-  bool given = false;
-  for (char** a = argv + 1; *a != nullptr; ++a)
-    given = given || std::strncmp(*a, "--threads", 9) == 0;
-  const int threads = given ? 0 : choose_threads(read_cpu_sources({}, std::getenv), 0).threads;
+  // The command line is parsed later; its --threads, when readable here, decides.
+  const int given = threads_in_command_line(argv);
+  const int threads = given > 0   ? given
+                      : given < 0 ? 0
+                                  : choose_threads(read_cpu_sources({}, std::getenv), 0).threads;
   const WaitDecision d = decide_wait_policy(std::getenv, threads);
   unsetenv(kReexecMark);  // it has done its job; nothing this process starts needs it
   if (!d.reexec) return d.note;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "realign/app/threads.hpp"
 #include "test_support.hpp"
@@ -224,10 +225,30 @@ TEST(Threads, RunningRealignWaitsPassivelyByDefault) {
 TEST(Threads, RunningRealignWithOneThreadStartsOnce) {
   std::string out = openmp_display("OMP_NUM_THREADS=1");
   EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << out;
-  // --threads on the command line is read after the decision: passive, to be safe.
-  out = openmp_display("OMP_NUM_THREADS=1", "--threads 1");
+  // --threads decides before the default does.
+  out = openmp_display("", "--threads 1");
+  EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << out;
+  out = openmp_display("OMP_NUM_THREADS=1", "--threads=2");
   EXPECT_EQ(realign::testing::count_of(out, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 2u) << out;
   EXPECT_EQ(last_spincount(out), "0") << out;
+}
+
+TEST(Threads, ThreadsReadFromTheCommandLineBeforeItIsParsed) {
+  const auto read = [](std::vector<std::string> args) {
+    std::vector<char*> argv = {const_cast<char*>("realign")};
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return threads_in_command_line(argv.data());
+  };
+  EXPECT_EQ(read({"in.nii", "out.nii"}), 0);
+  EXPECT_EQ(read({"--threads", "3", "in.nii", "out.nii"}), 3);
+  EXPECT_EQ(read({"in.nii", "out.nii", "--threads=1"}), 1);
+  EXPECT_EQ(read({"--threads", "2", "--threads", "1", "in.nii"}), 1);  // the last one counts
+  EXPECT_EQ(read({"--threads", "0", "in.nii"}), -1);
+  EXPECT_EQ(read({"--threads", "two", "in.nii"}), -1);
+  EXPECT_EQ(read({"--threads=", "in.nii"}), -1);
+  EXPECT_EQ(read({"in.nii", "--threads"}), -1);
+  EXPECT_EQ(read({"--threadsx", "2"}), 0);
 }
 
 TEST(Threads, RunningRealignKeepsTheUsersWaitPolicy) {

@@ -23,8 +23,12 @@ struct WaitDecision {
 // thread needs no policy (0: not known yet).
 WaitDecision decide_wait_policy(const EnvLookup& env, int threads);
 
-// Called first in main, before MPI_Init, with the default thread count (choose_threads)
-// unless the command line gives --threads: when decide_wait_policy asks for it, re-executes
+// The value of the last --threads on the command line ("--threads N" or "--threads=N"): 0
+// when there is none, -1 when it is not a positive number (the parser refuses it later).
+int threads_in_command_line(char** argv);
+
+// Called first in main, before MPI_Init, with the thread count --threads gives, or else the
+// default one (choose_threads): when decide_wait_policy asks for it, re-executes
 // /proc/self/exe with the same argv and OMP_WAIT_POLICY=passive (libgomp reads it once,
 // when it is loaded, before main). Returns the note on the policy in force; it returns
 // only when no re-execution happened (not needed, or exec failed).
