@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cpu_features.hpp"
 #include "realign/core/nearest.hpp"
 
 #if defined(__SSE2__)
@@ -88,17 +89,11 @@ __attribute__((target("avx2"))) void add_sums_avx2(const std::int32_t* q, const 
   add_sums<pair>(q, prev, n, sum, squares, lag, finite);
 }
 
-bool has_avx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2;
-}
-#else
-bool has_avx2() { return false; }
 #endif
 
 void quantise_run(const float* v, std::size_t n, double inv_quantum, std::int32_t* q) {
 #if defined(__SSE2__)
-  if (has_avx2()) return quantise_avx2(v, n, inv_quantum, q);
+  if (cpu_has_avx2()) return quantise_avx2(v, n, inv_quantum, q);
 #endif
   quantise_portable(v, n, inv_quantum, q);
 }
@@ -113,7 +108,7 @@ void add_all_sums(const std::int32_t* q, const std::int32_t* prev, std::size_t n
   for (long c = 0; c < chunks; ++c) {
     const std::size_t b = c * kChunk, m = std::min(kChunk, n - b);
 #if defined(__SSE2__)
-    if (has_avx2()) {
+    if (cpu_has_avx2()) {
       add_sums_avx2<pair>(q + b, prev + b, m, sum + b, squares + b, lag + b, finite + b);
       continue;
     }

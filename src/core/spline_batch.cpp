@@ -90,14 +90,9 @@ __attribute__((target("avx2"))) void cubic_quads(const PaddedCoefficients& c, co
   int i = 0;
   for (; i + 4 <= n; i += 4) cubic_quad(c, x + i, y + i, z + i, out + i);
   if (i == n) return;
-  double px[4], py[4], pz[4], v[4];
-  for (int q = 0; q < 4; ++q) {
-    const int p = std::min(i + q, n - 1);
-    px[q] = x[p];
-    py[q] = y[p];
-    pz[q] = z[p];
-  }
-  cubic_quad(c, px, py, pz, v);
+  const LastFour p(x, y, z, i, n);
+  double v[4];
+  cubic_quad(c, p.x, p.y, p.z, v);
   std::copy(v, v + (n - i), out + i);
 }
 #endif
@@ -107,8 +102,7 @@ __attribute__((target("avx2"))) void cubic_quads(const PaddedCoefficients& c, co
 void values(const PaddedCoefficients& c, const double* x, const double* y, const double* z, int n,
             double* out) {
 #if defined(__SSE2__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (c.degree == 3 && avx2) return cubic_quads(c, x, y, z, n, out);
+  if (c.degree == 3 && cpu_has_avx2()) return cubic_quads(c, x, y, z, n, out);
 #endif
   with_degree(c.degree, [&](auto d) { one_by_one<decltype(d)::value>(c, x, y, z, n, out); });
 }

@@ -4,6 +4,9 @@
 // operations, lane by lane, no FMA).
 #pragma once
 
+#include <algorithm>
+
+#include "cpu_features.hpp"
 #include "realign/core/bspline.hpp"
 
 #if defined(__SSE2__)
@@ -31,6 +34,20 @@ void padded_values(const PaddedCoefficients& c, const double* x, const double* y
 // tests compare with the AVX2 one.
 void value_gradients_portable(const PaddedCoefficients& c, const double* x, const double* y,
                               const double* z, int n, double* v, double* grad);
+
+// The points i..n-1 (one to three) of a batch, the last repeated to make four, for the
+// kernels that take points four at a time.
+struct LastFour {
+  double x[4], y[4], z[4];
+  LastFour(const double* px, const double* py, const double* pz, int i, int n) {
+    for (int q = 0; q < 4; ++q) {
+      const int p = std::min(i + q, n - 1);
+      x[q] = px[p];
+      y[q] = py[p];
+      z[q] = pz[p];
+    }
+  }
+};
 
 #if defined(__SSE2__)
 // For the AVX2 kernels: the knots below four coordinates v[0..3] into knot[0..3], and the

@@ -121,22 +121,13 @@ __attribute__((target("avx2"))) void cubic_gradient_quads(const PaddedCoefficien
   int i = 0;
   for (; i + 4 <= n; i += 4) cubic_gradient_quad(c, x + i, y + i, z + i, v + i, grad + 3 * i);
   if (i == n) return;
-  double px[4], py[4], pz[4], pv[4], pgrad[12];
-  for (int q = 0; q < 4; ++q) {
-    const int p = std::min(i + q, n - 1);
-    px[q] = x[p];
-    py[q] = y[p];
-    pz[q] = z[p];
-  }
-  cubic_gradient_quad(c, px, py, pz, pv, pgrad);
+  const LastFour p(x, y, z, i, n);
+  double pv[4], pgrad[12];
+  cubic_gradient_quad(c, p.x, p.y, p.z, pv, pgrad);
   std::copy(pv, pv + (n - i), v + i);
   std::copy(pgrad, pgrad + 3 * (n - i), grad + 3 * i);
 }
 
-bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-}
 #endif
 
 }  // namespace
@@ -149,7 +140,7 @@ void value_gradients_portable(const PaddedCoefficients& c, const double* x, cons
 void value_gradients(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
                      int n, double* v, double* grad) {
 #if defined(__SSE2__)
-  if (c.degree == 3 && has_avx2()) return cubic_gradient_quads(c, x, y, z, n, v, grad);
+  if (c.degree == 3 && cpu_has_avx2()) return cubic_gradient_quads(c, x, y, z, n, v, grad);
 #endif
   value_gradients_portable(c, x, y, z, n, v, grad);
 }
@@ -157,7 +148,7 @@ void value_gradients(const PaddedCoefficients& c, const double* x, const double*
 void padded_values(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
                    int n, double* out) {
 #if defined(__SSE2__)
-  if (c.degree == 3 && has_avx2()) {
+  if (c.degree == 3 && cpu_has_avx2()) {
     // The value lanes of padded_value_gradient<3> do padded_value<3>'s operations: the same
     // weights, and the sums over i, j and k in its order.
     constexpr int kBlock = 16;
