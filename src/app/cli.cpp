@@ -7,49 +7,17 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "realign/app/run/output_paths.hpp"
 
 namespace realign {
 namespace {
 
-const char* kExamples = R"(
-Examples:
-  realign bold.nii.gz bold_realigned.nii.gz
-      one process, OpenMP threads on the cores it may use
-  mpirun --bind-to hwthread --map-by core realign bold.nii bold_r.nii
-      one MPI rank per core
-  realign --ref first --no-reslice bold.nii.gz est/bold.nii.gz
-      parameters and reports only, every frame registered to frame 1
-  realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
-      frame 10 as reference, trilinear reslicing, the input's datatype
-  realign --ref middle --no-clobber bold.nii.gz r.nii.gz
-      the middle frame as reference (MCFLIRT's default); refuse to replace outputs
-  realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
-      reslice another series with the transforms a run saved
-  realign follow --timeout 10 --fd-threshold 0.3 /scanner/export run1/out.nii.gz
-      real time: a line per volume as the scanner writes them; outputs at the end
-  realign bids /data/ds /data/ds/derivatives/realign --participant-label 01 02
-      a BIDS dataset into a BIDS-Derivatives one (fMRIPrep's names), with index.html
-  realign --ref first run1.nii.gz run2.nii.gz run3.nii.gz -o sub-01/
-      several runs of one subject in one space (SPM's sessions): sub-01/run1.nii.gz,
-      ... with every run's outputs, and sub-01/subject_report.html
-
-Outputs (from the output path's stem, here OUT for OUT.nii.gz):
-  OUT.nii.gz            resliced series (float32 unless --datatype input)
-  OUT_mean.nii.gz       mean of the resliced frames
-  OUT_rp.txt            SPM-style motion parameters: tx ty tz (mm) pitch roll yaw (rad)
-  OUT_confounds.tsv     trans_*, rot_*, framewise_displacement, rmsd, dvars, std_dvars,
-                        the 24-parameter motion expansion and one-hot outlier columns
-                        (fMRIPrep's names; + OUT_confounds.json sidecar)
-  OUT_xfm.txt           per-frame 4x4 world (RAS mm) matrices
-  OUT_motion.svg        motion plot (translations, rotations, FD)
-  OUT_report.html       QC report: summary, motion plots, mean image before and after
-  OUT.par               with --par: the rp columns in FSL MCFLIRT's order
-  Every file and column: docs/outputs.md
-
+const char* kExitStatus = R"(
 Exit status:
   0       success (frames that did not converge only warn)
   1       input refused: unreadable or invalid file, bad header or reference, constant
@@ -62,6 +30,73 @@ Exit status:
   128+N   interrupted by signal N (130 SIGINT, 143 SIGTERM); temporaries are removed.
           Under mpirun, Ctrl-C reaches the ranks as SIGTERM and mpirun exits 1
 )";
+
+const char* kRunExamples = R"(
+Examples:
+  realign bold.nii.gz bold_realigned.nii.gz
+      one process, OpenMP threads on the cores it may use
+  mpirun --bind-to hwthread --map-by core realign bold.nii bold_r.nii
+      one MPI rank per core
+  realign --ref first --no-reslice bold.nii.gz est/bold.nii.gz
+      parameters and reports only, every frame registered to frame 1
+  realign --ref 10 --reslice-degree 1 --datatype input bold.nii r.nii
+      frame 10 as reference, trilinear reslicing, the input's datatype
+  realign --ref middle --no-clobber bold.nii.gz r.nii.gz
+      the middle frame as reference (MCFLIRT's default); refuse to replace outputs
+  realign --ref first run1.nii.gz run2.nii.gz run3.nii.gz -o sub-01/
+      several runs of one subject in one space (SPM's sessions): sub-01/run1.nii.gz,
+      ... with every run's outputs, and sub-01/subject_report.html
+  realign apply --xfm r_xfm.txt echo2.nii.gz echo2_r.nii.gz
+      reslice another series with the transforms a run saved
+  realign follow --timeout 10 --fd-threshold 0.3 /scanner/export run1/out.nii.gz
+      real time: a line per volume as the scanner writes them; outputs at the end
+  realign bids /data/ds /data/ds/derivatives/realign participant --participant-label 01
+      a BIDS dataset into a BIDS-Derivatives one (fMRIPrep's names), with index.html
+  Each command has its own help: realign apply --help, realign follow --help,
+  realign bids --help.
+)";
+
+const char* kFollowFooter = R"(
+Lines on stdout, one per volume, tab-separated, flushed at once:
+  frame trans_x trans_y trans_z rot_x rot_y rot_z framewise_displacement rmsd
+  latency_ms flagged
+  (mm and rad relative to the first volume; FD and rmsd n/a for it; flagged 1 above
+  --fd-threshold)
+
+Examples:
+  realign follow --timeout 30 /data/rt/export run1/out.nii.gz
+      a line per volume as the scanner writes them; run1/out.nii.gz and its
+      companions (realign --help lists them) for the volumes seen, at the end
+  realign follow --ref previous_mean.nii --reslice-to /data/rt/resliced /data/rt/export
+      lines only, against a previous run's mean; each volume resliced as it comes
+  realign follow bold.nii.gz replay/out.nii
+      a 4D file read as a stream: the same lines and outputs as realign --ref first
+)";
+
+const char* kBidsExamples = R"(
+Examples:
+  realign bids /data/ds /data/ds/derivatives/realign participant
+  mpirun -n 4 realign bids /data/ds /data/out --participant-label 01 02 --task rest
+  realign bids /data/ds /data/out --list-groups       # what would run, numbered
+  realign bids /data/ds /data/out --group-index $SLURM_ARRAY_TASK_ID
+)";
+
+std::string main_footer() {
+  return std::string(kRunExamples) +
+         "\nOutputs (from the output path's stem, here OUT for OUT.nii.gz):\n" +
+         describe_outputs(OutputNaming::Stem) + "  Every file and column: docs/outputs.md\n" +
+         kExitStatus;
+}
+
+std::string bids_footer() {
+  return std::string(kBidsExamples) +
+         "\nOutputs per run in OUT_DIR/sub-X/[ses-Y/]func/, <run> the source's entities:\n" +
+         describe_outputs(OutputNaming::Bids) +
+         "  <run>_desc-realign_qc.json\n      the run's motion summary, or its error\n"
+         "  and OUT_DIR/dataset_description.json, OUT_DIR/index.html. Every name: "
+         "docs/bids.md\n" +
+         kExitStatus;
+}
 
 // A check that names what the option accepts: "expects a number from 0 to 50, got 'abc'".
 // CLI11 puts the option's name in front.
@@ -95,190 +130,238 @@ CLI::Validator one_of(const std::vector<std::string>& words) {
       list);
 }
 
-// Strings CLI11 fills, turned into the enums of Options after parsing.
+// The words CLI11 fills, turned into the enums of RunSettings after parsing.
 struct Raw {
-  Options options;
+  explicit Raw(Options& options) : o(options) {}
+  Options& o;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
-  std::vector<std::string> paths;  // INPUT OUTPUT, or with -o the runs of one subject
-  std::string outdir;
-  FollowOptions follow;
-  BidsOptions bids;
-  bool quiet = false, verbose = false;
 };
 
-void add_positionals(CLI::App& app, Raw& c) {
-  app.add_option("paths", c.paths,
-                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz) and its resliced output, "
-                 "which names the other outputs; with -o, RUN1 RUN2 ...: the runs of one "
-                 "subject");
-  app.add_option("-o,--outdir", c.outdir,
-                 "several runs of one subject (SPM's sessions) into one space: every run "
-                 "registered to the first run's reference, parameters relative to frame 1 of "
-                 "the first run; OUTDIR/<run's file name> and its outputs per run, and "
-                 "OUTDIR/subject_report.html");
+const char* kEstimation = "Reference and estimation";
+const char* kOutputs = "Reslicing and outputs";
+const char* kRunning = "Running";
+
+void add_reference(CLI::App& app, Raw& r, const std::string& what, const std::string& shown) {
+  app.add_option("--ref", r.o.run.reference, what)->default_str(shown)->group(kEstimation);
 }
 
-void add_estimation_options(CLI::App& app, Raw& c) {
-  app.add_option("--ref", c.options.reference,
-                 "reference: mean (two passes, as SPM), first, middle (frame n/2 counted from "
-                 "0, MCFLIRT's default), median (the frame closest to the run's voxel-wise "
-                 "median), a frame number (1-based) or a 3D NIfTI on the same grid; the log "
-                 "names the frame used")
-      ->capture_default_str();
-  app.add_option("--fwhm", c.options.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
+void add_estimation(CLI::App& app, Raw& r) {
+  RunSettings& s = r.o.run;
+  app.add_option("--fwhm", s.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
       ->capture_default_str()
-      ->check(number_in(0.0, 50.0));
-  app.add_option("--sep", c.options.estimate.sep_mm, "sample point spacing in mm")
+      ->check(number_in(0.0, 50.0))
+      ->group(kEstimation);
+  app.add_option("--sep", s.estimate.sep_mm, "sample point spacing in mm")
       ->capture_default_str()
-      ->check(number_in(0.1, 100.0));
-  app.add_option("--quality", c.options.estimate.quality,
+      ->check(number_in(0.1, 100.0))
+      ->group(kEstimation);
+  app.add_option("--quality", s.estimate.quality,
                  "fraction of the information kept when thinning sample points (0-1]")
       ->capture_default_str()
-      ->check(number_in(1e-6, 1.0));
-  app.add_option("--intensity", c.intensity,
+      ->check(number_in(1e-6, 1.0))
+      ->group(kEstimation);
+  app.add_option("--intensity", r.intensity,
                  "intensity model of the fit: coil (one scale per frame, and the receive coil's "
                  "profile, fixed in the scanner, divided out when one is found; --ref mean "
                  "only), global (one scale per frame, as SPM) or linear (a scale per frame "
                  "that varies linearly across the volume)")
       ->capture_default_str()
-      ->check(one_of({"coil", "global", "linear"}));
-  app.add_option("--dummy-scans", c.options.dummy_scans,
+      ->check(one_of({"coil", "global", "linear"}))
+      ->group(kEstimation);
+  app.add_option("--dummy-scans", s.dummy_scans,
                  "non-steady-state frames at the start (kept out of the reference, flagged in "
                  "the confounds); default: detected from the frames' global means")
-      ->check(number_in(0, 100000, true));
-  app.add_flag("--robust", c.options.estimate.robust,
+      ->check(number_in(0, 100000, true))
+      ->group(kEstimation);
+  app.add_flag("--robust", s.estimate.robust,
                "robust estimation: reweight the sample points by their residuals (Tukey's "
-               "biweight), so that activation and artefacts pull the motion less");
-  app.add_option("--est-degree", c.options.estimate.degree, "B-spline degree for estimation")
+               "biweight), so that activation and artefacts pull the motion less")
+      ->group(kEstimation);
+  app.add_option("--est-degree", s.estimate.degree, "B-spline degree for estimation")
       ->capture_default_str()
-      ->check(number_in(1, 5, true));
-  app.add_option("--reslice-degree", c.options.reslice_degree, "B-spline degree for reslicing")
-      ->capture_default_str()
-      ->check(number_in(0, 5, true));
-  app.add_option("--max-iter", c.options.estimate.max_iter,
+      ->check(number_in(1, 5, true))
+      ->group(kEstimation);
+  app.add_option("--max-iter", s.estimate.max_iter,
                  "Gauss-Newton iterations at most, per frame and pass")
       ->capture_default_str()
-      ->check(number_in(1, 10000, true));
-  app.add_option("--tol", c.options.estimate.tol,
+      ->check(number_in(1, 10000, true))
+      ->group(kEstimation);
+  app.add_option("--tol", s.estimate.tol,
                  "stop when the relative decrease of the mean squared residual is below this")
       ->capture_default_str()
-      ->check(number_in(1e-16, 1.0));
+      ->check(number_in(1e-16, 1.0))
+      ->group(kEstimation);
 }
 
-void add_output_options(CLI::App& app, Raw& c) {
-  app.add_flag("!--no-reslice", c.options.reslice,
-               "estimate only: write parameters and reports, no images");
-  app.add_flag("!--no-mask", c.options.mask, "keep voxels that some frames cannot see");
-  app.add_flag("--par", c.options.write_par,
-               "also write OUT.par: the rp columns in FSL MCFLIRT's order (rotations first)");
-  app.add_option("--datatype", c.datatype, "output datatype: float32, or input (rounded, clamped)")
+// What `apply` shares with a run: how frames are resliced and stored.
+void add_reslicing(CLI::App& app, Raw& r) {
+  app.add_option("--reslice-degree", r.o.run.reslice_degree, "B-spline degree for reslicing")
       ->capture_default_str()
-      ->check(one_of({"float32", "input"}));
-  app.add_option("--fd-radius", c.options.fd_radius_mm,
-                 "head radius in mm for framewise displacement")
+      ->check(number_in(0, 5, true))
+      ->group(kOutputs);
+  app.add_flag("!--no-mask", r.o.run.mask, "keep voxels that some frames cannot see")
+      ->group(kOutputs);
+  app.add_option("--datatype", r.datatype, "output datatype: float32, or input (rounded, clamped)")
       ->capture_default_str()
-      ->check(number_in(1.0, 1000.0));
-  app.add_option("--fd-threshold", c.options.fd_threshold_mm,
+      ->check(one_of({"float32", "input"}))
+      ->group(kOutputs);
+}
+
+void add_outputs(CLI::App& app, Raw& r) {
+  RunSettings& s = r.o.run;
+  add_reslicing(app, r);
+  app.add_flag("!--no-reslice", s.reslice, "estimate only: write parameters and reports, no images")
+      ->group(kOutputs);
+  app.add_flag("--par", s.write_par,
+               "also write the rp columns in FSL MCFLIRT's order (rotations first) as a .par "
+               "file")
+      ->group(kOutputs);
+  app.add_option("--fd-radius", s.fd_radius_mm, "head radius in mm for framewise displacement")
+      ->capture_default_str()
+      ->check(number_in(1.0, 1000.0))
+      ->group(kOutputs);
+  app.add_option("--fd-threshold", s.fd_threshold_mm,
                  "FD in mm above which a frame is flagged in the plot and the report")
       ->capture_default_str()
-      ->check(number_in(0.0, 1000.0));
-  app.add_flag("!--no-report", c.options.report, "do not write the HTML QC report");
+      ->check(number_in(0.0, 1000.0))
+      ->group(kOutputs);
+  app.add_flag("!--no-report", s.report, "do not write the HTML QC report")->group(kOutputs);
 }
 
-void add_run_options(CLI::App& app, Raw& c) {
-  app.add_option("--split", c.split,
-                 "MPI work split: frames (blocks of frames per rank) or points (sample points of "
-                 "each frame)")
-      ->capture_default_str()
-      ->check(one_of({"frames", "points"}));
-  app.add_option("--threads", c.options.threads,
+// How the command shares the machine and what it says. `ranks`: options of MPI runs.
+void add_running(CLI::App& app, Raw& r, bool ranks) {
+  RunSettings& s = r.o.run;
+  if (ranks)
+    app.add_option("--split", r.split,
+                   "MPI work split: frames (dealt to the ranks in turn) or points (sample "
+                   "points of each frame)")
+        ->capture_default_str()
+        ->check(one_of({"frames", "points"}))
+        ->group(kRunning);
+  app.add_option("--threads", s.threads,
                  "OpenMP threads per rank; 0, the default, means detected: OMP_NUM_THREADS, else "
                  "the least of the CPUs in the affinity mask, the cgroup's CPU quota and "
                  "SLURM_CPUS_PER_TASK")
-      ->check(number_in(0, 4096, true));
-  app.add_option("--max-memory", c.options.max_memory_mb,
-                 "refuse inputs needing more than this many MB on rank 0's node (default: "
-                 "what the machine, the job's cgroup or ulimit -v allows)")
-      ->check(number_in(1, 1e12));
-  app.add_flag("--no-clobber", c.options.no_clobber,
+      ->check(number_in(0, 4096, true))
+      ->group(kRunning);
+  if (ranks)
+    app.add_option("--max-memory", s.max_memory_mb,
+                   "refuse inputs needing more than this many MB on rank 0's node (default: "
+                   "what the machine, the job's cgroup or ulimit -v allows)")
+        ->check(number_in(1, 1e12))
+        ->group(kRunning);
+  app.add_flag("--no-clobber", s.no_clobber,
                "refuse to replace outputs that exist (by default they are replaced, with a "
-               "warning, all at once at the end of a run)");
-  app.add_flag("-q,--quiet", c.quiet, "warnings and errors only");
-  app.add_flag("-v,--verbose", c.verbose, "debug output");
+               "warning, all at once at the end of a run)")
+      ->group(kRunning);
+  app.add_flag("-q,--quiet", r.o.quiet, "warnings and errors only")->group(kRunning);
+  app.add_flag("-v,--verbose", r.o.verbose, "debug output")->group(kRunning);
 }
 
-CLI::App* add_apply(CLI::App& app, Raw& c) {
+const char* kRunReference =
+    "reference: mean (two passes, as SPM), first, middle (frame n/2 counted from 0, MCFLIRT's "
+    "default), median (the frame closest to the run's voxel-wise median), a frame number "
+    "(1-based) or a 3D NIfTI on the same grid; the log names the frame used";
+
+void add_main(CLI::App& app, Raw& r) {
+  app.add_option("paths", r.o.paths,
+                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz) and its resliced output, "
+                 "which names the other outputs; with -o, RUN1 RUN2 ...: the runs of one "
+                 "subject");
+  app.add_option("-o,--outdir", r.o.outdir,
+                 "several runs of one subject (SPM's sessions) into one space: every run "
+                 "registered to the first run's reference, parameters relative to frame 1 of "
+                 "the first run; OUTDIR/<run's file name> and its outputs per run, and "
+                 "OUTDIR/subject_report.html");
+  add_reference(app, r, kRunReference, "mean");
+  add_estimation(app, r);
+  add_outputs(app, r);
+  add_running(app, r, true);
+}
+
+CLI::App* add_apply(CLI::App& app, Raw& r) {
   CLI::App* apply = app.add_subcommand(
       "apply",
       "reslice a series with transforms saved by an earlier run (OUT_xfm.txt), without "
-      "estimating: another echo, or any series on the same grid with as many frames; "
-      "--reslice-degree, --datatype, --no-mask, --threads, --max-memory, --no-clobber, -q "
-      "and -v apply, any other option is refused");
-  apply->add_option("--xfm", c.options.apply_xfm, "the OUT_xfm.txt of an earlier run")
+      "estimating: another echo, or any series on the same grid with as many frames. Writes "
+      "OUTPUT and OUTPUT's _mean");
+  apply->add_option("--xfm", r.o.apply_xfm, "the OUT_xfm.txt of an earlier run")
       ->required()
       ->check(CLI::ExistingFile);
-  apply->add_option("input", c.apply_input, "series to reslice (.nii or .nii.gz)");
-  apply->add_option("output", c.apply_output, "resliced output; OUT_mean beside it");
-
+  apply->add_option("INPUT", r.apply_input, "series to reslice (.nii or .nii.gz)");
+  apply->add_option("OUTPUT", r.apply_output, "resliced output; OUTPUT's _mean beside it");
+  add_reslicing(*apply, r);
+  add_running(*apply, r, true);
+  apply->remove_option(apply->get_option("--split"));
+  apply->footer(kExitStatus);
   return apply;
 }
 
-CLI::App* add_follow(CLI::App& app, Raw& c) {
-  FollowOptions& f = c.follow;
+CLI::App* add_follow(CLI::App& app, Raw& r) {
+  FollowOptions& f = r.o.follow;
   CLI::App* follow = app.add_subcommand(
       "follow",
       "real time: the motion of each volume as it arrives, one TSV line per volume on stdout; "
       "at the end (the series ends, --timeout, Ctrl-C or SIGTERM) the outputs a batch run of "
-      "the volumes seen writes, into OUTPUT's names. The estimation, output and thread "
-      "options apply");
+      "the volumes seen writes, into OUTPUT's names");
   follow
-      ->add_option("source", f.source,
+      ->add_option("SOURCE", f.source,
                    "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), "
                    "per volume (named with a frame number; a file is taken when closed, "
                    "renamed into place, or unchanged for --settle), or a 4D NIfTI read as a "
                    "stream")
       ->required();
-  follow->add_option("output", f.run.output, "batch outputs at the end (.nii or .nii.gz)");
-  follow->add_option("--ref", f.reference, "reference: first (the first volume) or a 3D NIfTI")
-      ->capture_default_str();
+  follow->add_option("OUTPUT", f.output, "batch outputs at the end (.nii or .nii.gz)");
+  add_reference(*follow, r,
+                "reference: first (the first volume) or a 3D NIfTI on the volumes' grid (a "
+                "previous run's mean, say)",
+                "first");
   follow
       ->add_option("--ref-volumes", f.reference_volumes,
                    "reference: the mean of the first N volumes (their lines come once the N "
                    "are in)")
-      ->check(CLI::Range(1, 10000));
+      ->check(number_in(1, 10000, true))
+      ->group(kEstimation);
+  add_estimation(*follow, r);
   follow
       ->add_option("--reslice-to", f.reslice_to,
                    "directory for each resliced volume (rNAME), written before its line")
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingDirectory)
+      ->group(kOutputs);
+  add_outputs(*follow, r);
   follow->add_option("--timeout", f.timeout_s, "end after S seconds without a new volume")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(number_in(0.0, 1e6));
   follow
       ->add_option("--gap-wait", f.gap_wait_s,
                    "seconds a later volume waits for a missing or unfinished earlier one")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(number_in(0.0, 3600.0));
   follow
       ->add_option("--settle", f.settle_s,
                    "seconds a file must stay unchanged to be tried when no close or rename "
                    "is seen")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(number_in(0.0, 3600.0));
+  add_running(*follow, r, false);
+  follow->footer(std::string(kFollowFooter) + kExitStatus);
   return follow;
 }
 
-CLI::App* add_bids(CLI::App& app, Raw& c) {
-  BidsOptions& b = c.bids;
+CLI::App* add_bids(CLI::App& app, Raw& r) {
+  BidsOptions& b = r.o.bids;
   CLI::App* bids = app.add_subcommand(
       "bids",
       "every BOLD run of a BIDS dataset (sub-*/[ses-*/]func/*_bold.nii[.gz]) realigned into a "
       "BIDS-Derivatives dataset in OUT_DIR (fMRIPrep's names), one subject and session after "
       "another, each over all MPI ranks; OUT_DIR/index.html tabulates the motion of every run. "
       "A run that fails is listed with its error and the others go on: exit status 5 says some "
-      "failed. The estimation, output and thread options apply to every run");
-  bids->add_option("bids_dir", b.bids_dir, "the BIDS dataset")->required();
-  bids->add_option("out_dir", b.out_dir, "the derivative dataset (made if missing)")->required();
-  bids->add_option("--participant-label", b.filter.participants,
+      "failed");
+  bids->add_option("BIDS_DIR", b.bids_dir, "the BIDS dataset")->required();
+  bids->add_option("OUT_DIR", b.out_dir, "the derivative dataset (made if missing)")->required();
+  bids->add_option("ANALYSIS_LEVEL", r.o.bids.analysis_level,
+                   "participant (the BIDS-Apps form; realign has no group level)");
+  bids->add_option("--participant-label,--participant_label", b.filter.participants,
                    "subjects to process, with or without sub- (default: all)");
   bids->add_option("--session-label", b.filter.sessions,
                    "sessions to process, with or without ses- (default: all)");
@@ -292,6 +375,11 @@ CLI::App* add_bids(CLI::App& app, Raw& c) {
   bids->add_flag("--index-only", b.index_only,
                  "rebuild OUT_DIR/index.html from the run records in OUT_DIR, run nothing "
                  "(after a Slurm array)");
+  add_reference(*bids, r, kRunReference, "mean");
+  add_estimation(*bids, r);
+  add_outputs(*bids, r);
+  add_running(*bids, r, true);
+  bids->footer(bids_footer());
   return bids;
 }
 
@@ -304,38 +392,28 @@ std::string joined_command_line(int argc, char** argv) {
   return s;
 }
 
-// The parsed strings as Options.
-Command to_command(const Raw& c, bool applying, bool following) {
-  Command out;
-  out.options = c.options;
-  out.kind = applying ? Command::Apply : following ? Command::Follow : Command::Run;
-  if (!applying && !following && c.outdir.empty() && c.paths.size() == 2) {
-    out.options.input = c.paths[0];
-    out.options.output = c.paths[1];
+// The words as RunSettings' enums, and the command.
+void finish_options(const Raw& r, const CLI::App& app, const CLI::App& apply,
+                    const CLI::App& follow, const CLI::App& bids, Options& o) {
+  RunSettings& s = o.run;
+  s.datatype = r.datatype == "input" ? OutputType::Input : OutputType::Float32;
+  s.split = r.split == "points" ? Split::Points : Split::Frames;
+  s.estimate.intensity = r.intensity == "linear" ? IntensityModel::Linear
+                         : r.intensity == "coil" ? IntensityModel::Coil
+                                                 : IntensityModel::Global;
+  const CLI::App& used = follow.parsed() ? follow : bids.parsed() ? bids : app;
+  const CLI::Option* ref = used.get_option_no_throw("--ref");
+  o.reference_given = ref != nullptr && ref->count() > 0;
+  if (apply.parsed()) {
+    o.command = Command::Apply;
+    o.paths = {r.apply_input, r.apply_output};
+  } else if (follow.parsed()) {
+    o.command = Command::Follow;
+  } else if (bids.parsed()) {
+    o.command = Command::Bids;
+  } else {
+    o.command = o.outdir.empty() ? Command::Run : Command::Subject;
   }
-  if (following) {
-    out.follow = c.follow;
-    out.options.input = c.follow.source;
-    out.options.output = c.follow.run.output;
-  }
-  if (applying) {
-    out.options.input = c.apply_input;
-    out.options.output = c.apply_output;
-  }
-  out.options.datatype = c.datatype == "input" ? OutputType::Input : OutputType::Float32;
-  out.options.split = c.split == "points" ? Split::Points : Split::Frames;
-  out.options.estimate.intensity = c.intensity == "linear" ? IntensityModel::Linear
-                                   : c.intensity == "coil" ? IntensityModel::Coil
-                                                           : IntensityModel::Global;
-  out.quiet = c.quiet;
-  out.verbose = c.verbose;
-  out.follow.run = out.options;
-  out.bids.run = out.options;
-  if (!applying && !following && !c.outdir.empty()) {
-    out.kind = Command::Subject;
-    out.subject = subject_job(c.paths, c.outdir, out.options);
-  }
-  return out;
 }
 
 }  // namespace
@@ -370,26 +448,113 @@ std::string build_info() {
 
 namespace {
 
-const char* kHelpPointer = "Run 'realign --help' for the options and what they accept.\n";
-
 // One line naming the problem, then where to look; exit status 2.
-int usage_error(bool print, const std::string& message) {
-  if (print) std::fprintf(stderr, "realign: error: %s\n%s", message.c_str(), kHelpPointer);
-  return 2;
+ParseOutcome usage_error(const std::string& message, const std::string& command) {
+  ParseOutcome out;
+  out.status = 2;
+  out.stderr_text = "realign: error: " + message + "\nRun 'realign " +
+                    (command.empty() ? "" : command + " ") +
+                    "--help' for the options and what they accept.\n";
+  return out;
+}
+
+// Edits (insertions, deletions, substitutions, swaps of neighbours) from a to b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The long option of `app` closest to `word` when it is a likely typo of it, or "".
+std::string closest_option(const CLI::App& app, const std::string& word) {
+  std::string best;
+  std::size_t best_distance = 3;  // at most two edits
+  for (const CLI::Option* o : app.get_options()) {
+    for (const std::string& name : o->get_lnames()) {
+      const std::size_t d = edit_distance(word, "--" + name);
+      if (d < best_distance) {
+        best_distance = d;
+        best = "--" + name;
+      }
+    }
+  }
+  return best;
+}
+
+// The word CLI11 did not expect that explains the error: the first option among them, or
+// else the first word. CLI11 lists them last first ("... not expected: b --fwhm").
+std::string first_extra(const std::string& what) {
+  const std::size_t colon = what.find(": ");
+  std::istringstream in(colon == std::string::npos ? what : what.substr(colon + 2));
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.insert(words.begin(), w);
+  for (const std::string& w : words)
+    if (w.rfind("-", 0) == 0) return w;
+  return words.empty() ? std::string() : words.front();
+}
+
+// An option of the main command that a subcommand does not take is refused by name.
+std::string not_taken_by(const CLI::App& main_app, const CLI::App& used, const std::string& word) {
+  const std::string name = word.substr(0, word.find('='));
+  if (!used.get_parent() || main_app.get_option_no_throw(name) == nullptr) return {};
+  const std::string command = used.get_name();
+  return command + ": " + name + " is not used by " + command +
+         (command == "apply" ? ", which reslices with saved transforms (it takes "
+                               "--reslice-degree, --datatype, --no-mask, --threads, "
+                               "--max-memory, --no-clobber)"
+                             : "");
+}
+
+// A word CLI11 did not expect: an unknown option (with the likely one meant), an option of
+// the main command that a subcommand does not take, or a word with no place.
+std::string describe_extra(const CLI::App& main_app, const CLI::App& used,
+                           const std::string& what) {
+  const std::string word = first_extra(what);
+  const std::string not_taken = not_taken_by(main_app, used, word);
+  if (!not_taken.empty()) return not_taken;
+  const std::string prefix = used.get_parent() ? used.get_name() + ": " : "";
+  if (word.rfind("-", 0) != 0) return prefix + "unexpected extra argument '" + word + "'";
+  const std::string near = closest_option(used, word.substr(0, word.find('=')));
+  return prefix + "unknown option " + word + (near.empty() ? "" : "; did you mean " + near + "?");
+}
+
+// OUT_DIR missing because an option that takes a list took it: say which.
+std::string missing_out_dir(const BidsOptions& b) {
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"--participant-label", &b.filter.participants},
+      {"--session-label", &b.filter.sessions},
+      {"--task", &b.filter.tasks}};
+  for (const auto& [name, values] : lists)
+    if (values->size() > 1)
+      return fmt::format(
+          "bids: OUT_DIR is missing: {} took '{}' as its values (a list goes on to the next "
+          "option: put BIDS_DIR and OUT_DIR first)",
+          name, fmt::join(*values, " "));
+  return "bids: missing OUT_DIR: realign bids BIDS_DIR OUT_DIR [participant]";
 }
 
 // CLI11's messages in realign's words where they are unclear.
-std::string describe(const CLI::Error& e) {
+std::string describe(const CLI::Error& e, const CLI::App& main_app, const CLI::App& used,
+                     const Options& o) {
   const std::string what = e.what();
   const std::string name = e.get_name();
   if (name == "ArgumentMismatch") return what.substr(0, what.find(':')) + ": needs a value";
-  if (what.find("not expected") != std::string::npos) {
-    const std::size_t colon = what.find(": ");
-    return "unknown option or extra argument:" +
-           (colon == std::string::npos ? " " + what : what.substr(colon + 1));
-  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+    return describe_extra(main_app, used, what);
   if (what == "--xfm is required") return "apply: --xfm is required (the OUT_xfm.txt of a run)";
-  return what;
+  if (what == "OUT_DIR is required") return missing_out_dir(o.bids);
+  if (what == "BIDS_DIR is required")
+    return "bids: missing BIDS_DIR and OUT_DIR: realign bids BIDS_DIR OUT_DIR [participant]";
+  if (what == "SOURCE is required") return "follow: missing SOURCE: realign follow SOURCE [OUTPUT]";
+  return (used.get_parent() ? used.get_name() + ": " : "") + what;
 }
 
 // What is missing from `realign INPUT OUTPUT` or `realign apply --xfm X INPUT OUTPUT`.
@@ -401,97 +566,96 @@ std::string missing_paths(const std::string& input, const std::string& output, b
   return {};
 }
 
+bool names_a_file(const std::string& ref) {
+  std::error_code ec;
+  return ref.find_first_of("/.") != std::string::npos || std::filesystem::exists(ref, ec);
+}
+
 // --ref: a keyword, a frame number, or a file; a bare word that is none of them is a typo.
-std::string check_reference_word(const std::string& ref) {
+// `follow` takes its first volume or a file.
+std::string check_reference_word(const std::string& ref, bool following) {
+  if (following)
+    return ref == "first" || names_a_file(ref)
+               ? std::string()
+               : "--ref: '" + ref + "' is not a file, nor first (follow's references)";
   for (const char* k : {"mean", "first", "middle", "median"})
     if (ref == k) return {};
   if (!ref.empty() && ref.find_first_not_of("0123456789") == std::string::npos) return {};
-  std::error_code ec;
-  if (ref.find_first_of("/.") != std::string::npos || std::filesystem::exists(ref, ec)) return {};
+  if (names_a_file(ref)) return {};
   return "--ref: '" + ref +
          "' is not a file, nor one of mean, first, middle, median or a frame number (1-based)";
 }
 
-// `apply` reslices with saved transforms: an option of the estimation or of its reports
-// would be silently ignored, so it is refused.
-std::string check_apply_options(const CLI::App& app) {
-  const std::vector<std::string> used = {
-      "--reslice-degree", "--datatype", "--no-mask", "--threads", "--max-memory",
-      "--no-clobber",     "--quiet",    "--verbose", "--version", "--help"};
-  for (const CLI::Option* o : app.get_options()) {
-    if (o->get_positional() || o->count() == 0) continue;
-    const bool allowed = std::any_of(used.begin(), used.end(),
-                                     [&](const std::string& u) { return o->check_name(u); });
-    const std::string n = o->get_name(false, true);
-    if (!allowed)
-      return "apply: " + n +
-             " is not used by apply, which reslices with saved transforms (it takes "
-             "--reslice-degree, --datatype, --no-mask, --threads, --max-memory, --no-clobber)";
+// The checks CLI11 cannot make alone; the first problem found, or "".
+std::string check_parsed(const Options& o) {
+  switch (o.command) {
+    case Command::Apply:
+      return missing_paths(o.paths[0], o.paths[1], true);
+    case Command::Follow:
+      return o.reference_given ? check_reference_word(o.run.reference, true) : std::string();
+    case Command::Bids:
+      if (!o.bids.analysis_level.empty() && o.bids.analysis_level != "participant")
+        return "bids: analysis level '" + o.bids.analysis_level +
+               "': realign bids runs at the participant level only (realign bids BIDS_DIR "
+               "OUT_DIR [participant])";
+      return check_reference_word(o.run.reference, false);
+    case Command::Subject:
+      if (o.paths.empty())
+        return "-o " + o.outdir + ": missing the runs: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
+      return check_reference_word(o.run.reference, false);
+    case Command::Run:
+      break;
   }
-  return {};
+  if (o.paths.size() > 2)
+    return "several runs need -o OUTDIR: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
+  const std::string m =
+      missing_paths(o.paths.empty() ? "" : o.paths[0], o.paths.size() < 2 ? "" : o.paths[1], false);
+  return m.empty() ? check_reference_word(o.run.reference, false) : m;
 }
 
-// The checks CLI11 cannot make alone; the first problem found, or "".
-std::string check_parsed(const CLI::App& app, const Raw& c, bool applying) {
-  if (applying) {
-    if (!c.options.reslice) return "apply: --no-reslice leaves nothing to do";
-    std::string m = check_apply_options(app);
-    return m.empty() ? missing_paths(c.apply_input, c.apply_output, true) : m;
-  }
-  std::string m;
-  if (!c.outdir.empty() && c.paths.empty())
-    m = "-o " + c.outdir + ": missing the runs: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
-  else if (c.outdir.empty() && c.paths.size() > 2)
-    m = "several runs need -o OUTDIR: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
-  else if (c.outdir.empty())
-    m = missing_paths(c.paths.empty() ? "" : c.paths[0], c.paths.size() < 2 ? "" : c.paths[1],
-                      false);
-  return m.empty() ? check_reference_word(c.options.reference) : m;
+// The subcommand the words name, for the pointer to its help ("" for the main command).
+std::string command_of(const CLI::App& apply, const CLI::App& follow, const CLI::App& bids) {
+  for (const CLI::App* a : {&apply, &follow, &bids})
+    if (a->parsed()) return a->get_name();
+  return {};
 }
 
 }  // namespace
 
-int parse_command_line(int argc, char** argv, bool print, Command& out) {
-  Raw c;
+ParseOutcome parse_command_line(int argc, char** argv, Options& out) {
+  Raw r(out);
   CLI::App app{"realign: rigid-body motion correction of 4D fMRI (SPM12-style, MPI + OpenMP)"};
   app.name("realign");
-  app.footer(kExamples);
-  app.fallthrough();  // -q/-v may follow the subcommand name
+  app.footer(main_footer());
   app.set_version_flag("--version",
                        std::string("realign ") + REALIGN_VERSION + "\n" + build_info());
-  add_positionals(app, c);
-  add_estimation_options(app, c);
-  add_output_options(app, c);
-  add_run_options(app, c);
-  CLI::App* apply = add_apply(app, c);
-  CLI::App* follow = add_follow(app, c);
-  CLI::App* bids = add_bids(app, c);
+  add_main(app, r);
+  CLI::App* apply = add_apply(app, r);
+  CLI::App* follow = add_follow(app, r);
+  CLI::App* bids = add_bids(app, r);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return print ? app.exit(e) : 0;  // --help, --version
-    return usage_error(print, describe(e));
+    const std::string command = command_of(*apply, *follow, *bids);
+    if (e.get_exit_code() == 0) {  // --help, --version
+      std::ostringstream o, err;
+      ParseOutcome done;
+      done.status = app.exit(e, o, err);
+      done.stdout_text = o.str();
+      done.stderr_text = err.str();
+      return done;
+    }
+    const CLI::App& used = apply->parsed()    ? *apply
+                           : follow->parsed() ? *follow
+                           : bids->parsed()   ? *bids
+                                              : app;
+    return usage_error(describe(e, app, used, out), command);
   }
-  if (follow->parsed()) {
-    if (!c.outdir.empty()) return usage_error(print, "follow: -o is for several runs of a subject");
-    out = to_command(c, false, true);
-    return -1;
-  }
-  if (bids->parsed()) {
-    if (!c.outdir.empty()) return usage_error(print, "bids: -o is for several runs of a subject");
-    const std::string problem = check_reference_word(c.options.reference);
-    if (!problem.empty()) return usage_error(print, problem);
-    out = to_command(c, false, false);
-    out.kind = Command::Bids;
-    out.bids = c.bids;
-    out.bids.run = out.options;
-    out.bids.command_line = joined_command_line(argc, argv);
-    return -1;
-  }
-  const std::string problem = check_parsed(app, c, apply->parsed());
-  if (!problem.empty()) return usage_error(print, problem);
-  out = to_command(c, apply->parsed(), false);
-  return -1;
+  finish_options(r, app, *apply, *follow, *bids, out);
+  out.bids.command_line = joined_command_line(argc, argv);
+  const std::string problem = check_parsed(out);
+  if (!problem.empty()) return usage_error(problem, command_of(*apply, *follow, *bids));
+  return {};
 }
 
 }  // namespace realign

@@ -1,24 +1,29 @@
-// realign: parses the command line, sets up MPI, logging and signals, and runs.
+// realign: the command line parsed and completed once, then MPI, logging and signals, then
+// the command it names.
+#include <omp.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "realign/app/cli.hpp"
-#include "realign/app/distribute.hpp"
-#include "realign/app/follow.hpp"
-#include "realign/app/mpi_start.hpp"
-#include "realign/app/output_set.hpp"
-#include "realign/app/pipeline.hpp"
-#include "realign/app/progress.hpp"
-#include "realign/app/subject.hpp"
-#include "realign/app/threads.hpp"
+#include "realign/app/follow/follow.hpp"
+#include "realign/app/platform/distribute.hpp"
+#include "realign/app/platform/mpi_start.hpp"
+#include "realign/app/platform/output_set.hpp"
+#include "realign/app/platform/progress.hpp"
+#include "realign/app/platform/threads.hpp"
+#include "realign/app/run/pipeline.hpp"
+#include "realign/app/run/subject.hpp"
 #include "realign/core/metrics.hpp"
 
 namespace {
+
+using realign::Command;
 
 void print_summary(const realign::RunResult& run, double fd_radius) {
   const realign::MotionRecord& r = run.record;
@@ -40,45 +45,49 @@ void print_summary(const realign::RunResult& run, double fd_radius) {
   for (const auto& o : run.outputs) spdlog::info("wrote {}", o);
 }
 
-void configure_logging(const realign::Command& cmd, int rank) {
+// Rank 0 says what happens; every other rank speaks only of its own failure.
+void configure_logging(const realign::Options& opt, int rank) {
   auto logger = spdlog::stderr_color_mt("realign");
   logger->set_pattern("realign: %^%l%$: %v");
   spdlog::set_default_logger(logger);
-  spdlog::set_level(cmd.quiet     ? spdlog::level::warn
-                    : cmd.verbose ? spdlog::level::debug
+  spdlog::set_level(rank != 0     ? spdlog::level::err
+                    : opt.quiet   ? spdlog::level::warn
+                    : opt.verbose ? spdlog::level::debug
                                   : spdlog::level::info);
-  if (rank != 0 && !cmd.verbose) spdlog::set_level(spdlog::level::err);
   realign::Progress::configure(rank == 0);
 }
 
-// The default thread count is what this rank may really use; the log says why.
-void set_thread_count(realign::Command& cmd, const std::string& wait_policy, int rank) {
-  const realign::ThreadChoice c =
-      realign::choose_threads(realign::read_cpu_sources({}, std::getenv), cmd.options.threads);
-  cmd.options.threads = c.threads;
-  if (rank == 0)
-    spdlog::debug("threads: {} ({}); OpenMP wait policy {}", c.threads, c.reason, wait_policy);
-}
-
-int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
-  try {
-    if (cmd.kind == realign::Command::Follow) return realign::run_follow(cmd.follow);
-    if (cmd.kind == realign::Command::Bids) return realign::run_bids(cmd.bids);
-    if (cmd.kind == realign::Command::Subject) {
-      const auto runs = realign::run_subject(cmd.subject);
+int run_command(const realign::Options& opt, const realign::MpiSession& mpi) {
+  switch (opt.command) {
+    case Command::Follow:
+      return realign::run_follow(opt.run, opt.follow);
+    case Command::Bids:
+      return realign::run_bids(opt.run, opt.bids);
+    case Command::Subject: {
+      const realign::SubjectJob job = realign::subject_job(opt.paths, opt.outdir, opt.run.report);
+      const auto runs = realign::run_subject(opt.run, job);
       for (std::size_t k = 0; mpi.rank() == 0 && k < runs.size(); ++k) {
         spdlog::info("run {}: {}", k + 1, runs[k].record.input_name);
-        print_summary(runs[k], cmd.options.fd_radius_mm);
+        print_summary(runs[k], opt.run.fd_radius_mm);
       }
-      if (mpi.rank() == 0 && !cmd.subject.report.empty())
-        spdlog::info("wrote {}", cmd.subject.report);
+      if (!job.report.empty()) spdlog::info("wrote {}", job.report);
       return 0;
     }
-    const bool applying = cmd.kind == realign::Command::Apply;
-    const realign::RunResult r =
-        applying ? realign::run_apply(cmd.options) : realign::run_realign(cmd.options);
-    if (mpi.rank() == 0) print_summary(r, cmd.options.fd_radius_mm);
-    return 0;
+    case Command::Apply:
+    case Command::Run: {
+      const realign::RunOptions run = realign::run_options(opt.run, opt.files());
+      const realign::RunResult r =
+          opt.command == Command::Apply ? realign::run_apply(run) : realign::run_realign(run);
+      if (mpi.rank() == 0) print_summary(r, opt.run.fd_radius_mm);
+      return 0;
+    }
+  }
+  return 0;
+}
+
+int run(const realign::Options& opt, const realign::MpiSession& mpi) {
+  try {
+    return run_command(opt, mpi);
   } catch (const realign::RunError& e) {
     realign::silence_signal_messages();
     if (mpi.rank() == 0) spdlog::error("{}", e.what());
@@ -96,19 +105,29 @@ int run(const realign::Command& cmd, const realign::MpiSession& mpi) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // First of all: may re-execute the program, which must happen before MPI starts.
-  const std::string wait_policy = realign::make_openmp_wait_passive(argv);
+  realign::Options opt;
+  const realign::ParseOutcome parsed = realign::parse_command_line(argc, argv, opt);
+  std::string wait_policy;
+  if (parsed.status < 0) {
+    realign::complete_options(opt, realign::read_cpu_sources({}, std::getenv),
+                              isatty(STDOUT_FILENO) != 0);
+    // May re-execute the program, which must happen before MPI starts.
+    wait_policy = realign::make_openmp_wait_passive(argv, opt.run.threads);
+  }
   const realign::MpiStart start = realign::decide_mpi_start(std::getenv);
   realign::MpiSession mpi(&argc, &argv, start);
+  if (parsed.status >= 0) {
+    if (mpi.rank() == 0) {
+      std::fputs(parsed.stdout_text.c_str(), stdout);
+      std::fputs(parsed.stderr_text.c_str(), stderr);
+    }
+    return parsed.status;
+  }
   realign::install_signal_handlers(mpi.rank() == 0);
-  realign::Command cmd;
-  const int status = realign::parse_command_line(argc, argv, mpi.rank() == 0, cmd);
-  if (status >= 0) return status;
-  configure_logging(cmd, mpi.rank());
-  set_thread_count(cmd, wait_policy, mpi.rank());
-  if (mpi.rank() == 0) spdlog::debug("MPI: {}", start.note);
-  cmd.follow.run.threads = cmd.options.threads;
-  cmd.bids.run.threads = cmd.options.threads;
-  cmd.follow.live = isatty(STDOUT_FILENO) != 0;
-  return run(cmd, mpi);
+  configure_logging(opt, mpi.rank());
+  omp_set_num_threads(opt.run.threads);
+  spdlog::debug("threads: {} ({}); OpenMP wait policy {}", opt.run.threads, opt.threads_reason,
+                wait_policy);
+  spdlog::debug("MPI: {}", start.note);
+  return run(opt, mpi);
 }

@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "cpu_features.hpp"
 #include "realign/core/nearest.hpp"
+#include "simd/cpu_features.hpp"
 
 #if defined(__SSE2__)
 #include <immintrin.h>

@@ -5,12 +5,12 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "mapped_batch.hpp"
 #include "realign/core/nearest.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
-#include "spline_batch.hpp"
-#include "spline_sse.hpp"
+#include "simd/mapped_batch.hpp"
+#include "simd/spline_batch.hpp"
+#include "simd/spline_sse.hpp"
 
 namespace realign {
 

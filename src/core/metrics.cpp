@@ -153,6 +153,13 @@ MotionExtent motion_extent(const std::vector<RigidParams>& rp) {
   return e;
 }
 
+bool mostly_moving(const std::vector<double>& fd, double threshold_mm) {
+  if (fd.size() < 2) return false;
+  const auto over =
+      std::count_if(fd.begin() + 1, fd.end(), [&](double v) { return v > threshold_mm; });
+  return 2 * static_cast<std::size_t>(over) > fd.size() - 1;
+}
+
 double max_sphere_displacement(const Mat4& a, const Vec3& centre_mm, double radius_mm) {
   const Eigen::Matrix3d b = a.topLeftCorner<3, 3>() - Eigen::Matrix3d::Identity();
   const Vec3 d = b * centre_mm + a.topRightCorner<3, 1>();

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "mapped_batch.hpp"
 #include "realign/core/sampling.hpp"
-#include "spline_batch.hpp"
+#include "simd/mapped_batch.hpp"
+#include "simd/spline_batch.hpp"
 
 namespace realign {
 

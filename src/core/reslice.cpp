@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "realign/core/bspline.hpp"
-#include "reslice_quartic.hpp"
+#include "simd/reslice_quartic.hpp"
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -131,7 +131,7 @@ void reslice_rows(const PaddedCoefficients& c, const Mat4& m, const RowIntervals
 #if defined(__SSE2__)
 // Degree 4, the default: the SSE2 baseline here and AVX2+FMA (reslice_quartic_avx2.cpp),
 // chosen at run time so one binary suits every x86-64 node.
-#include "reslice_quartic.inc"
+#include "simd/reslice_quartic.inc"
 
 std::atomic<bool> g_allow_avx2{true};
 

@@ -342,6 +342,20 @@ std::vector<char> pack_header(const NiftiInfo& info) {
   return out;
 }
 
+NiftiInfo float32_frames_info(const NiftiInfo& like, int frames) {
+  NiftiInfo f = like;
+  f.frames = frames;
+  f.datatype = DT_FLOAT32;
+  f.bytes_per_voxel = 4;
+  f.vox_offset = 0;
+  f.data_bytes = like.grid.voxels() * 4 * static_cast<std::uint64_t>(frames);
+  f.stored_bytes = f.data_bytes;
+  f.swapped = f.gzip = f.scaled = false;
+  f.slope = 1.0f;
+  f.inter = 0.0f;
+  return f;
+}
+
 NiftiInfo with_repetition_time(const NiftiInfo& info, double tr_s) {
   nifti_1_header h;
   std::memcpy(&h, info.header.raw.get(), sizeof(h));

@@ -202,12 +202,15 @@ class Html {
 std::string plausibility(const MotionRecord& r) {
   const MotionExtent e = motion_extent(r.rp);
   if (!e.implausible()) {
-    return fmt::format("yes (within {:.6g} mm and {:.6g}\u00b0 of frame 1)",
-                       kImplausibleTranslationMm, kImplausibleRotationDeg);
+    return fmt::format(
+        "yes (every frame's translation within {:.6g} mm and rotation within {:.6g}\u00b0 of "
+        "frame 1)",
+        kImplausibleTranslationMm, kImplausibleRotationDeg);
   }
   return fmt::format(
-      "NO: {:.3f} mm (frame {}), {:.3f}\u00b0 (frame {}) from frame 1, beyond {:.6g} mm or "
-      "{:.6g}\u00b0: check the estimate and the data",
+      "NO: a translation of {:.3f} mm (its length; frame {}), a rotation of {:.3f}\u00b0 (its "
+      "angle; frame {}) from frame 1, beyond {:.6g} mm or {:.6g}\u00b0: check the estimate and "
+      "the data",
       e.translation_mm, e.translation_frame + 1, e.rotation_deg, e.rotation_frame + 1,
       kImplausibleTranslationMm, kImplausibleRotationDeg);
 }
@@ -238,12 +241,16 @@ void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
   const std::size_t frames = r.rp.size();
   const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
   h.row("n-over", fmt::format("Frames with FD > {:.6g} mm", r.fd_threshold_mm),
-        fmt::format("{} ({:.1f}% of frames)", s.over.size(), pct), !s.over.empty());
+        fmt::format("{} ({:.1f}% of frames){}", s.over.size(), pct,
+                    mostly_moving(r.fd, r.fd_threshold_mm)
+                        ? ": most of the run moved, check it before use"
+                        : ""),
+        !s.over.empty());
   h.row("over", "Those frames", frame_list(s.over), !s.over.empty());
-  h.row("max-trans", "Maximum |translation|",
+  h.row("max-trans", "Maximum |translation| (along one axis)",
         fmt::format("{:.3f} mm ({}, frame {})", s.max_trans, axis[s.max_trans_axis],
                     s.max_trans_frame + 1));
-  h.row("max-rot", "Maximum |rotation|",
+  h.row("max-rot", "Maximum |rotation| (about one axis)",
         fmt::format("{:.3f}\u00b0 ({}, frame {})", s.max_rot_deg, rot[s.max_rot_axis],
                     s.max_rot_frame + 1));
   h.row("max-disp",
@@ -259,7 +266,8 @@ void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
   h.row("nonsteady", "Non-steady-state frames",
         r.nonsteady == 0
             ? "none"
-            : fmt::format("1-{} ({}): brighter, kept out of the reference", r.nonsteady,
+            : fmt::format("{} ({}): brighter, kept out of a mean reference",
+                          r.nonsteady == 1 ? std::string("1") : fmt::format("1-{}", r.nonsteady),
                           r.nonsteady_given ? "--dummy-scans" : "detected"),
         r.nonsteady > 0);
   h.row("plausible", "Motion a head can make", plausibility(r), motion_extent(r.rp).implausible());

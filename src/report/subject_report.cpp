@@ -92,16 +92,18 @@ void write_subject_report(const std::string& path, const std::vector<SubjectRun>
   for (const SubjectRun& run : runs)
     if (!run.motion) throw std::invalid_argument("write_subject_report: a run without motion");
   const std::string first = runs.empty() ? std::string() : runs.front().motion->input_name;
+  const std::string runs_word =
+      fmt::format("{} {}", runs.size(), runs.size() == 1 ? "run" : "runs");
   std::string h = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-      "<title>realign QC: {} runs from {}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n"
-      "<h1>Motion correction QC: {} runs of one subject</h1>\n"
+      "<title>realign QC: {} from {}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n"
+      "<h1>Motion correction QC: {} of one subject</h1>\n"
       "<p class=\"note\">Every run is realigned to the reference of the first run, {}; the "
       "parameters of every run are relative to frame 1 of {} (SPM's convention for several "
       "sessions), in world (RAS) millimetres and degrees, so a later run's traces start at its "
       "offset from the first run. FD compares each frame with the previous frame of the same "
       "run. Each run's name links to its own report.</p>\n<h2>Runs</h2>\n",
-      runs.size(), xml_escape(first), kStyle, runs.size(),
+      runs_word, xml_escape(first), kStyle, runs_word,
       runs.empty() ? std::string() : xml_escape(runs.front().motion->reference), xml_escape(first));
   runs_table(h, runs);
   for (std::size_t k = 0; k < runs.size(); ++k) {

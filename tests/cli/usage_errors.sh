@@ -14,7 +14,8 @@ mkdir -p "$OUT"
 failures=0
 problem() { log "  FAIL: $*"; failures=$((failures + 1)); }
 
-# usage NAME "EXPECTED TEXT"... -- ARGS...: a usage error whose first line holds every text.
+# usage NAME "EXPECTED TEXT"... -- ARGS...: a usage error whose first line holds every text
+# and whose second points to the help of the command used (POINTER, default realign --help).
 usage() {
   local name=$1; shift
   local wants=()
@@ -33,7 +34,10 @@ usage() {
   for w in "${wants[@]}"; do
     [[ $first == *"$w"* ]] || problem "$name: '$first' lacks '$w'"
   done
-  [[ $second == *"realign --help"* ]] || problem "$name: no pointer to --help: '$second'"
+  local command=realign
+  case ${1:-} in apply | follow | bids) command="realign $1" ;; esac
+  [[ $second == "Run '$command --help' for the options and what they accept." ]] ||
+    problem "$name: no pointer to $command --help: '$second'"
   [[ -z $(find "$OUT" -mindepth 1) ]] || problem "$name: wrote $(ls "$OUT")"
   [[ $failures -eq $before ]] && log "ok   $name: $first"
 }
@@ -52,6 +56,17 @@ usage "option without value" "--fwhm: needs a value" -- "$IN" "$OUT/r.nii" --fwh
 usage "unknown option" "unknown option" "--bogus" -- --bogus "$IN" "$OUT/r.nii"
 usage "typo in --ref" "--ref" "'meen'" "mean, first, middle, median" -- --ref meen "$IN" "$OUT/r.nii"
 usage "apply without --xfm" "apply: --xfm is required" -- apply "$IN" "$OUT/r.nii"
+usage "typo of an option" "unknown option --fhwm; did you mean --fwhm?" -- --fhwm 4 "$IN" "$OUT/r.nii"
+usage "typo in a subcommand" "bids: unknown option --partcipant-label" \
+  "did you mean --participant-label?" -- bids "$WORK" "$OUT" --partcipant-label 01
+usage "extra word after bids" "bids: analysis level 'anything'" "participant" -- \
+  bids "$WORK" "$OUT" anything
+usage "group level" "bids: analysis level 'group'" -- bids "$WORK" "$OUT" group
+usage "bids without OUT_DIR" "bids: missing BIDS_DIR and OUT_DIR" -- bids
+usage "a run's option follow does not take" "follow: --split is not used by follow" -- \
+  follow "$WORK" --split points
+usage "follow's reference" "--ref: 'mean' is not a file, nor first" -- follow "$WORK" --ref mean
+usage "follow without a source" "follow: missing SOURCE" -- follow
 
 # A run, then `apply` refusing what it would ignore.
 "$REALIGN" -q --ref middle "$IN" "$OUT/R.NII.GZ" 2>"$WORK/err" || problem "--ref middle run failed: $(cat "$WORK/err")"

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "../../src/core/spline_batch.hpp"
-#include "../../src/core/spline_sse.hpp"
+#include "../../src/core/simd/spline_batch.hpp"
+#include "../../src/core/simd/spline_sse.hpp"
 #include "realign/core/bspline.hpp"
 
 namespace {

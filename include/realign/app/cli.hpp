@@ -1,28 +1,22 @@
-// The command line: CLI11 fills one Command (the run's Options and how to log); the
-// library never parses strings.
+// The command line: CLI11 fills one Options (options.hpp); the library never parses strings.
 #pragma once
 
 #include <string>
 
-#include "realign/app/bids_app.hpp"
-#include "realign/app/follow.hpp"
 #include "realign/app/options.hpp"
-#include "realign/app/subject.hpp"
 
 namespace realign {
 
-struct Command {
-  enum Kind { Run, Apply, Follow, Bids, Subject } kind = Run;
-  Options options;
-  SubjectJob subject;    // `-o OUTDIR`: the runs of one subject
-  FollowOptions follow;  // `follow`: its own settings; follow.run is `options`
-  BidsOptions bids;      // `bids`: its own settings; bids.run is `options`
-  bool quiet = false, verbose = false;
+// What parsing decided. `status` -1: run the command in `out`; otherwise the program ends
+// with that status (0 for --help and --version, 2 for a usage error) after printing
+// `stdout_text` and `stderr_text`, which only rank 0 does.
+struct ParseOutcome {
+  int status = -1;
+  std::string stdout_text, stderr_text;
 };
 
-// Parses argv. Returns the exit status when the command line ends the program (--help,
-// --version, a usage error: printed when `print`), or -1 with `out` filled.
-int parse_command_line(int argc, char** argv, bool print, Command& out);
+// Parses argv into `out`, printing nothing.
+ParseOutcome parse_command_line(int argc, char** argv, Options& out);
 
 // The second line of `realign --version`: compiler, build type, -march=native or not,
 // OpenMP and Open MPI versions, for batch logs.

@@ -1,51 +1,49 @@
-// Everything a realign run is told, filled by the command line; the library never parses
-// strings.
+// Everything one command line tells realign: the command, the settings every run of it
+// shares, and the part of the command that differs (its files, follow's source, bids'
+// dataset). Filled by the command line (cli.hpp), then completed once (complete_options:
+// the thread count, a command's own defaults) before the wait policy is decided, MPI starts
+// or any command runs; every command reads this one record and nothing copies it.
 #pragma once
 
 #include <string>
+#include <vector>
 
-#include "realign/core/estimate.hpp"
-#include "realign/io/nifti_io.hpp"
+#include "realign/app/bids/bids_app.hpp"
+#include "realign/app/follow/follow_options.hpp"
+#include "realign/app/platform/threads.hpp"
+#include "realign/app/run/run_options.hpp"
 
 namespace realign {
 
-enum class Split { Frames, Points };
-
-// How the outputs are named from `output`: from its stem (out_mean.nii.gz, out_rp.txt, ...),
-// or, for `realign bids`, BIDS-Derivatives names from <entities>_desc-preproc_bold.nii.gz.
-enum class OutputNaming { Stem, Bids };
+enum class Command {
+  Run,      // realign INPUT OUTPUT
+  Subject,  // realign RUN1 RUN2 ... -o OUTDIR
+  Apply,    // realign apply --xfm XFM INPUT OUTPUT
+  Follow,   // realign follow SOURCE [OUTPUT]
+  Bids,     // realign bids BIDS_DIR OUT_DIR [participant]
+};
 
 struct Options {
-  std::string input;
-  std::string output;
-  // "mean" (two passes), "first", "middle", "median", a 1-based frame number, or a path to a
-  // 3D NIfTI.
-  std::string reference = "mean";
-  EstimateOptions estimate;
-  int reslice_degree = 4;
-  bool reslice = true;
-  bool mask = true;
-  OutputType datatype = OutputType::Float32;
-  double fd_radius_mm = 50.0;
-  double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
-  bool report = true;            // write <stem>_report.html
-  Split split = Split::Frames;
-  int threads = 0;  // 0: the detected count (threads.hpp), the default
-  // Refuse inputs whose estimated peak memory on rank 0's node is above this; 0: what the
-  // machine (or the job's cgroup, or ulimit -v) has available.
-  double max_memory_mb = 0.0;
-  // `realign apply`: reslice with these saved transforms (an _xfm.txt) instead of
-  // estimating.
-  std::string apply_xfm;
-  bool write_par = false;  // also <stem>.par in FSL MCFLIRT's column order
-  // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
-  int dummy_scans = -1;
-  // Refuse to replace outputs that exist (the default replaces them, with a warning).
-  bool no_clobber = false;
-  OutputNaming naming = OutputNaming::Stem;
-  // > 0: the TR (s) the outputs carry instead of the header's pixdim[4] (`realign bids`
-  // takes it from the run's sidecar, RepetitionTime); 0 keeps the header's.
-  double repetition_time_s = 0.0;
+  Command command = Command::Run;
+  RunSettings run;  // every run of the command (apply reads its reslicing part)
+  // Run and Apply: INPUT OUTPUT; Subject: the runs, the first run first.
+  std::vector<std::string> paths;
+  std::string outdir;     // Subject: -o OUTDIR
+  std::string apply_xfm;  // Apply: the transforms of an earlier run
+  FollowOptions follow;
+  BidsOptions bids;
+  bool quiet = false, verbose = false;
+  bool reference_given = false;  // --ref was on the command line
+  std::string threads_reason;    // why run.threads is what it is, for the log
+
+  // Run and Apply: the one run's files.
+  RunFiles files() const;
 };
+
+// What the command line leaves to the machine and to the command: the thread count
+// (choose_threads: --threads, OMP_NUM_THREADS, the affinity mask, cgroup quota and
+// SLURM_CPUS_PER_TASK, for every command alike), follow's reference when --ref is not
+// given (its first volume), and whether follow draws a live view (stdout a terminal).
+void complete_options(Options& opt, const CpuSources& cpus, bool stdout_is_terminal);
 
 }  // namespace realign

@@ -61,6 +61,10 @@ struct MotionExtent {
 };
 MotionExtent motion_extent(const std::vector<RigidParams>& rp);
 
+// Whether most of a run moved: FD above the threshold at more than half of the frames after
+// the first (FD is undefined there). Such a run is motion more than data.
+bool mostly_moving(const std::vector<double>& fd, double threshold_mm);
+
 // DVARS (Power 2012): for frame n > 0, sqrt of the mean over mask voxels of
 // (x_n - x_{n-1})^2. Frames are contiguous, `voxels` values each. An empty mask means every
 // voxel; otherwise it must have `voxels` entries (nonzero = inside). Voxels that are NaN in

@@ -82,6 +82,10 @@ std::vector<char> pack_header(const NiftiInfo& info);
 // The same header with a TR of tr_s seconds: pixdim[4] in the header's time unit (seconds
 // when it names none), so the outputs that copy the header carry it.
 NiftiInfo with_repetition_time(const NiftiInfo& info, double tr_s);
+// `frames` frames of like's grid stored as float32 in this machine's byte order from byte
+// 0, unscaled, with like's header otherwise: frames realign decoded and kept in a file of
+// its own (`realign follow` keeps the volumes it saw so).
+NiftiInfo float32_frames_info(const NiftiInfo& like, int frames);
 NiftiInfo unpack_header(const std::string& name, const std::vector<char>& packed);
 
 // Whether bytes start like a gzip stream.

@@ -1,0 +1,161 @@
+#include "realign/app/run/subject.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+#include "realign/app/platform/distribute.hpp"
+#include "realign/app/run/output_paths.hpp"
+#include "realign/io/nifti_header.hpp"
+#include "realign/report/subject_report.hpp"
+
+namespace realign {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
+
+RunFiles run_files(const SubjectJob& job, std::size_t k) {
+  RunFiles files;
+  files.input = job.inputs[k];
+  files.output = job.outputs[k];
+  files.naming = job.naming;
+  if (k < job.repetition_times_s.size()) files.repetition_time_s = job.repetition_times_s[k];
+  return files;
+}
+
+std::string grid_words(const Grid& g) {
+  const Vec3 v = g.voxel_size_mm();
+  return fmt::format("{}x{}x{} voxels of {:.4g}x{:.4g}x{:.4g} mm", g.dim[0], g.dim[1], g.dim[2],
+                     v[0], v[1], v[2]);
+}
+
+// Rank 0: every input readable, 4D and on the first run's grid.
+void check_inputs(const SubjectJob& job) {
+  NiftiInfo first;
+  for (std::size_t k = 0; k < job.inputs.size(); ++k) {
+    const NiftiInfo info = read_nifti_header(job.inputs[k]);
+    if (info.frames < 2)
+      throw InputError(job.inputs[k], "is a 3D image or has one frame; realign needs a 4D series");
+    if (k == 0) {
+      first = info;
+      continue;
+    }
+    if (info.grid.dim != first.grid.dim ||
+        (info.grid.voxel_size_mm() - first.grid.voxel_size_mm()).cwiseAbs().maxCoeff() > 1e-4)
+      throw InputError(job.inputs[k], "is on another grid (" + grid_words(info.grid) + ") than " +
+                                          file_name(job.inputs[0]) + " (" + grid_words(first.grid) +
+                                          "); the runs of a subject must share one grid");
+    if (!info.grid.same_as(first.grid, 1e-3))
+      throw InputError(job.inputs[k], "has another voxel-to-world matrix than " +
+                                          file_name(job.inputs[0]) +
+                                          "; realign puts runs in one space only when their "
+                                          "headers place them alike (realign them one by one)");
+  }
+}
+
+// Rank 0: no two runs write the same file, none overwrites an input, and with
+// --no-clobber none exists.
+void check_outputs(const RunSettings& settings, const SubjectJob& job) {
+  std::set<std::string> seen;
+  std::vector<std::string> all;
+  for (std::size_t k = 0; k < job.inputs.size(); ++k)
+    for (const std::string& out : written_by(output_paths(job.outputs[k], job.naming),
+                                             run_options(settings, run_files(job, k))))
+      all.push_back(out);
+  if (!job.report.empty()) all.push_back(job.report);
+  std::error_code ec;
+  for (const std::string& out : all) {
+    const std::string key = fs::weakly_canonical(out, ec).string();
+    if (!seen.insert(key).second)
+      throw OutputError(out,
+                        "two runs of the subject would write this file; give the runs "
+                        "different file names");
+    for (const std::string& in : job.inputs)
+      if (fs::exists(in, ec) && fs::exists(out, ec) && fs::equivalent(in, out, ec))
+        throw OutputError(out, "output would overwrite the input");
+    if (settings.no_clobber && fs::exists(out, ec))
+      throw OutputError(out, "output exists; --no-clobber keeps it");
+  }
+}
+
+// Collective: rank 0 refuses the job before any run starts.
+void check_subject(const RunSettings& settings, const SubjectJob& job) {
+  if (job.inputs.empty() || job.inputs.size() != job.outputs.size())
+    throw std::invalid_argument("run_subject: one output per input, at least one run");
+  std::string error;
+  int status = kExitOk;
+  if (mpi_rank() == 0) {
+    try {
+      check_inputs(job);
+      check_outputs(settings, job);
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = exit_status_of(e);
+    }
+  }
+  error = broadcast_status(error, &status);
+  if (!error.empty()) throw RunError(error, status);
+}
+
+// Rank 0: the subject report, then every output of every run into place.
+void finish(const RunSettings& settings, const SubjectJob& job,
+            const std::vector<RunResult>& results, OutputSet& outs) {
+  try {
+    if (!job.report.empty()) {
+      std::vector<SubjectRun> runs;
+      for (std::size_t k = 0; k < results.size(); ++k) {
+        const std::string report = output_paths(job.outputs[k], job.naming).report;
+        const fs::path dir = fs::path(job.report).parent_path();
+        runs.push_back({&results[k].record,
+                        settings.report ? fs::relative(report, dir.empty() ? "." : dir).string()
+                                        : std::string()});
+      }
+      write_subject_report(outs.temp_for(job.report), runs);
+    }
+    outs.commit();
+  } catch (const std::exception& e) {
+    const std::string message = outs.with_final_names(e.what());
+    outs.discard();
+    throw RunError(message, exit_status_of(e));
+  }
+}
+
+}  // namespace
+
+SubjectJob subject_job(const std::vector<std::string>& inputs, const std::string& outdir,
+                       bool report) {
+  SubjectJob job;
+  job.inputs = inputs;
+  for (const std::string& in : inputs)
+    job.outputs.push_back((fs::path(outdir) / file_name(in)).string());
+  if (report) job.report = (fs::path(outdir) / "subject_report.html").string();
+  return job;
+}
+
+std::vector<RunResult> run_subject(const RunSettings& settings, const SubjectJob& job) {
+  check_subject(settings, job);
+  auto outs = mpi_rank() == 0 ? std::make_unique<OutputSet>() : nullptr;
+  CommonReference common;
+  std::vector<RunResult> results;
+  for (std::size_t k = 0; k < job.inputs.size(); ++k) {
+    if (mpi_rank() == 0)
+      spdlog::info("run {} of {}: {}", k + 1, job.inputs.size(), file_name(job.inputs[k]));
+    SubjectLink link;
+    link.outputs = outs.get();
+    if (k == 0)
+      link.made = &common;
+    else
+      link.given = &common;
+    results.push_back(run_realign(run_options(settings, run_files(job, k)), link));
+  }
+  if (outs) finish(settings, job, results, *outs);
+  return results;
+}
+
+}  // namespace realign
