@@ -1,6 +1,5 @@
 #include "realign/io/nifti_io.hpp"
 
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <nifti1_io.h>
 #if defined(_OPENMP)
@@ -236,6 +235,20 @@ Volume read_volume(const std::string& path, NiftiHeader* header) {
   return v;
 }
 
+NiftiHeader with_datatype(const NiftiHeader& like, int datatype) {
+  auto* raw = static_cast<nifti_1_header*>(std::malloc(sizeof(nifti_1_header)));
+  if (!raw) throw std::bad_alloc();
+  *raw = hdr(like);
+  raw->datatype = static_cast<short>(datatype);
+  raw->bitpix = static_cast<short>(8 * datatype_bytes(datatype));
+  raw->scl_slope = 1.0f;
+  raw->scl_inter = 0.0f;
+  NiftiHeader h;
+  h.raw = std::shared_ptr<const void>(raw, [](const void* p) { free(const_cast<void*>(p)); });
+  h.datatype = datatype;
+  return h;
+}
+
 NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype) {
   int dims[8] = {frames > 1 ? 4 : 3, grid.dim[0], grid.dim[1], grid.dim[2], frames, 1, 1, 1};
   nifti_1_header* raw = nifti_make_new_header(dims, datatype);
@@ -271,7 +284,7 @@ NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype)
 // ---------------------------------------------------------------------------------------
 // Writing: one header, then frames streamed to the file. A .gz name gets gzip members
 // of its own for each write (header, then each frame, in parts of kGzipPart), compressed
-// by Intel ISA-L: concatenated members are standard gzip that every NIfTI reader accepts,
+// by libdeflate: concatenated members are standard gzip that every NIfTI reader accepts,
 // and frames never wait on a single long zlib stream.
 
 namespace {
@@ -319,9 +332,8 @@ namespace {
 // parts go to the OpenMP threads, and the bytes written do not depend on how many there
 // are. A part is several deflate windows long, so splitting costs almost no size.
 constexpr std::size_t kGzipPart = 256 * 1024;
-// ISA-L's level 1: on decnef_sub-1_run-2's resliced float32 frames (mantissas are noise) it
-// keeps 82.5% of the raw size, as libdeflate's level 1 did (82.4%), in a quarter of its
-// time; levels 2 and 3 are within 0.02% of that size and slower, level 0 keeps 99.8%.
+// libdeflate's level 1: on decnef_sub-1_run-2's resliced float32 frames (mantissas are
+// noise) it keeps 82.4% of the raw size; level 2 keeps 82.6% and takes 1.3 times as long.
 constexpr int kGzipLevel = 1;
 
 // The fuzz target builds this file without OpenMP.
@@ -341,29 +353,23 @@ int thread_index() {
 }
 }  // namespace
 
-// One thread's ISA-L state: the stream and the level's working memory.
+// One thread's compressor. libdeflate, not Intel ISA-L (which inflates the inputs, three
+// times as fast as libdeflate compresses): on this project's AMD EPYC machines ISA-L's
+// level-1 compressor now and then encoded one part of a frame in another, equally valid
+// way when OpenMP threads were preempted (one run in ten under load with OMP_DYNAMIC, a
+// member's Huffman header first), so the same run gave .nii.gz files of different bytes.
+// libdeflate's output is a function of the part's bytes alone.
 struct FrameEncoder::Compressor {
-  isal_zstream stream{};  // zeroed: 2.30's isal_deflate_stateless_init leaves hist_bits unset
-  std::vector<std::uint8_t> level_buf = std::vector<std::uint8_t>(ISAL_DEF_LVL1_DEFAULT);
+  std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> deflate{
+      libdeflate_alloc_compressor(kGzipLevel), libdeflate_free_compressor};
 
-  // `n` bytes as one gzip member; false if ISA-L refused (it should not).
+  // `n` bytes as one gzip member; false if libdeflate refused (it should not).
   bool member(const char* in, std::size_t n, std::vector<char>& out) {
-    isal_deflate_stateless_init(&stream);
-    stream.level = kGzipLevel;
-    stream.level_buf = level_buf.data();
-    stream.level_buf_size = static_cast<std::uint32_t>(level_buf.size());
-    stream.gzip_flag = IGZIP_GZIP;
-    stream.end_of_stream = 1;
-    // Room for the data in stored blocks (5 bytes of header per 64 KiB) and gzip's header
-    // and trailer, which is what ISA-L falls back to when compressing does not shrink it.
-    out.resize(n + 5 * (n / 65535 + 1) + 18);
-    stream.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(in));
-    stream.avail_in = static_cast<std::uint32_t>(n);
-    stream.next_out = reinterpret_cast<std::uint8_t*>(out.data());
-    stream.avail_out = static_cast<std::uint32_t>(out.size());
-    const bool ok = isal_deflate_stateless(&stream) == COMP_OK;
-    out.resize(reinterpret_cast<char*>(stream.next_out) - out.data());
-    return ok;
+    out.resize(libdeflate_gzip_compress_bound(deflate.get(), n));
+    const std::size_t size =
+        deflate ? libdeflate_gzip_compress(deflate.get(), in, n, out.data(), out.size()) : 0;
+    out.resize(size);
+    return size > 0;
   }
 };
 
@@ -390,7 +396,7 @@ const std::vector<char>& FrameEncoder::pack(const void* data, std::size_t size) 
     const std::size_t begin = p * kGzipPart, n = std::min(kGzipPart, size - begin);
     ok = compressors_[thread_index()]->member(in + begin, n, parts_[p]) && ok;
   }
-  if (!ok) throw std::logic_error("ISA-L could not compress a frame");
+  if (!ok) throw std::logic_error("libdeflate could not compress a frame");
   packed_.clear();
   for (long p = 0; p < parts; ++p)
     packed_.insert(packed_.end(), parts_[p].begin(), parts_[p].end());
