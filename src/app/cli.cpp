@@ -208,9 +208,14 @@ void add_reslicing(CLI::App& app, Raw& r) {
       ->group(kOutputs);
 }
 
-void add_outputs(CLI::App& app, Raw& r) {
+void add_outputs(CLI::App& app, Raw& r, bool itk_option) {
   RunSettings& s = r.o.run;
   add_reslicing(app, r);
+  if (itk_option)
+    app.add_flag("--itk-xfm", s.itk_xfm,
+                 "also write the per-frame transforms in ITK's text format (OUT_itk_xfm.txt: the "
+                 "mean's points to each frame's, LPS), for antsApplyTransforms and fMRIPrep")
+        ->group(kOutputs);
   app.add_flag("!--no-reslice", s.reslice, "estimate only: write parameters and reports, no images")
       ->group(kOutputs);
   app.add_flag("--par", s.write_par,
@@ -274,9 +279,17 @@ void add_main(CLI::App& app, Raw& r) {
                  "registered to the first run's reference, parameters relative to frame 1 of "
                  "the first run; OUTDIR/<run's file name> and its outputs per run, and "
                  "OUTDIR/subject_report.html");
+  app.add_option("--other-echoes", r.o.other_echoes,
+                 "E2[,E3...]: the other echoes of a multi-echo run (same grid, as many frames), "
+                 "resliced with INPUT's motion (INPUT is echo 1, estimated once) into "
+                 "OUT_echo-2, OUT_echo-3, ... in the order given")
+      ->allow_extra_args(false)
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(kOutputs);
   add_reference(app, r, kRunReference, "mean");
   add_estimation(app, r);
-  add_outputs(app, r);
+  add_outputs(app, r, true);
   add_running(app, r, true);
 }
 
@@ -329,7 +342,7 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
                    "directory for each resliced volume (rNAME), written before its line")
       ->check(CLI::ExistingDirectory)
       ->group(kOutputs);
-  add_outputs(*follow, r);
+  add_outputs(*follow, r, true);
   follow->add_option("--timeout", f.timeout_s, "end after S seconds without a new volume")
       ->check(number_in(0.0, 1e6));
   follow
@@ -375,9 +388,23 @@ CLI::App* add_bids(CLI::App& app, Raw& r) {
   bids->add_flag("--index-only", b.index_only,
                  "rebuild OUT_DIR/index.html from the run records in OUT_DIR, run nothing "
                  "(after a Slurm array)");
-  add_reference(*bids, r, kRunReference, "mean");
+  bids->add_option("--fmriprep-names", b.fmriprep_names,
+                   "names of the head-motion reference and transforms fMRIPrep --derivatives "
+                   "takes: current (desc-hmc_boldref, from-orig_to-boldref; fMRIPrep 23.2 to "
+                   "25) or next (space-orig_desc-hmc_boldref, from-orig_to-run; its development "
+                   "branch)")
+      ->capture_default_str()
+      ->check(one_of({"current", "next"}));
+  bids->add_flag("--force", b.force,
+                 "redo every run; by default a run whose outputs are complete and were made by "
+                 "this version with the same options is skipped");
+  add_reference(*bids, r,
+                std::string(kRunReference) +
+                    "; sbref: the run's _sbref (echo 1's for multi-echo) when it is on the "
+                    "run's grid",
+                "mean");
   add_estimation(*bids, r);
-  add_outputs(*bids, r);
+  add_outputs(*bids, r, false);
   add_running(*bids, r, true);
   bids->footer(bids_footer());
   return bids;
@@ -598,8 +625,10 @@ std::string check_parsed(const Options& o) {
         return "bids: analysis level '" + o.bids.analysis_level +
                "': realign bids runs at the participant level only (realign bids BIDS_DIR "
                "OUT_DIR [participant])";
-      return check_reference_word(o.run.reference, false);
+      return o.run.reference == "sbref" ? std::string()
+                                        : check_reference_word(o.run.reference, false);
     case Command::Subject:
+      if (!o.other_echoes.empty()) return "--other-echoes: one run at a time (without -o)";
       if (o.paths.empty())
         return "-o " + o.outdir + ": missing the runs: realign [OPTIONS] RUN1 RUN2 ... -o OUTDIR";
       return check_reference_word(o.run.reference, false);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "realign/app/bids/bids_app.hpp"
 #include "realign/app/cli.hpp"
 #include "realign/app/follow/follow.hpp"
 #include "realign/app/platform/distribute.hpp"

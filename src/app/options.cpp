@@ -1,5 +1,7 @@
 #include "realign/app/options.hpp"
 
+#include "realign/io/nifti_io.hpp"
+
 namespace realign {
 
 RunFiles Options::files() const {
@@ -9,6 +11,13 @@ RunFiles Options::files() const {
     f.output = paths[1];
   }
   f.apply_xfm = apply_xfm;
+  const auto [stem, ext] = split_image_path(f.output);
+  for (std::size_t k = 0; k < other_echoes.size(); ++k) {
+    Companion echo;
+    echo.input = other_echoes[k];
+    echo.output = stem + "_echo-" + std::to_string(k + 2) + ext;
+    f.companions.push_back(echo);
+  }
   return f;
 }
 

@@ -153,6 +153,20 @@ MotionExtent motion_extent(const std::vector<RigidParams>& rp) {
   return e;
 }
 
+MotionRecord relative_to_own_run(const MotionRecord& record) {
+  if (record.origin_run.empty() || record.rp.empty()) return record;
+  MotionRecord r = record;
+  const Mat4 first_inv = rigid_matrix(record.rp[0]).inverse();
+  r.rp[0] = RigidParams{};
+  for (std::size_t f = 1; f < r.rp.size(); ++f)
+    r.rp[f] = rigid_params(first_inv * rigid_matrix(record.rp[f]));
+  r.fd = framewise_displacement(r.rp, r.fd_radius_mm);
+  r.offset = record.rp[0];
+  r.offset_from = record.origin_run;
+  r.origin_run.clear();
+  return r;
+}
+
 bool mostly_moving(const std::vector<double>& fd, double threshold_mm) {
   if (fd.size() < 2) return false;
   const auto over =

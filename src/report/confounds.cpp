@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "realign/core/metrics.hpp"
+#include "realign/core/rigid.hpp"
 #include "realign/io/text_io.hpp"
 
 namespace realign {
@@ -230,6 +232,28 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
          "still compare each frame with the previous frame of the same run)"},
         {"Run", r.origin_run},
         {"Frame", 1}};
+  if (!r.offset_from.empty()) {
+    const RigidParams& o = r.offset;
+    j["ParametersRelativeTo"] = {
+        {"Convention",
+         "fMRIPrep's: the parameters of each run are relative to the run's own first frame. "
+         "The runs of the session are still resliced into one space, the first run's; this "
+         "run's first frame sits at OffsetFromFirstRun from the first run's first frame "
+         "(the _desc-rp_motion.txt file keeps SPM's convention for several sessions, "
+         "relative to the first run's first frame)"},
+        {"Run", r.input_name},
+        {"Frame", 1},
+        {"OffsetFromFirstRun",
+         {{"Run", r.offset_from},
+          {"trans_x", json_number(o[0])},
+          {"trans_y", json_number(o[1])},
+          {"trans_z", json_number(o[2])},
+          {"rot_x", json_number(o[3])},
+          {"rot_y", json_number(o[4])},
+          {"rot_z", json_number(o[5])},
+          {"MaxDisplacement_mm", json_number(max_sphere_displacement(
+                                     rigid_matrix(o), r.grid.centre_mm(), r.fd_radius_mm))}}}};
+  }
   j["MotionExpansion"] =
       "24-parameter model (Friston et al. 1996; Satterthwaite et al. 2013) under "
       "fMRIPrep's names: the six parameters, their backward differences (*_derivative1), "

@@ -229,6 +229,20 @@ void run_rows(Html& h, const QcReport& q) {
   h.row("reference", "Reference", r.reference.empty() ? "unknown" : r.reference);
 }
 
+// One of several runs of a session, each relative to its own first frame: where that frame
+// sits relative to the session's first run.
+void offset_row(Html& h, const MotionRecord& r) {
+  if (r.offset_from.empty()) return;
+  const RigidParams& o = r.offset;
+  const double disp = max_sphere_displacement(rigid_matrix(o), r.grid.centre_mm(), r.fd_radius_mm);
+  h.row("offset", "Offset from the session's first run",
+        fmt::format("{:.3f} mm at most within {:.6g} mm of the centre (translation {:.3f}, {:.3f}, "
+                    "{:.3f} mm; rotation {:.3f}, {:.3f}, {:.3f}\u00b0): frame 1 from {}'s frame "
+                    "1, whose space every run is resliced into",
+                    disp, r.fd_radius_mm, o[0], o[1], o[2], o[3] * 180.0 / M_PI,
+                    o[4] * 180.0 / M_PI, o[5] * 180.0 / M_PI, r.offset_from));
+}
+
 void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
   static const char* axis[3] = {"x", "y", "z"};
   static const char* rot[3] = {"pitch", "roll", "yaw"};
@@ -271,12 +285,18 @@ void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
                           r.nonsteady_given ? "--dummy-scans" : "detected"),
         r.nonsteady > 0);
   h.row("plausible", "Motion a head can make", plausibility(r), motion_extent(r.rp).implausible());
+  offset_row(h, r);
 }
 
 void summary_table(Html& h, const QcReport& q, const Summary& s) {
   h.out += "<table class=\"summary\">\n";
   run_rows(h, q);
   motion_rows(h, *q.motion, s);
+  if (q.unseen_brain_fraction >= 0)
+    h.row("unseen", "Brain some frame could not see",
+          fmt::format("{:.1f}% of the brain mask's voxels: 0 in every frame of the series",
+                      100.0 * q.unseen_brain_fraction),
+          q.unseen_brain_fraction > 0.05);
   h.row("version", "realign version", REALIGN_VERSION);
   h.row("created", "Created", q.created.empty() ? utc_now() : q.created);
   h.out += "</table>\n";

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "realign/app/bids/bids_app.hpp"
+#include "realign/app/bids/bids_options.hpp"
 #include "realign/app/follow/follow_options.hpp"
 #include "realign/app/platform/threads.hpp"
 #include "realign/app/run/run_options.hpp"
@@ -30,13 +30,15 @@ struct Options {
   std::vector<std::string> paths;
   std::string outdir;     // Subject: -o OUTDIR
   std::string apply_xfm;  // Apply: the transforms of an earlier run
+  // Run: the other echoes of a multi-echo run, resliced with the first's motion.
+  std::vector<std::string> other_echoes;
   FollowOptions follow;
   BidsOptions bids;
   bool quiet = false, verbose = false;
   bool reference_given = false;  // --ref was on the command line
   std::string threads_reason;    // why run.threads is what it is, for the log
 
-  // Run and Apply: the one run's files.
+  // Run and Apply: the one run's files (the other echoes as its companions, OUT_echo-N).
   RunFiles files() const;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "realign/core/motion_record.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/volume.hpp"
 
@@ -60,6 +61,13 @@ struct MotionExtent {
   }
 };
 MotionExtent motion_extent(const std::vector<RigidParams>& rp);
+
+// A record of one of several runs of a subject (origin_run set: parameters relative to the
+// first frame of the subject's first run, SPM's convention) made relative to the run's own
+// first frame, as fMRIPrep's confounds are: rp re-based (row 0 exactly zero), FD recomputed,
+// the offset kept in `offset` and `offset_from`. The matrices (xfm) are not changed: the
+// runs stay resliced into one space. Any other record is returned as it is.
+MotionRecord relative_to_own_run(const MotionRecord& record);
 
 // Whether most of a run moved: FD above the threshold at more than half of the frames after
 // the first (FD is undefined there). Such a run is motion more than data.

@@ -28,6 +28,11 @@ struct MotionRecord {
   // One of several runs of a subject: the file whose frame 1 every run's parameters are
   // relative to (SPM's convention for several sessions). Empty: the run's own frame 1.
   std::string origin_run;
+  // Relative to its own first frame although one of several runs of a subject (fMRIPrep's
+  // convention; relative_to_own_run): the run origin_run was, and this run's first frame
+  // relative to that run's first frame. Empty: not re-based.
+  std::string offset_from;
+  RigidParams offset{};
   // Per-frame world (RAS mm) matrices: corrected vox2world = xfm[n] * vox2world.
   std::vector<Mat4> xfm;
   std::vector<int> iterations;   // per frame, in the final pass; empty when unknown

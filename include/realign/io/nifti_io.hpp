@@ -63,6 +63,10 @@ Volume read_volume(const std::string& path, NiftiHeader* header = nullptr);
 // codes 1 (scanner), units mm and s.
 NiftiHeader make_header(const Grid& grid, int frames, double tr_s, int datatype);
 
+// `like` (geometry, timing, labels kept) storing its voxels as `datatype`, unscaled: an
+// image derived from a series that is not of its kind (a mask as uint8).
+NiftiHeader with_datatype(const NiftiHeader& like, int datatype);
+
 // How frames are stored in an output file: plain numbers, so rank 0 can tell every rank
 // and each can encode its own frames.
 struct FrameFormat {

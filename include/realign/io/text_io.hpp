@@ -1,4 +1,4 @@
-// Private to the text writers (motion_files.cpp, confounds.cpp, motion_plot.cpp, svg_plot.cpp,
+// Shared by the text writers (motion_files.cpp, confounds.cpp, motion_plot.cpp, svg_plot.cpp,
 // report.cpp): number formatting that ignores the locale, XML escaping, and opening/closing
 // files with errors that name the path (OutputError, so a run that cannot write ends with exit
 // status 3).
@@ -72,6 +72,13 @@ inline std::ofstream open_for_write(const std::string& path) {
 inline void finish_write(std::ofstream& f, const std::string& path) {
   f.close();
   if (f.fail()) throw OutputError(path, std::string("write failed: ") + std::strerror(errno));
+}
+
+// A whole text file at once (a JSON sidecar, say).
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f = open_for_write(path);
+  f << text;
+  finish_write(f, path);
 }
 
 }  // namespace realign::text

@@ -22,6 +22,9 @@ struct QcReport {
   std::vector<float> mean_before;        // mean of the input frames (grid.voxels() values)
   std::vector<float> mean_after;         // mean of the resliced frames; empty when not resliced
   std::string created;                   // date and time shown; empty for the current UTC time
+  // BIDS derivatives: the part of the brain some frame could not see (0 in every frame of
+  // the series); negative: not shown.
+  double unseen_brain_fraction = -1.0;
 };
 
 // Writes the report. Throws OutputError(path, ...) when the file cannot be written and

@@ -254,14 +254,15 @@ std::vector<std::string> applicable_sidecars(const BoldRun& run,
   return out;
 }
 
-SidecarTr read_sidecar_tr(const std::string& root, const BoldRun& run) {
+SidecarNumber read_sidecar_number(const std::string& root, const BoldRun& run,
+                                  const std::string& key) {
   std::vector<std::string> candidates;
   std::error_code ec;
   for (const std::string& level : sidecar_levels(run))
     for (const auto& e : fs::directory_iterator(fs::path(root) / level, ec))
       if (ends_with(e.path().filename().string(), "bold.json"))
         candidates.push_back((fs::path(level) / e.path().filename()).generic_string());
-  SidecarTr out;
+  SidecarNumber out;
   for (const std::string& rel : applicable_sidecars(run, candidates)) {
     const std::string path = (fs::path(root) / rel).string();
     std::ifstream in(path);
@@ -270,25 +271,94 @@ SidecarTr read_sidecar_tr(const std::string& root, const BoldRun& run) {
       out.problem = path + ": not valid JSON; ignored";
       continue;
     }
-    if (!j.contains("RepetitionTime")) continue;
-    const nlohmann::json& tr = j["RepetitionTime"];
-    if (!tr.is_number() || tr.get<double>() <= 0) {
-      out.problem = path + ": RepetitionTime is not a positive number; ignored";
+    if (!j.contains(key)) continue;
+    const nlohmann::json& v = j[key];
+    if (!v.is_number() || v.get<double>() <= 0) {
+      out.problem = path + ": " + key + " is not a positive number; ignored";
       continue;
     }
-    out.tr_s = tr.get<double>();
+    out.value = v.get<double>();
     out.source = path;
   }
   return out;
 }
 
+std::string BoldRun::derivative_prefix() const {
+  std::string out;
+  for (const auto& [key, label] : entities)
+    if (key != "echo") out += (out.empty() ? "" : "_") + key + "-" + label;
+  return out;
+}
+
+std::vector<BoldRun> merge_echoes(std::vector<BoldRun> runs) {
+  // One key per run: its directory and its entities but echo.
+  std::map<std::pair<std::string, std::string>, std::vector<BoldRun>> by_run;
+  std::vector<std::pair<std::string, std::string>> order;
+  for (BoldRun& r : runs) {
+    const auto key = std::make_pair(r.relative_dir, r.derivative_prefix());
+    if (by_run.find(key) == by_run.end()) order.push_back(key);
+    by_run[key].push_back(std::move(r));
+  }
+  std::vector<BoldRun> out;
+  for (const auto& key : order) {
+    std::vector<BoldRun>& echoes = by_run[key];
+    if (echoes.size() == 1) {
+      out.push_back(std::move(echoes.front()));
+      continue;
+    }
+    std::sort(echoes.begin(), echoes.end(), [](const BoldRun& a, const BoldRun& b) {
+      return std::stol("0" + a.entity("echo")) < std::stol("0" + b.entity("echo"));
+    });
+    BoldRun run = echoes.front();
+    run.echoes = std::move(echoes);
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
+void choose_estimation_echo(BoldRun& run) {
+  if (run.echoes.empty()) return;
+  std::vector<BoldRun> echoes = std::move(run.echoes);
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < echoes.size(); ++k)
+    if (echoes[k].echo_time_s > 0 &&
+        (echoes[best].echo_time_s <= 0 || echoes[k].echo_time_s < echoes[best].echo_time_s))
+      best = k;
+  const std::string sbref = run.sbref;
+  run = echoes[best];
+  run.echoes = std::move(echoes);
+  run.sbref = sbref;
+}
+
+std::string find_sbref(const std::string& root, const BoldRun& run) {
+  const BoldRun& first = run.echoes.empty() ? run : run.echoes.front();
+  std::error_code ec;
+  for (const char* ext : {".nii.gz", ".nii"}) {
+    const fs::path p = fs::path(root) / first.relative_dir / (first.prefix() + "_sbref" + ext);
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  return {};
+}
+
+std::string source_uri(const BoldRun& run) {
+  return "bids:raw:" + (fs::path(run.relative_dir) / run.name).generic_string();
+}
+
+std::string derivative_echo_path(const std::string& out_dir, const BoldRun& echo) {
+  return (fs::path(out_dir) / echo.relative_dir / (echo.prefix() + "_desc-preproc_bold.nii.gz"))
+      .string();
+}
+
 std::string derivative_preproc_path(const std::string& out_dir, const BoldRun& run) {
-  return (fs::path(out_dir) / run.relative_dir / (run.prefix() + "_desc-preproc_bold.nii.gz"))
+  return (fs::path(out_dir) / run.relative_dir /
+          (run.derivative_prefix() + "_desc-preproc_bold.nii.gz"))
       .string();
 }
 
 std::string derivative_qc_path(const std::string& out_dir, const BoldRun& run) {
-  return (fs::path(out_dir) / run.relative_dir / (run.prefix() + "_desc-realign_qc.json")).string();
+  return (fs::path(out_dir) / run.relative_dir /
+          (run.derivative_prefix() + "_desc-realign_qc.json"))
+      .string();
 }
 
 }  // namespace realign

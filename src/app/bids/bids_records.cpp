@@ -50,11 +50,12 @@ std::string relative_to(const std::string& path, const std::string& dir) {
 json run_json(const BoldRun& r) {
   json entities = json::array();
   for (const auto& [k, v] : r.entities) entities.push_back({k, v});
-  return {{"path", r.path},
-          {"relative_dir", r.relative_dir},
-          {"name", r.name},
-          {"entities", entities},
-          {"tr", r.sidecar_tr_s}};
+  json echoes = json::array();
+  for (const BoldRun& e : r.echoes) echoes.push_back(run_json(e));
+  return {{"path", r.path},       {"relative_dir", r.relative_dir},
+          {"name", r.name},       {"entities", entities},
+          {"tr", r.sidecar_tr_s}, {"te", r.echo_time_s},
+          {"echoes", echoes},     {"sbref", r.sbref}};
 }
 
 BoldRun run_from(const json& j) {
@@ -65,6 +66,9 @@ BoldRun run_from(const json& j) {
   for (const json& e : j.at("entities"))
     r.entities.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
   r.sidecar_tr_s = j.at("tr").get<double>();
+  r.echo_time_s = j.at("te").get<double>();
+  for (const json& e : j.at("echoes")) r.echoes.push_back(run_from(e));
+  r.sbref = j.at("sbref").get<std::string>();
   return r;
 }
 
@@ -102,18 +106,64 @@ std::string dataset_description(const std::string& source_dir, const std::string
   const fs::path source = fs::absolute(source_dir, ec).lexically_normal();
   json generated = {{"Name", "realign"},
                     {"Version", REALIGN_VERSION},
+                    {"CodeURL", REALIGN_CODE_URL},
                     {"Description", "rigid-body head-motion correction (realign bids)"},
                     {"CommandLine", command_line}};
   json j = {{"Name", "realign: head-motion correction of " + source.filename().string()},
             {"BIDSVersion", kBidsVersion},
             {"DatasetType", "derivative"},
             {"GeneratedBy", json::array({generated})},
-            {"SourceDatasets", json::array({{{"URL", "file://" + source.string()}}})}};
+            {"SourceDatasets", json::array({{{"URL", "file://" + source.string()}}})},
+            // The dataset the sidecars' Sources (bids:raw:...) name.
+            {"DatasetLinks", {{"raw", "file://" + source.string()}}}};
   return j.dump(2) + "\n";
 }
 
+std::string settings_fingerprint(const RunSettings& s, const BidsOptions& opt) {
+  const EstimateOptions& e = s.estimate;
+  json j = {{"reference", s.reference},
+            {"fwhm_mm", e.fwhm_mm},
+            {"sep_mm", e.sep_mm},
+            {"quality", e.quality},
+            {"est_degree", e.degree},
+            {"intensity", static_cast<int>(e.intensity)},
+            {"robust", e.robust},
+            {"max_iter", e.max_iter},
+            {"tol", e.tol},
+            {"dummy_scans", s.dummy_scans},
+            {"reslice", s.reslice},
+            {"reslice_degree", s.reslice_degree},
+            {"mask", s.mask},
+            {"datatype", s.datatype == OutputType::Input ? "input" : "float32"},
+            {"fd_radius_mm", s.fd_radius_mm},
+            {"fd_threshold_mm", s.fd_threshold_mm},
+            {"report", s.report},
+            {"par", s.write_par},
+            {"fmriprep_names", opt.fmriprep_names}};
+  return j.dump();
+}
+
+std::string why_not_complete(const BoldRun& run, const std::string& out_dir,
+                             const std::string& settings, const std::vector<std::string>& group) {
+  const std::string path = derivative_qc_path(out_dir, run);
+  std::ifstream in(path);
+  if (!in) return "no record";
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "its record is not valid JSON";
+  if (j.value("Failed", true)) return "it failed";
+  if (j.value("Version", std::string()) != REALIGN_VERSION)
+    return "made by realign " + j.value("Version", std::string("(unknown)"));
+  if (j.value("Settings", json()) != json::parse(settings)) return "made with other options";
+  if (j.value("Group", json()) != json(group)) return "made with other runs in its space";
+  std::error_code ec;
+  for (const json& o : j.value("Outputs", json::array()))
+    if (!fs::exists(fs::path(out_dir) / o.get<std::string>(), ec))
+      return o.get<std::string>() + " is missing";
+  return {};
+}
+
 std::string outcome_record(const RunOutcome& o, const std::string& out_dir) {
-  json j = {{"Name", o.run.prefix()},
+  json j = {{"Name", o.run.derivative_prefix()},
             {"Source", o.run.path},
             {"Subject", o.run.entity("sub")},
             {"Session", o.run.entity("ses")},
@@ -126,6 +176,12 @@ std::string outcome_record(const RunOutcome& o, const std::string& out_dir) {
   } else {
     j["Motion"] = motion_json(o.motion);
     if (!o.report.empty()) j["Report"] = relative_to(o.report, out_dir);
+    j["Version"] = REALIGN_VERSION;
+    j["Settings"] = json::parse(o.settings);
+    j["Group"] = o.group;
+    json outputs = json::array();
+    for (const std::string& f : o.outputs) outputs.push_back(relative_to(f, out_dir));
+    j["Outputs"] = outputs;
   }
   return j.dump(2) + "\n";
 }

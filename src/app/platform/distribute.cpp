@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "realign/io/errors.hpp"
+
 namespace realign {
 namespace {
 
@@ -114,6 +116,21 @@ std::string broadcast_status(const std::string& error_on_root, int* status) {
   msg.resize(len);
   if (len > 0) MPI_Bcast(msg.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
   return msg;
+}
+
+void on_root(const std::function<void()>& rank0) {
+  std::string error;
+  int status = kExitOk;
+  if (mpi_rank() == 0) {
+    try {
+      rank0();
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = exit_status_of(e);
+    }
+  }
+  error = broadcast_status(error, &status);
+  if (!error.empty()) throw RunError(error, status);
 }
 
 template <typename T>

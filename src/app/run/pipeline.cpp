@@ -45,6 +45,21 @@ RunResult run_stages(const RunOptions& opt, Middle&& middle, const SubjectLink& 
   return result;
 }
 
+// Collective: every companion of the run (another echo) resliced with its transforms into
+// its own output, under outs' temporary names (rank 0), with its sidecar in BIDS.
+void reslice_companions(const RunOptions& opt, const std::vector<Mat4>& xfm, OutputSet* outs) {
+  for (const Companion& c : opt.companions) {
+    const RunPlan plan = share_companion(opt, c, xfm);
+    const LocalFrames local = frames_of(plan, Split::Frames, mpi_size(), mpi_rank());
+    std::unique_ptr<NiftiWriter> writer;
+    if (outs)
+      writer = std::make_unique<NiftiWriter>(outs->temp_for(c.output), plan.input.header,
+                                             local.grid, local.frames, opt.datatype);
+    reslice_and_stream(plan, xfm, local, opt, writer.get());
+    if (outs && opt.bids()) write_companion_sidecar(plan.input.tr_s, c, *outs);
+  }
+}
+
 }  // namespace
 
 void reslice_and_write(const RunPlan& plan, LocalFrames& local, const RunOptions& opt,
@@ -67,8 +82,13 @@ void reslice_and_write(const RunPlan& plan, LocalFrames& local, const RunOptions
       result.record.dvars = std::move(r.dvars);
       result.record.std_dvars = std::move(r.std_dvars);
       images.mean_after = std::move(r.mean_after);
+      images.mean_seen = std::move(r.mean_seen);
       reslice_seconds = r.seconds;
+      reslice_companions(opt, result.record.xfm, outs);
     }
+    // fMRIPrep needs the head-motion reference with its transforms, resliced or not.
+    if (opt.bids() && !plan.applying() && images.mean_seen.empty())
+      images.mean_seen = realigned_mean(result.record.xfm, local, opt, 0);
     if (outs) {
       write_outputs(plan, result.record, images, opt, *outs);
       if (own) own->commit();

@@ -25,17 +25,8 @@ constexpr int kInFlight = 3;
 class FrameReslicer {
  public:
   FrameReslicer(const std::vector<Mat4>& xfm, const LocalFrames& local, const RunOptions& opt)
-      : xfm_(xfm),
-        local_(local),
-        opt_(opt),
-        fill_(opt.datatype == OutputType::Float32 ? std::numeric_limits<float>::quiet_NaN() : 0.0f),
-        work_(local.grid.voxels()) {
-    for (int f = 0; f < local.frames; ++f) {
-      if (f == 0)
-        common_ = visible(0);
-      else
-        common_.intersect(visible(f));
-    }
+      : xfm_(xfm), local_(local), opt_(opt), fill_(fill_value(opt)), work_(local.grid.voxels()) {
+    common_ = seen_by_every_frame(xfm, local.grid);
   }
 
   // Where frame f can see: the voxels it is resliced into and adds to the mean.
@@ -216,9 +207,10 @@ void send_own(const RunPlan& plan, const LocalFrames& local, FrameReslicer& resl
 }
 
 // Each rank gets its block's sums from rank 0 and they are added over ranks, as each rank
-// once summed its own block; then the mean where any frame saw the voxel.
+// once summed its own block; then the mean where any frame saw the voxel (`seen`), and that
+// mean masked as the series is.
 std::vector<float> finish_mean(std::vector<MeanImage>& means, std::size_t nv,
-                               const FrameReslicer& reslicer) {
+                               const FrameReslicer& reslicer, std::vector<float>& seen) {
   const int tag_sum = 1 << 20, tag_count = tag_sum + 1;
   MeanImage mine;
   std::vector<double> counts;
@@ -238,11 +230,31 @@ std::vector<float> finish_mean(std::vector<MeanImage>& means, std::size_t nv,
   allreduce_sum(counts);
   std::copy(counts.begin(), counts.end(), mine.count.begin());
   std::vector<float> mean = mine.result(reslicer.fill());
+  seen = mine.result(0.0f);
   reslicer.mask(mean.data());
   return mean;
 }
 
 }  // namespace
+
+float fill_value(const RunOptions& opt) {
+  return opt.datatype == OutputType::Float32 && !opt.bids()
+             ? std::numeric_limits<float>::quiet_NaN()
+             : 0.0f;
+}
+
+RowIntervals seen_by_every_frame(const std::vector<Mat4>& xfm, const Grid& grid) {
+  RowIntervals common;
+  for (std::size_t f = 0; f < xfm.size(); ++f) {
+    const RowIntervals seen =
+        visible_rows(grid.dim, grid.dim, reference_to_frame_voxels(xfm[f], grid, grid));
+    if (f == 0)
+      common = seen;
+    else
+      common.intersect(seen);
+  }
+  return common;
+}
 
 ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& xfm,
                                   const LocalFrames& local, const RunOptions& opt,
@@ -262,7 +274,7 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
   }
   broadcast(out.dvars);
   broadcast(out.std_dvars);
-  out.mean_after = finish_mean(means, local.grid.voxels(), reslicer);
+  out.mean_after = finish_mean(means, local.grid.voxels(), reslicer, out.mean_seen);
   out.seconds = reslicer.seconds;
   return out;
 }

@@ -124,12 +124,28 @@ void use_given_tr(const RunOptions& opt, RunPlan& plan) {
   plan.input = with_repetition_time(plan.input, opt.repetition_time_s);
 }
 
+// Rank 0: the series resliced with the run's transforms (other echoes) must be on the run's
+// grid with as many frames: refused, naming the file, before any work.
+void check_companions(const RunOptions& opt, const NiftiInfo& input) {
+  for (const Companion& c : opt.companions) {
+    const NiftiInfo info = read_nifti_header(c.input);
+    if (info.grid.dim != input.grid.dim || !info.grid.same_as(input.grid, 1e-3))
+      throw InputError(c.input, "is on another grid than " + opt.input +
+                                    ": the echoes of a run must share one grid");
+    if (info.frames != input.frames)
+      throw InputError(c.input, fmt::format("has {} frames, {} has {}: the echoes of a run must "
+                                            "have as many frames",
+                                            info.frames, opt.input, input.frames));
+  }
+}
+
 // Rank 0: everything that can refuse the run, before any rank commits to work.
 void decide(const RunOptions& opt, int ranks_here, RunPlan& plan) {
-  plan.paths = output_paths(opt.output, opt.naming);
+  plan.paths = output_paths(opt);
   check_output_paths(plan.paths, opt);
   // Sized from the header alone, before the file's bytes are read.
   plan.input = read_nifti_header(opt.input);
+  check_companions(opt, plan.input);
   if (opt.repetition_time_s > 0) use_given_tr(opt, plan);
   check_memory(opt, plan.input, ranks_here);
   open_frames(opt, plan);
@@ -167,6 +183,27 @@ void share_decisions(RunPlan& plan, const RunOptions& opt) {
 
 }  // namespace
 
+RunPlan share_companion(const RunOptions& opt, const Companion& companion,
+                        const std::vector<Mat4>& xfm) {
+  RunOptions own = opt;
+  own.input = companion.input;
+  own.output = companion.output;
+  RunPlan plan;
+  plan.paths.image = companion.output;  // a .nii.gz is inflated beside it
+  on_root([&] {
+    plan.input = read_nifti_header(own.input);
+    if (own.repetition_time_s > 0) use_given_tr(own, plan);
+    open_frames(own, plan);
+  });
+  std::vector<char> header = mpi_rank() == 0 ? pack_header(plan.input) : std::vector<char>{};
+  broadcast(header);
+  if (mpi_rank() != 0) plan.input = unpack_header(own.input, header);
+  plan.given_xfm = xfm;
+  open_frames_everywhere(own, plan);
+  plan.format = frame_format(plan.input.header, own.datatype, own.output);
+  return plan;
+}
+
 RunPlan plan_seen_run(const RunOptions& opt, std::unique_ptr<FrameFile> frames,
                       ReferenceChoice reference, std::string reference_words,
                       std::vector<float> reference_volume, const std::vector<double>& means) {
@@ -191,18 +228,7 @@ RunPlan share_run(const RunOptions& opt, const CommonReference* common) {
   RunPlan plan;
   plan.common = common;
   const int ranks_here = ranks_on_root_node();
-  std::string error;
-  int status = kExitOk;
-  if (mpi_rank() == 0) {
-    try {
-      decide(opt, ranks_here, plan);
-    } catch (const std::exception& e) {
-      error = e.what();
-      status = exit_status_of(e);
-    }
-  }
-  error = broadcast_status(error, &status);
-  if (!error.empty()) throw RunError(error, status);
+  on_root([&] { decide(opt, ranks_here, plan); });
   share_decisions(plan, opt);
   open_frames_everywhere(opt, plan);
   plan.format = frame_format(plan.input.header, opt.datatype, opt.output);

@@ -20,15 +20,6 @@ namespace fs = std::filesystem;
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
 
-RunFiles run_files(const SubjectJob& job, std::size_t k) {
-  RunFiles files;
-  files.input = job.inputs[k];
-  files.output = job.outputs[k];
-  files.naming = job.naming;
-  if (k < job.repetition_times_s.size()) files.repetition_time_s = job.repetition_times_s[k];
-  return files;
-}
-
 std::string grid_words(const Grid& g) {
   const Vec3 v = g.voxel_size_mm();
   return fmt::format("{}x{}x{} voxels of {:.4g}x{:.4g}x{:.4g} mm", g.dim[0], g.dim[1], g.dim[2],
@@ -38,24 +29,25 @@ std::string grid_words(const Grid& g) {
 // Rank 0: every input readable, 4D and on the first run's grid.
 void check_inputs(const SubjectJob& job) {
   NiftiInfo first;
-  for (std::size_t k = 0; k < job.inputs.size(); ++k) {
-    const NiftiInfo info = read_nifti_header(job.inputs[k]);
+  const std::string& first_input = job.runs.front().input;
+  for (std::size_t k = 0; k < job.runs.size(); ++k) {
+    const std::string& input = job.runs[k].input;
+    const NiftiInfo info = read_nifti_header(input);
     if (info.frames < 2)
-      throw InputError(job.inputs[k], "is a 3D image or has one frame; realign needs a 4D series");
+      throw InputError(input, "is a 3D image or has one frame; realign needs a 4D series");
     if (k == 0) {
       first = info;
       continue;
     }
     if (info.grid.dim != first.grid.dim ||
         (info.grid.voxel_size_mm() - first.grid.voxel_size_mm()).cwiseAbs().maxCoeff() > 1e-4)
-      throw InputError(job.inputs[k], "is on another grid (" + grid_words(info.grid) + ") than " +
-                                          file_name(job.inputs[0]) + " (" + grid_words(first.grid) +
-                                          "); the runs of a subject must share one grid");
+      throw InputError(input, "is on another grid (" + grid_words(info.grid) + ") than " +
+                                  file_name(first_input) + " (" + grid_words(first.grid) +
+                                  "); the runs of a subject must share one grid");
     if (!info.grid.same_as(first.grid, 1e-3))
-      throw InputError(job.inputs[k], "has another voxel-to-world matrix than " +
-                                          file_name(job.inputs[0]) +
-                                          "; realign puts runs in one space only when their "
-                                          "headers place them alike (realign them one by one)");
+      throw InputError(input, "has another voxel-to-world matrix than " + file_name(first_input) +
+                                  "; realign puts runs in one space only when their headers "
+                                  "place them alike (realign them one by one)");
   }
 }
 
@@ -64,9 +56,8 @@ void check_inputs(const SubjectJob& job) {
 void check_outputs(const RunSettings& settings, const SubjectJob& job) {
   std::set<std::string> seen;
   std::vector<std::string> all;
-  for (std::size_t k = 0; k < job.inputs.size(); ++k)
-    for (const std::string& out : written_by(output_paths(job.outputs[k], job.naming),
-                                             run_options(settings, run_files(job, k))))
+  for (const RunFiles& run : job.runs)
+    for (const std::string& out : written_by(output_paths(run), run_options(settings, run)))
       all.push_back(out);
   if (!job.report.empty()) all.push_back(job.report);
   std::error_code ec;
@@ -76,8 +67,8 @@ void check_outputs(const RunSettings& settings, const SubjectJob& job) {
       throw OutputError(out,
                         "two runs of the subject would write this file; give the runs "
                         "different file names");
-    for (const std::string& in : job.inputs)
-      if (fs::exists(in, ec) && fs::exists(out, ec) && fs::equivalent(in, out, ec))
+    for (const RunFiles& run : job.runs)
+      if (fs::exists(run.input, ec) && fs::exists(out, ec) && fs::equivalent(run.input, out, ec))
         throw OutputError(out, "output would overwrite the input");
     if (settings.no_clobber && fs::exists(out, ec))
       throw OutputError(out, "output exists; --no-clobber keeps it");
@@ -86,21 +77,11 @@ void check_outputs(const RunSettings& settings, const SubjectJob& job) {
 
 // Collective: rank 0 refuses the job before any run starts.
 void check_subject(const RunSettings& settings, const SubjectJob& job) {
-  if (job.inputs.empty() || job.inputs.size() != job.outputs.size())
-    throw std::invalid_argument("run_subject: one output per input, at least one run");
-  std::string error;
-  int status = kExitOk;
-  if (mpi_rank() == 0) {
-    try {
-      check_inputs(job);
-      check_outputs(settings, job);
-    } catch (const std::exception& e) {
-      error = e.what();
-      status = exit_status_of(e);
-    }
-  }
-  error = broadcast_status(error, &status);
-  if (!error.empty()) throw RunError(error, status);
+  if (job.runs.empty()) throw std::invalid_argument("run_subject: at least one run");
+  on_root([&] {
+    check_inputs(job);
+    check_outputs(settings, job);
+  });
 }
 
 // Rank 0: the subject report, then every output of every run into place.
@@ -110,7 +91,7 @@ void finish(const RunSettings& settings, const SubjectJob& job,
     if (!job.report.empty()) {
       std::vector<SubjectRun> runs;
       for (std::size_t k = 0; k < results.size(); ++k) {
-        const std::string report = output_paths(job.outputs[k], job.naming).report;
+        const std::string report = output_paths(job.runs[k]).report;
         const fs::path dir = fs::path(job.report).parent_path();
         runs.push_back({&results[k].record,
                         settings.report ? fs::relative(report, dir.empty() ? "." : dir).string()
@@ -131,9 +112,12 @@ void finish(const RunSettings& settings, const SubjectJob& job,
 SubjectJob subject_job(const std::vector<std::string>& inputs, const std::string& outdir,
                        bool report) {
   SubjectJob job;
-  job.inputs = inputs;
-  for (const std::string& in : inputs)
-    job.outputs.push_back((fs::path(outdir) / file_name(in)).string());
+  for (const std::string& in : inputs) {
+    RunFiles run;
+    run.input = in;
+    run.output = (fs::path(outdir) / file_name(in)).string();
+    job.runs.push_back(run);
+  }
   if (report) job.report = (fs::path(outdir) / "subject_report.html").string();
   return job;
 }
@@ -143,16 +127,16 @@ std::vector<RunResult> run_subject(const RunSettings& settings, const SubjectJob
   auto outs = mpi_rank() == 0 ? std::make_unique<OutputSet>() : nullptr;
   CommonReference common;
   std::vector<RunResult> results;
-  for (std::size_t k = 0; k < job.inputs.size(); ++k) {
+  for (std::size_t k = 0; k < job.runs.size(); ++k) {
     if (mpi_rank() == 0)
-      spdlog::info("run {} of {}: {}", k + 1, job.inputs.size(), file_name(job.inputs[k]));
+      spdlog::info("run {} of {}: {}", k + 1, job.runs.size(), file_name(job.runs[k].input));
     SubjectLink link;
     link.outputs = outs.get();
     if (k == 0)
       link.made = &common;
     else
       link.given = &common;
-    results.push_back(run_realign(run_options(settings, run_files(job, k)), link));
+    results.push_back(run_realign(run_options(settings, job.runs[k]), link));
   }
   if (outs) finish(settings, job, results, *outs);
   return results;

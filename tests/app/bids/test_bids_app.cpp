@@ -148,6 +148,8 @@ TEST(BidsApp, WritesADerivativeDatasetAndListsTheFailedRun) {
   EXPECT_EQ(desc.at("GeneratedBy").at(0).at("Name"), "realign");
   EXPECT_EQ(desc.at("GeneratedBy").at(0).at("Version"), REALIGN_VERSION);
   EXPECT_EQ(desc.at("GeneratedBy").at(0).at("CommandLine"), "realign bids ds out");
+  EXPECT_FALSE(desc.at("GeneratedBy").at(0).at("CodeURL").get<std::string>().empty());
+  EXPECT_EQ(desc.at("SourceDatasets").at(0).at("URL"), desc.at("DatasetLinks").at("raw"));
 
   const std::vector<std::string> good = {"sub-01/ses-1/func/sub-01_ses-1_task-rest_run-1",
                                          "sub-01/ses-1/func/sub-01_ses-1_task-rest_run-2",
@@ -157,9 +159,12 @@ TEST(BidsApp, WritesADerivativeDatasetAndListsTheFailedRun) {
                                          "sub-02/func/sub-02_task-motor"};
   for (const std::string& g : good)
     for (const char* tail :
-         {"_desc-preproc_bold.nii.gz", "_boldref.nii.gz", "_desc-confounds_timeseries.tsv",
-          "_desc-confounds_timeseries.json", "_desc-hmc_xfm.txt", "_desc-rp_motion.txt",
-          "_desc-realign_report.html", "_desc-realign_qc.json"})
+         {"_desc-preproc_bold.nii.gz", "_desc-preproc_bold.json", "_boldref.nii.gz",
+          "_desc-confounds_timeseries.tsv", "_desc-confounds_timeseries.json",
+          "_desc-realign_xfm.txt", "_from-orig_to-boldref_mode-image_desc-hmc_xfm.txt",
+          "_desc-hmc_boldref.nii.gz", "_desc-hmc_boldref.json", "_desc-brain_mask.nii.gz",
+          "_desc-brain_mask.json", "_desc-rp_motion.txt", "_desc-realign_report.html",
+          "_desc-realign_qc.json"})
       EXPECT_TRUE(fs::exists(out + "/" + g + tail)) << g + tail;
   // The broken run: its record, and nothing else.
   const std::string broken = out + "/sub-02/func/sub-02_task-nback";
@@ -283,9 +288,35 @@ TEST(BidsApp, RunsOfASessionShareOneSpaceAndAMovedSlabGetsItsOwn) {
   EXPECT_LE(d.mean_mm, 0.005);
   EXPECT_GT(max_sphere_displacement(rigid_matrix(rp2[0]), whole.series.grid.centre_mm(), 50.0),
             0.1);  // starts at its offset from run 1, not at zero
+  // The confounds, the report and the index describe each run's motion relative to its own
+  // first frame, as fMRIPrep's: run 2's rows are the whole run's frames 9-16 re-based to
+  // frame 9, its first row zero; the offset from run 1 is in the sidecar.
+  const std::vector<std::string> rows = lines_of(out + "2_desc-confounds_timeseries.tsv");
+  ASSERT_EQ(rows.size(), 9u);
+  const Mat4 first_inv = rigid_matrix(whole2[0]).inverse();
+  std::vector<RigidParams> own, truth_own;
+  for (std::size_t f = 0; f < 8; ++f) {
+    const std::vector<std::string> c = cells(rows[f + 1]);
+    own.push_back({std::stod(c[0]), std::stod(c[1]), std::stod(c[2]), std::stod(c[3]),
+                   std::stod(c[4]), std::stod(c[5])});
+    truth_own.push_back(rigid_params(first_inv * rigid_matrix(whole2[f])));
+  }
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(own[0][k], 0.0);
+  EXPECT_LE(
+      run_displacement_difference(own, truth_own, whole.series.grid.centre_mm(), 50.0).mean_mm,
+      0.005);
   const auto side = nlohmann::json::parse(slurp(out + "2_desc-confounds_timeseries.json"));
-  EXPECT_NE(side.at("ParametersRelativeTo").at("Run").get<std::string>().find("run-1"),
-            std::string::npos);
+  const auto offset = side.at("ParametersRelativeTo").at("OffsetFromFirstRun");
+  EXPECT_NE(offset.at("Run").get<std::string>().find("run-1"), std::string::npos);
+  EXPECT_NEAR(offset.at("trans_x").get<double>(), rp2[0][0], 1e-8);  // 10 digits and 9
+  EXPECT_NEAR(offset.at("rot_z").get<double>(), rp2[0][5], 1e-10);
+  const auto record = nlohmann::json::parse(slurp(out + "2_desc-realign_qc.json"));
+  const double own_extent = record.at("Motion").at("MaxDisplacement").get<double>();
+  double want = 0;
+  for (const RigidParams& q : truth_own)
+    want = std::max(want,
+                    max_sphere_displacement(rigid_matrix(q), whole.series.grid.centre_mm(), 50.0));
+  EXPECT_NEAR(own_extent, want, 0.02);
   // The tilted run: its own space, its own frame 1 (its sidecar names itself).
   const std::vector<RigidParams> rp3 = read_rp(out + "3_desc-rp_motion.txt");
   ASSERT_EQ(rp3.size(), 6u);

@@ -134,7 +134,11 @@ TEST(BidsLayout, DerivativeNamesFollowFmriprep) {
   EXPECT_EQ(p.mean, s + "_boldref.nii.gz");
   EXPECT_EQ(p.tsv, s + "_desc-confounds_timeseries.tsv");
   EXPECT_EQ(p.json, s + "_desc-confounds_timeseries.json");
-  EXPECT_EQ(p.xfm, s + "_desc-hmc_xfm.txt");
+  EXPECT_EQ(p.xfm, s + "_desc-realign_xfm.txt");
+  EXPECT_EQ(p.itk, s + "_from-orig_to-boldref_mode-image_desc-hmc_xfm.txt");
+  EXPECT_EQ(p.hmc_ref, s + "_desc-hmc_boldref.nii.gz");
+  EXPECT_EQ(p.brain_mask, s + "_desc-brain_mask.nii.gz");
+  EXPECT_EQ(p.image_json, s + "_desc-preproc_bold.json");
   EXPECT_EQ(p.rp, s + "_desc-rp_motion.txt");
   EXPECT_EQ(p.par, s + "_desc-mcflirt_motion.par");
   EXPECT_EQ(p.plot, s + "_desc-motion_bold.svg");

@@ -33,7 +33,8 @@ log "exit status 5, the broken run's error and the missing sidecar in the log"
 for p in sub-01/ses-1/func/sub-01_ses-1_task-rest_run-1 sub-01/ses-1/func/sub-01_ses-1_task-rest_run-2 \
   sub-01/ses-2/func/sub-01_ses-2_task-nback sub-02/func/sub-02_task-rest sub-02/func/sub-02_task-motor; do
   for t in _desc-preproc_bold.nii.gz _boldref.nii.gz _desc-confounds_timeseries.tsv _desc-confounds_timeseries.json \
-    _desc-hmc_xfm.txt _desc-rp_motion.txt _desc-motion_bold.svg; do
+    _desc-realign_xfm.txt _from-orig_to-boldref_mode-image_desc-hmc_xfm.txt _desc-hmc_boldref.nii.gz \
+    _desc-brain_mask.nii.gz _desc-rp_motion.txt _desc-motion_bold.svg; do
     [[ -s $WORK/out2/$p$t ]] || fail "missing $p$t"
     cmp -s "$WORK/out1/$p$t" "$WORK/out2/$p$t" || fail "$p$t differs between 1 and 2 ranks"
   done

@@ -8,20 +8,11 @@
 #include <vector>
 
 #include "realign/app/bids/bids_layout.hpp"
+#include "realign/app/bids/bids_options.hpp"
 #include "realign/app/bids/bids_records.hpp"
 #include "realign/app/run/run_options.hpp"
 
 namespace realign {
-
-struct BidsOptions {
-  std::string bids_dir, out_dir;
-  std::string analysis_level;  // the BIDS-Apps form's third word: participant, or none
-  BidsFilter filter;
-  int group_index = -1;      // >= 0: only this group (0-based, in group order)
-  bool index_only = false;   // rebuild OUT_DIR/index.html from the run records, run nothing
-  bool list_groups = false;  // print the groups, one a line with its index, run nothing
-  std::string command_line;  // for dataset_description.json
-};
 
 // The groups to process, after filtering and --group-index: a subject's runs of one
 // session whose headers place them alike (a slab prescribed again makes another group).

@@ -18,11 +18,19 @@ struct BoldRun {
   // The name's entities in their order: {"sub","01"}, {"ses","1"}, {"task","rest"}, ...
   std::vector<std::pair<std::string, std::string>> entities;
   double sidecar_tr_s = 0.0;  // RepetitionTime of its sidecars (read_sidecar_tr); 0: none
+  double echo_time_s = 0.0;   // EchoTime of its sidecars; 0: none
+  // A multi-echo run (merge_echoes): every echo, by echo number, the run itself being the
+  // echo motion is estimated on (the shortest EchoTime). Empty for a single-echo run.
+  std::vector<BoldRun> echoes;
+  std::string sbref;  // the run's single-band reference (echo 1's), "" when there is none
 
   // The label of an entity, "" when the name has none.
   std::string entity(const std::string& key) const;
-  // The name without "_bold.nii[.gz]": what every derivative of the run starts with.
+  // The name without "_bold.nii[.gz]".
   std::string prefix() const;
+  // What the run's derivatives start with: the prefix without the echo entity (fMRIPrep
+  // names one run's derivatives so, however many echoes it has).
+  std::string derivative_prefix() const;
 };
 
 // Whether a file name is a BOLD series: ends in _bold.nii or _bold.nii.gz.
@@ -34,6 +42,21 @@ bool is_bold_name(const std::string& name);
 // differs from the directories, a label that is not alphanumeric, a run that is not a
 // number.
 std::string parse_bold_run(const std::string& relative_path, BoldRun& run);
+
+// The echoes of one run (files that differ only by their echo entity, in one directory)
+// joined into one BoldRun each, its echoes by echo number; the others as they are. The
+// echo to estimate on is chosen later (choose_estimation_echo), once the echo times are
+// known; until then it is the lowest echo number.
+std::vector<BoldRun> merge_echoes(std::vector<BoldRun> runs);
+
+// A multi-echo run made the echo with the shortest EchoTime (echo_time_s of each echo;
+// the lowest echo number where none is known), keeping its echoes.
+void choose_estimation_echo(BoldRun& run);
+
+// The single-band reference beside a run (same entities, suffix sbref, .nii or .nii.gz;
+// echo 1's for a multi-echo run): its path relative to root's parent of relative_dir, or ""
+// when there is none.
+std::string find_sbref(const std::string& root, const BoldRun& run);
 
 // "sub-01" -> "01" for prefix "sub-"; a label without the prefix is returned as is (BIDS
 // apps accept both).
@@ -71,18 +94,26 @@ BidsScan scan_bids(const std::string& root);
 std::vector<std::string> applicable_sidecars(const BoldRun& run,
                                              const std::vector<std::string>& sidecars);
 
-// The run's RepetitionTime from its sidecars, the most specific that has one. tr_s is 0
-// when none has; `source` names the file it came from; `problem` names a sidecar that is
-// not valid JSON or whose RepetitionTime is not a positive number (it is then ignored).
-struct SidecarTr {
-  double tr_s = 0.0;
+// A number of the run's sidecars (RepetitionTime, EchoTime), the most specific that has
+// one. value is 0 when none has; `source` names the file it came from; `problem` names a
+// sidecar that is not valid JSON or whose value is not a positive number (then ignored).
+struct SidecarNumber {
+  double value = 0.0;
   std::string source, problem;
 };
-SidecarTr read_sidecar_tr(const std::string& root, const BoldRun& run);
+SidecarNumber read_sidecar_number(const std::string& root, const BoldRun& run,
+                                  const std::string& key);
 
-// The derivative of a run in out_dir: out_dir/<relative_dir>/<prefix>_desc-preproc_bold.nii.gz.
+// The derivative of a run in out_dir:
+// out_dir/<relative_dir>/<derivative prefix>_desc-preproc_bold.nii.gz.
 std::string derivative_preproc_path(const std::string& out_dir, const BoldRun& run);
-// Its motion summary for the dataset index: <prefix>_desc-realign_qc.json beside it.
+// One echo's preprocessed series: <its prefix, with echo>_desc-preproc_bold.nii.gz.
+std::string derivative_echo_path(const std::string& out_dir, const BoldRun& echo);
+// Its motion summary for the dataset index: <derivative prefix>_desc-realign_qc.json.
 std::string derivative_qc_path(const std::string& out_dir, const BoldRun& run);
+
+// The BIDS URI of a file of the source dataset ("bids:raw:sub-01/func/x_bold.nii.gz"): the
+// dataset is `raw` in the derivative's DatasetLinks.
+std::string source_uri(const BoldRun& run);
 
 }  // namespace realign

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "realign/app/bids/bids_layout.hpp"
+#include "realign/app/bids/bids_options.hpp"
+#include "realign/app/run/run_options.hpp"
 #include "realign/report/dataset_index.hpp"
 
 namespace realign {
@@ -21,7 +23,23 @@ struct RunOutcome {
   std::string error;  // one line, when failed
   RunMotionSummary motion;
   std::string report;  // the run's QC report (path), when written
+  // What makes the outputs what they are, for a rerun to tell whether they are up to date:
+  // the settings (settings_fingerprint), the runs realigned into one space with it (their
+  // derivative prefixes, in order) and every output written (paths).
+  std::string settings;
+  std::vector<std::string> group, outputs;
 };
+
+// The settings that decide a run's outputs, as canonical JSON text: every estimation and
+// output option (not the thread count, the MPI split, the memory limit, --no-clobber or
+// --force, which change no output byte).
+std::string settings_fingerprint(const RunSettings& settings, const BidsOptions& opt);
+
+// Whether a run's record in out_dir says its outputs are complete and made by this version
+// with these settings in this group: "" when they are, else why not (no record, failed,
+// another version, other settings, another group, an output missing).
+std::string why_not_complete(const BoldRun& run, const std::string& out_dir,
+                             const std::string& settings, const std::vector<std::string>& group);
 
 // The dataset_description.json of a derivative dataset generated from source_dir.
 std::string dataset_description(const std::string& source_dir, const std::string& command_line);

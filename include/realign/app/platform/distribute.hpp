@@ -59,6 +59,11 @@ FrameSet dealt_frames(int n, int size, int rank);
 // Returns the message ("" to go on).
 std::string broadcast_status(const std::string& error_on_root, int* status);
 
+// Collective: runs `rank0` on rank 0 only; when it throws, every rank throws RunError with
+// its message and exit status (exit_status_of), so that all stop alike. The decisions
+// rank 0 makes before the ranks commit to work go through here.
+void on_root(const std::function<void()>& rank0);
+
 // Broadcasts from rank 0 (vectors are resized on the other ranks).
 void broadcast(std::vector<float>& v);
 void broadcast(std::vector<double>& v);

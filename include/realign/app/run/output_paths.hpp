@@ -13,14 +13,22 @@ namespace realign {
 
 struct OutputPaths {
   std::string image, mean, rp, tsv, json, xfm, plot, par, report;
-  std::vector<std::string> all() const {
-    return {image, mean, rp, tsv, json, xfm, plot, par, report};
-  }
+  std::string itk;  // ITK transforms (BIDS; a run alone with --itk-xfm)
+  // BIDS only (empty for a run alone): fMRIPrep's head-motion reference and the sidecars.
+  std::string hmc_ref, hmc_ref_json, image_json, brain_mask, brain_mask_json;
+  // Further series resliced with the run's transforms (other echoes), and their sidecars.
+  std::vector<std::string> companions, companions_json;
+
+  std::vector<std::string> all() const;  // every name that is not empty
 };
 
 // From the output image's path. Throws OutputError when it is not .nii or .nii.gz, or (BIDS)
 // does not end in _desc-preproc_bold.nii.gz.
 OutputPaths output_paths(const std::string& output, OutputNaming naming = OutputNaming::Stem);
+
+// A run's outputs: named from files.output, the series itself at files.image when given (a
+// multi-echo run's estimation echo), and its companions' series.
+OutputPaths output_paths(const RunFiles& files);
 
 // Every output, one entry each (its name: OUT.nii.gz's, or a BIDS run's; what it holds),
 // for --help.

@@ -9,6 +9,7 @@
 #include "realign/app/run/local_frames.hpp"
 #include "realign/app/run/run_options.hpp"
 #include "realign/app/run/run_plan.hpp"
+#include "realign/core/reslice.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -17,8 +18,18 @@ struct ResliceOutcome {
   std::vector<double> dvars;      // every frame (NaN for frame 1), from the resliced series
   std::vector<double> std_dvars;  // dvars standardised (core/dvars_null.hpp)
   std::vector<float> mean_after;  // the mean image, masked like the series
+  std::vector<float> mean_seen;   // the same without the mask: 0 where no frame sees
   double seconds = 0.0;           // this rank's own reslicing, without waiting or writing
 };
+
+// What voxels some frame cannot see become in the series and its mean: NaN in float32
+// (SPM's way), 0 in integer types and in BIDS derivatives (fMRIPrep's way: tools that
+// read them, nilearn's maskers among them, pass NaN into time series).
+float fill_value(const RunOptions& opt);
+
+// The voxels of the grid every frame sees once moved by `xfm` (MotionRecord::xfm): the
+// series' field of view.
+RowIntervals seen_by_every_frame(const std::vector<Mat4>& xfm, const Grid& grid);
 
 // Collective. `xfm` as MotionRecord::xfm; `writer` is rank 0's (null elsewhere). DVARS
 // counts the voxels where `reference_volume` shows the head (empty: no DVARS).

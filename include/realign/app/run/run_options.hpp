@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "realign/core/estimate.hpp"
 #include "realign/io/nifti_io.hpp"
@@ -16,8 +17,10 @@ enum class Split { Frames, Points };
 
 // How the outputs are named from the output image: from its stem (out_mean.nii.gz,
 // out_rp.txt, ...), or, for `realign bids`, BIDS-Derivatives names from
-// <entities>_desc-preproc_bold.nii.gz (run/output_paths.hpp holds both tables).
-enum class OutputNaming { Stem, Bids };
+// <entities>_desc-preproc_bold.nii.gz as fMRIPrep names its derivatives (BidsNext: with
+// fMRIPrep's development branch's names for the head-motion reference and transforms).
+// run/output_paths.hpp holds the table.
+enum class OutputNaming { Stem, Bids, BidsNext };
 
 struct RunSettings {
   // "mean" (two passes), "first", "middle", "median", a 1-based frame number, or a path to a
@@ -32,6 +35,7 @@ struct RunSettings {
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
   bool report = true;            // write the HTML QC report
   bool write_par = false;        // also the rp columns in FSL MCFLIRT's order (.par)
+  bool itk_xfm = false;          // a run alone: also the transforms in ITK's format
   // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
   int dummy_scans = -1;
   // Refuse to replace outputs that exist (the default replaces them, with a warning).
@@ -45,19 +49,34 @@ struct RunSettings {
   double max_memory_mb = 0.0;
 };
 
+// A series resliced with another's transforms (another echo of a multi-echo run).
+struct Companion {
+  std::string input, output;
+  double echo_time_s = 0.0;          // for its BIDS sidecar; 0: unknown
+  std::vector<std::string> sources;  // BIDS URIs of its input, for its sidecar
+};
+
 struct RunFiles {
   std::string input;
   std::string output;  // the output image, which names the other outputs
+  std::string image;   // the resliced series, when not at `output` (a multi-echo run's echo)
   OutputNaming naming = OutputNaming::Stem;
+  std::vector<Companion> companions;  // resliced with this run's transforms
   // > 0: the TR (s) the outputs carry instead of the header's pixdim[4] (`realign bids`
   // takes it from the run's sidecar, RepetitionTime); 0 keeps the header's.
   double repetition_time_s = 0.0;
   // `realign apply`: reslice with these saved transforms (an _xfm.txt) instead of
   // estimating.
   std::string apply_xfm;
+  // BIDS derivatives: the BIDS URIs of the files they are made from, and the echo time of
+  // the series (s; 0: unknown), for their sidecars.
+  std::vector<std::string> sources;
+  double echo_time_s = 0.0;
 };
 
-struct RunOptions : RunSettings, RunFiles {};
+struct RunOptions : RunSettings, RunFiles {
+  bool bids() const { return naming != OutputNaming::Stem; }
+};
 
 // The options of one run: the command's settings with this run's files.
 inline RunOptions run_options(const RunSettings& settings, RunFiles files) {

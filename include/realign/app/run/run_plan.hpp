@@ -55,6 +55,12 @@ struct RunPlan {
 // reference instead of the one --ref chooses, and must be on its grid.
 RunPlan share_run(const RunOptions& opt, const CommonReference* common = nullptr);
 
+// Collective: a companion of the run `opt` (another echo), to be resliced with the run's
+// transforms `xfm` (on every rank): rank 0 reads its header (share_run checked it against
+// the run's) and every rank opens its voxels. Throws RunError on every rank alike.
+RunPlan share_companion(const RunOptions& opt, const Companion& companion,
+                        const std::vector<Mat4>& xfm);
+
 // What share_run decides, for a run one process has already seen whole and fitted
 // (`realign follow` at the end: the volumes it kept in `frames`, against the reference it
 // chose): the output names and format, and the non-steady-state frames from the global

@@ -13,13 +13,8 @@
 namespace realign {
 
 struct SubjectJob {
-  std::vector<std::string> inputs;   // the runs, the first run first
-  std::vector<std::string> outputs;  // per run its output image, which names its other outputs
-  std::string report;                // the subject's HTML report; empty for none
-  OutputNaming naming = OutputNaming::Stem;
-  // Per run, the TR its outputs carry when the header's is wrong (a BIDS sidecar's); empty,
-  // or 0 for a run: the header's.
-  std::vector<double> repetition_times_s;
+  std::vector<RunFiles> runs;  // the first run first; every run's files and names
+  std::string report;          // the subject's HTML report; empty for none
 };
 
 // What `realign RUN1 RUN2 ... -o OUTDIR` runs: OUTDIR/<the input's file name> per run
