@@ -18,6 +18,8 @@ PACKAGES=(
   # Headless browser for tests/cli/report_browser.sh, which renders the QC report (the test
   # skips without it). About 140 MB to download; installed in 19 s on a 2-core machine.
   chromium
+  # tests/cli/run/nipype.sh: the python/ nipype interfaces in a Workflow, installed with pip.
+  python3-nipype python3-pip
 )
 
 missing=()
