@@ -27,8 +27,10 @@ trap 'rm -f "$include"' EXIT
     echo ".fi"
   done
   echo "[SEE ALSO]"
-  echo "docs/outputs.md (every output file and column), README.md, and scripts/slurm/README.md"
-  echo "(running under Slurm) in the realign source tree."
+  echo "In the realign source tree: docs/usage.md (every command and option, and what it does),"
+  echo "docs/outputs.md (every output file and column), docs/bids.md (realign bids),"
+  echo "docs/realtime.md (realign follow), docs/failures.md (failures and exit statuses) and"
+  echo "scripts/slurm/README.md (running under Slurm); README.md lists every page."
 } >"$include"
 
 # The version comes from the first line of --version only: the second line describes the

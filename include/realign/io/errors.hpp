@@ -1,6 +1,6 @@
 // Errors that end a run, and the exit status each gives. Batch scripts branch on the
-// status (retry a full disk, skip a broken input), so the kinds stay few and stable; the
-// README's "Failure behaviour" section lists them.
+// status (retry a full disk, skip a broken input), so the kinds stay few and stable;
+// docs/failures.md lists them.
 #pragma once
 
 #include <stdexcept>

@@ -41,7 +41,7 @@ TEST_P(AgainstSpm12, MeanDisplacementDifferenceIsSmall) {
   const RunResult r = run_realign(opt);
   const std::vector<RigidParams> expect = read_rp(spm);
   ASSERT_EQ(r.record.rp.size(), expect.size());
-  // The sphere is centred on the grid, as for the table in the README.
+  // The sphere is centred on the grid, as for the tables of docs/accuracy.md.
   const Displacement d =
       run_displacement_difference(r.record.rp, expect, r.record.grid.centre_mm(), 50.0);
   std::printf("%s --ref %s vs SPM12: mean %.4f mm, max %.4f mm\n", c.run, c.ref, d.mean_mm,
