@@ -130,5 +130,7 @@ int main(int argc, char** argv) {
   spdlog::debug("threads: {} ({}); OpenMP wait policy {}", opt.run.threads, opt.threads_reason,
                 wait_policy);
   spdlog::debug("MPI: {}", start.note);
-  return run(opt, mpi);
+  const int status = run(opt, mpi);
+  spdlog::debug("threads alive at the end: {}", realign::threads_alive());
+  return status;
 }

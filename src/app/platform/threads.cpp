@@ -186,6 +186,15 @@ CpuSources read_cpu_sources(const CgroupFiles& files, const EnvLookup& env) {
   return s;
 }
 
+int threads_alive() {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
 ThreadChoice choose_threads(const CpuSources& s, int requested) {
   const std::string sources = describe(s);
   if (requested > 0) return {requested, "--threads; " + sources};

@@ -62,6 +62,11 @@ struct ThreadChoice {
   std::string reason;  // for the log: which rule and what each source said
 };
 
+// Threads of this process alive now (/proc/self/task): in a process without MPI, the main
+// thread and the workers of the largest OpenMP team it ran (libgomp keeps them), so at the
+// end of a run what the thread grant allowed it; 0 when it cannot be read.
+int threads_alive();
+
 // --threads (`requested` > 0) wins, then OMP_NUM_THREADS, then the least of the affinity
 // mask, the cgroup quota and SLURM_CPUS_PER_TASK (1 when none is known).
 ThreadChoice choose_threads(const CpuSources& sources, int requested);
