@@ -35,9 +35,11 @@ class FrameReslicer {
     return visible_rows(g.dim, g.dim, reference_to_frame_voxels(xfm_[f], g, g));
   }
 
-  // What frame f is resliced into: with the mask, only the voxels every frame sees (the
-  // rest becomes fill in the series and the mean alike, not worth interpolating).
-  RowIntervals kept(int f) const { return opt_.mask ? common_ : visible(f); }
+  // What frame f is resliced into and adds to the mean: with the mask, only the voxels every
+  // frame sees (the rest becomes fill in the series and the mean alike, not worth
+  // interpolating), but for BIDS derivatives, whose head-motion reference is the mean where
+  // any frame sees (masked afterwards, the series and its mean keep their bytes).
+  RowIntervals kept(int f) const { return opt_.mask && !opt_.bids() ? common_ : visible(f); }
 
   // Frame f read afresh and resliced into `out` where kept(f), fill elsewhere.
   void reslice(int f, float* out) {

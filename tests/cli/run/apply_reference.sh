@@ -6,6 +6,9 @@
 #    times the first result, as reslicing is linear;
 #  - --ref median picks the frame a hand-made series makes the median: frames are a base
 #    image plus a constant per frame, so the voxel-wise median is base + median(constants);
+#  - --other-echoes: further echoes resliced with the run's motion in the same command,
+#    byte for byte what apply makes of the saved transforms, 1 and 2 ranks; an echo on
+#    another grid or with other frames is refused with one line and nothing written;
 #  - progress: a bar on a terminal, plain lines in a log, nothing with -q.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh" "$@"
@@ -26,6 +29,31 @@ for d in apply1 apply2; do
   [[ $(find "$WORK/$d" -type f | wc -l) -eq 2 ]] || fail "$d: expected exactly the image and mean"
 done
 log "ok   apply reproduces the run byte for byte (1 and 2 ranks)"
+
+# Multi-echo in one command: echo 2 (another phantom of the grid, as another contrast would
+# be) resliced with echo 1's motion, as apply would, with 1 and 2 ranks.
+make_phantom "$WORK/e2.nii.gz" --dim 40 40 24 --frames 16 --seed 9 --noise 0.05
+mkdir -p "$WORK/me1" "$WORK/me2" "$WORK/me_apply"
+"$REALIGN" -q --other-echoes "$WORK/e2.nii.gz" "$WORK/in.nii" "$WORK/me1/r.nii.gz" ||
+  fail "a run with --other-echoes failed"
+"${MPIRUN[@]}" -n 2 "$REALIGN" -q "$WORK/in.nii" "$WORK/me2/r.nii.gz" \
+  --other-echoes "$WORK/e2.nii.gz" || fail "--other-echoes under mpirun -n 2 failed"
+"$REALIGN" -q apply --xfm "$WORK/me1/r_xfm.txt" "$WORK/e2.nii.gz" "$WORK/me_apply/a.nii.gz" ||
+  fail "apply on echo 2 failed"
+for d in me1 me2; do
+  cmp -s <(gzip -dc "$WORK/me_apply/a.nii.gz") <(gzip -dc "$WORK/$d/r_echo-2.nii.gz") ||
+    fail "$d: echo 2 differs from apply of the run's transforms"
+  cmp -s <(gzip -dc "$WORK/me1/r.nii.gz") <(gzip -dc "$WORK/$d/r.nii.gz") || fail "$d: echo 1 differs"
+done
+make_phantom "$WORK/short.nii.gz" --dim 40 40 24 --frames 12
+mkdir -p "$WORK/me_bad"
+status=0
+"$REALIGN" -q --other-echoes "$WORK/short.nii.gz" "$WORK/in.nii" "$WORK/me_bad/r.nii" \
+  2>"$WORK/err" || status=$?
+[[ $status -eq 1 && $(wc -l <"$WORK/err") -eq 1 ]] && grep -q "short.nii.gz: has 12 frames" "$WORK/err" ||
+  fail "an echo with other frames: exit $status, $(cat "$WORK/err")"
+[[ -z $(ls -A "$WORK/me_bad") ]] || fail "an echo refused left $(ls "$WORK/me_bad")"
+log "ok   --other-echoes: echo 2 equals apply of echo 1's transforms (1 and 2 ranks); a bad echo refused"
 
 python3 - "$WORK/in.nii" "$WORK/echo/in.nii" <<'EOF2' || fail "could not make the echo"
 import struct, sys
