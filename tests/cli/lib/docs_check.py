@@ -46,6 +46,9 @@ EXTERNAL = [
     (r"scripts/test\.sh", {"--sanitize"}),
     (r"simulate-scanner\.sh", {"--tr", "--partial", "--gz"}),
     (r"bench-follow\.sh", {"--at-tr-volumes", "--long-volumes"}),
+    (r"fmriprep|fMRIPrep", {"--derivatives"}),
+    (r"\bpip\b", {"--no-deps", "--target", "--no-build-isolation"}),
+    (r"tedana", {"--mask"}),
 ]
 
 COMMANDS = ["main", "apply", "follow", "bids"]
