@@ -134,17 +134,27 @@ RunFlags flag_run(const RunMotionSummary& m, const IndexLimits& limits) {
   return f;
 }
 
+// The runs not done yet, by name.
+static std::string not_done_list(const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  std::string t = "<h2>Not yet done</h2>\n<ul class=\"not-done\">\n";
+  for (const std::string& n : names) t += "<li>" + xml_escape(n) + "</li>\n";
+  return t + "</ul>\n";
+}
+
 std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLimits& limits,
-                               const std::string& title, const std::string& created) {
+                               const std::string& title, const std::string& created,
+                               const std::vector<std::string>& not_done) {
   const auto failed =
       std::count_if(runs.begin(), runs.end(), [](const IndexRun& r) { return r.failed; });
   std::string h = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
       "<title>realign: {0}</title>\n<style>{1}</style>\n</head>\n<body>\n<main>\n"
-      "<h1>Motion correction: {0}</h1>\n<p class=\"sub\">{2} runs realigned, {3} failed \u2014 "
-      "realign {4}, {5}</p>\n",
+      "<h1>Motion correction: {0}</h1>\n<p class=\"sub\">{2} runs realigned, {3} failed{6} "
+      "\u2014 realign {4}, {5}</p>\n",
       xml_escape(title), kIndexStyle, runs.size() - failed, failed, REALIGN_VERSION,
-      xml_escape(created));
+      xml_escape(created),
+      not_done.empty() ? std::string() : fmt::format(", {} not yet done", not_done.size()));
   h += fmt::format(
       "<h2>Runs</h2>\n<p class=\"note\">Click a column to sort. Highlighted: runs with mean FD "
       "above {:g} mm, max FD above {:g} mm, more than {:g}% of frames above the FD threshold, "
@@ -153,6 +163,7 @@ std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLim
       limits.mean_fd_mm, limits.max_fd_mm, 100 * limits.over_fraction, limits.displacement_voxels);
   h += runs_table(runs, limits);
   h += "<h2>Failed runs</h2>\n" + failed_table(runs);
+  h += not_done_list(not_done);
   h += fmt::format("<footer>Written by realign {}.</footer>\n</main>\n<script>{}</script>\n",
                    REALIGN_VERSION, kSortScript);
   return h + "</body>\n</html>\n";

@@ -50,9 +50,12 @@ struct RunFlags {
 };
 RunFlags flag_run(const RunMotionSummary& m, const IndexLimits& limits);
 
-// The page. `title` names the dataset; `created` is shown as the date.
+// The page. `title` names the dataset; `created` is shown as the date; `not_done` names the
+// runs of the dataset that have no record yet (a job of the array still to come, or a
+// dataset run stopped part-way).
 std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLimits& limits,
-                               const std::string& title, const std::string& created);
+                               const std::string& title, const std::string& created,
+                               const std::vector<std::string>& not_done = {});
 
 // Writes the page to path (OutputError when it cannot).
 void write_dataset_index(const std::string& path, const std::vector<IndexRun>& runs,

@@ -158,12 +158,28 @@ void write_records(const std::vector<RunOutcome>& outcomes, const std::string& o
     write_text_atomically(derivative_qc_path(out_dir, o.run), outcome_record(o, out_dir));
 }
 
+// The runs of the dataset (those the labels select) that have no record in OUT_DIR yet.
+std::vector<std::string> runs_not_done(const BidsOptions& opt) {
+  std::vector<BoldRun> kept;
+  try {
+    for (BoldRun& r : scan_bids(opt.bids_dir).runs)
+      if (matches(r, opt.filter)) kept.push_back(std::move(r));
+  } catch (const std::exception&) {
+    return {};  // no dataset to compare with: the records are all there is
+  }
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const BoldRun& r : merge_echoes(std::move(kept)))
+    if (!fs::exists(derivative_qc_path(opt.out_dir, r), ec)) names.push_back(r.derivative_prefix());
+  return names;
+}
+
 void write_index(const BidsOptions& opt) {
   const std::vector<IndexRun> runs = collect_index_runs(opt.out_dir);
   const std::string path = (fs::path(opt.out_dir) / "index.html").string();
   std::string html = dataset_index_html(
       runs, IndexLimits{}, fs::absolute(opt.bids_dir).lexically_normal().filename().string(),
-      utc_now());
+      utc_now(), runs_not_done(opt));
   write_text_atomically(path, html);
   spdlog::info("wrote {} ({} {})", path, runs.size(), runs.size() == 1 ? "run" : "runs");
 }

@@ -58,10 +58,14 @@ status=$?
 [[ $status -eq 143 ]] || fail "the interrupted run exited $status, expected 143"
 [[ -e $O/sub-02/func/sub-02_task-rest_desc-realign_qc.json ]] &&
   fail "the interrupted group has a record"
+"$REALIGN" bids -q "$B" "$O" --index-only || fail "--index-only failed"
+grep -q "2 runs realigned, 0 failed, 1 not yet done" "$O/index.html" &&
+  grep -q "<li>sub-02_task-rest</li>" "$O/index.html" ||
+  fail "--index-only does not list the run not yet done: $(grep -o '[0-9]* runs realigned[^<]*' "$O/index.html")"
 ls -A "$O/sub-02/func" 2>/dev/null | grep -q '^\.realign-' && fail "temporaries left behind"
 "$REALIGN" bids "$B" "$O" >"$WORK/resume.log" 2>&1 || fail "the resumed run failed"
 grep -q "sub-01: complete" "$WORK/resume.log" || fail "the finished group was not skipped"
 grep -q "sub-02: 1 run into one space" "$WORK/resume.log" || fail "the interrupted group was not done"
 grep -q "3 runs realigned, 0 failed" "$O/index.html" || fail "index after the resumed run"
-log "an interrupted run resumes: the finished group skipped, the other done"
+log "an interrupted run resumes: --index-only lists the run not done, the rerun skips the finished group and does the other"
 log "PASS"
