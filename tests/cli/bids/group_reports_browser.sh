@@ -49,15 +49,11 @@ done
 
 PYTHONPATH="$(dirname "$0")/../lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
 import csv, os, re, sys
+from checks import check, finish
 from html_tables import data_rows, tables
 from png import png_decode
 
 w = sys.argv[1]
-bad = []
-def check(ok, what):
-    print("  %s: %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        bad.append(what)
 
 def fd_column(tsv):
     rows = list(csv.DictReader(open(tsv), delimiter="\t"))
@@ -115,6 +111,6 @@ for name in ("subject_report", "index"):
     ink = png_ink(os.path.join(w, name + ".png"))
     check(ink > 0.02, "%s screenshot is not blank (%.1f%% of pixels inked)" % (name, 100 * ink))
 
-sys.exit(1 if bad else 0)
+finish()
 EOF
 log "ok"

@@ -35,15 +35,11 @@ render dom 1200,3000 "$WORK/out_report.html" --dump-dom >"$WORK/dom.html" 2>"$WO
 PYTHONPATH="$(dirname "$0")/../lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
 import base64, gzip, math, os, re, struct, sys, zlib
 import xml.etree.ElementTree as ET
+from checks import check, finish
 from html_tables import rows_by_id, tables
 from png import png_decode
 
 w = sys.argv[1]
-bad = []
-def check(ok, what):
-    print("  %s: %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        bad.append(what)
 
 def nifti(path):
     """(dims, float voxel values with scaling) of a NIfTI-1 .nii.gz, int16 or float32."""
@@ -232,7 +228,6 @@ for k, (b64, (ew, eh, epx)) in enumerate(zip(payloads, expected)):
     check(same, "embedded picture %d (%s, %s) is the centre slice of %s" %
           (k + 1, ["axial", "coronal", "sagittal"][k % 3], "%dx%d" % (pw, ph),
            ["the mean before realignment", "out_mean.nii.gz", "their difference"][k // 3]))
-if bad:
-    sys.exit("%d checks failed" % len(bad))
+finish()
 EOF
 log "PASS"
