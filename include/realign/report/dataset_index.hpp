@@ -54,9 +54,4 @@ RunFlags flag_run(const RunMotionSummary& m, const IndexLimits& limits);
 std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLimits& limits,
                                const std::string& title, const std::string& created);
 
-// Writes the page to path (OutputError when it cannot).
-void write_dataset_index(const std::string& path, const std::vector<IndexRun>& runs,
-                         const IndexLimits& limits, const std::string& title,
-                         const std::string& created);
-
 }  // namespace realign
