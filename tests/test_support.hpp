@@ -17,6 +17,9 @@ std::string temp_dir(const std::string& tag);
 // The whole file as bytes ("" when it cannot be read).
 std::string slurp(const std::string& path);
 
+// The lines of text without their line ends (a last line counts without one too).
+std::vector<std::string> lines_of(const std::string& text);
+
 // What a shell command prints (stdout; add 2>&1 for stderr) and its exit status.
 struct CommandOutput {
   std::string text;

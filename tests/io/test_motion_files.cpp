@@ -19,19 +19,12 @@
 namespace realign {
 namespace {
 
+using testing::lines_of;
 using testing::slurp;
 
 void spit(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
 }
 
 std::vector<RigidParams> sample_rp() {

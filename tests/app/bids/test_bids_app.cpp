@@ -25,6 +25,7 @@ namespace {
 
 using namespace realign;
 namespace fs = std::filesystem;
+using realign::testing::lines_of;
 using realign::testing::slurp;
 
 // A phantom of 8 frames on a 24x24x12 grid with header TR 2 s.
@@ -94,13 +95,6 @@ RunSettings one_thread() {
   RunSettings s;
   s.threads = 1;
   return s;
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
 }
 
 std::vector<std::string> cells(const std::string& line) {
@@ -198,7 +192,7 @@ TEST(BidsApp, OutputsCarryTheSidecarTrAndNilearnReadsTheConfounds) {
 
   // As pandas.read_csv(sep="\t") in load_confounds: a header row of names, one row per
   // frame, n/a for the undefined first FD, the columns its strategies ask for.
-  const std::vector<std::string> rows = lines_of(rest + "_desc-confounds_timeseries.tsv");
+  const std::vector<std::string> rows = lines_of(slurp(rest + "_desc-confounds_timeseries.tsv"));
   ASSERT_EQ(rows.size(), 9u);
   const std::vector<std::string> head = cells(rows[0]);
   for (const char* c :
