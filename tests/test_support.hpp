@@ -17,6 +17,10 @@ std::string temp_dir(const std::string& tag);
 // The whole file as bytes ("" when it cannot be read).
 std::string slurp(const std::string& path);
 
+// Writes bytes to path as they are, making the directories above it first; throws
+// std::runtime_error when it cannot.
+void write_file(const std::string& path, const std::string& bytes);
+
 // The lines of text without their line ends (a last line counts without one too).
 std::vector<std::string> lines_of(const std::string& text);
 

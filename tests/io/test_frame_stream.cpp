@@ -17,6 +17,9 @@
 namespace realign {
 namespace {
 
+using testing::slurp;
+using testing::write_file;
+
 // Every frame streamed and decoded, against the whole series read at once.
 void expect_same_as_whole(const std::string& path) {
   const Series whole = read_series(path);
@@ -88,16 +91,6 @@ TEST(FrameStream, TruncatedOrCorruptDataIsAnErrorNamingTheFile) {
 // Multi-member streams built here byte by byte (RFC 1952), with zlib's raw deflate as the
 // compressor: streams no writer of ours makes.
 
-std::string contents(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void put(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 void put_u32(std::string& s, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
 }
@@ -148,7 +141,7 @@ std::string plain_series(const std::string& dir, int frames) {
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::cos(i * 0.003));
   write_image(dir + "/plain.nii", make_header(g, frames, 1.0, 16), g, frames, data.data(),
               OutputType::Float32);
-  return contents(dir + "/plain.nii");
+  return slurp(dir + "/plain.nii");
 }
 
 // Every frame streamed from `gz` is the plain file's, and the stream ends cleanly.
@@ -180,7 +173,7 @@ TEST(FrameStream, MembersCutAnywhereBetweenTwoReads) {
   for (std::size_t end = cut - second_header - 2; end <= cut + 10; ++end) {
     const std::string first = gzip_member(first_data, 0, true, end - empty_extra);
     ASSERT_EQ(first.size(), end);
-    put(dir + "/cut.nii.gz", first + second);
+    write_file(dir + "/cut.nii.gz", first + second);
     expect_frames_of(dir + "/cut.nii.gz", plain);
   }
   // gzip(1) accepts what was built.
@@ -203,9 +196,10 @@ TEST(FrameStream, EveryMemberIsChecked) {
     for (const std::string& m : members) s += m;
     return s;
   };
-  put(dir + "/ok.nii.gz", joined(parts));
+  write_file(dir + "/ok.nii.gz", joined(parts));
   expect_frames_of(dir + "/ok.nii.gz", plain);
-  put(dir + "/padded.nii.gz", joined(parts) + gzip_member(std::string(100, '\0'), 9, true, 5));
+  write_file(dir + "/padded.nii.gz",
+             joined(parts) + gzip_member(std::string(100, '\0'), 9, true, 5));
   expect_frames_of(dir + "/padded.nii.gz", plain);
   EXPECT_EQ(0, std::system(("gzip -t " + dir + "/padded.nii.gz").c_str()));
 
@@ -224,7 +218,7 @@ TEST(FrameStream, EveryMemberIsChecked) {
   bad.emplace_back("cut_member.nii.gz",
                    joined(parts) + gzip_member(std::string(100, '\0'), 9, false).substr(0, 20));
   for (const auto& [name, bytes] : bad) {
-    put(dir + "/" + name, bytes);
+    write_file(dir + "/" + name, bytes);
     // gzip(1) refuses the same streams, the bomb aside: it is sound gzip.
     const bool gzip_refuses =
         std::system(("gzip -t " + dir + "/" + name + " 2>/dev/null").c_str()) != 0;

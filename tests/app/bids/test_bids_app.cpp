@@ -27,6 +27,7 @@ using namespace realign;
 namespace fs = std::filesystem;
 using realign::testing::lines_of;
 using realign::testing::slurp;
+using realign::testing::write_file;
 
 // A phantom of 8 frames on a 24x24x12 grid with header TR 2 s.
 void write_run(const std::string& path, unsigned seed) {
@@ -40,11 +41,6 @@ void write_run(const std::string& path, unsigned seed) {
   fs::create_directories(fs::path(path).parent_path());
   write_phantom(make_phantom(spec), path, path + ".truth", "int16");
   fs::remove(path + ".truth");
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
 }
 
 // The dataset, once per process:

@@ -31,18 +31,13 @@ struct FakeEnv {
   }
 };
 
-void write_file(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
-
 // A cgroup tree under a temporary directory: /proc/self/cgroup's stand-in and the files.
 struct FakeCgroup {
   fs::path dir = realign::testing::temp_dir("cgroup");
   CgroupFiles files{(dir / "self_cgroup").string(), (dir / "fs").string()};
-  explicit FakeCgroup(const std::string& self) { write_file(files.self, self); }
+  explicit FakeCgroup(const std::string& self) { realign::testing::write_file(files.self, self); }
   void put(const std::string& rel, const std::string& text) {
-    write_file(fs::path(files.root) / rel, text);
+    realign::testing::write_file((fs::path(files.root) / rel).string(), text);
   }
   int quota() const { return cgroup_cpu_quota(files); }
 };

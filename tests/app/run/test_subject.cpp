@@ -17,6 +17,7 @@
 namespace {
 
 using namespace realign;
+using realign::testing::slurp;
 namespace fs = std::filesystem;
 
 constexpr int kFrames = 16, kSplit = 7;
@@ -151,13 +152,6 @@ TEST(Subject, SplitRunsFromARealVolumeRecoverTheTruth) {
     EXPECT_LE(d.mean_mm, 0.008);
     EXPECT_LE(d.max_mm, 0.025);
   }
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // Every run's outputs, named after its input, and the subject report; the sidecars state
