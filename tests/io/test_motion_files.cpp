@@ -14,21 +14,16 @@
 
 #include "realign/core/rigid.hpp"
 #include "realign/io/motion_files.hpp"
+#include "report/sample_record.hpp"
 #include "test_support.hpp"
 
 namespace realign {
 namespace {
 
 using testing::lines_of;
+using testing::sample_rp;
 using testing::slurp;
 using testing::write_file;
-
-std::vector<RigidParams> sample_rp() {
-  return {{0, 0, 0, 0, 0, 0},
-          {0.123456789, -1.5, 2.25e-3, 1.0e-4, -0.0123, 0.0456},
-          {-12.3456789, 3.14159, -0.5, -2.5e-3, 7.0e-7, -0.1},
-          {1e-12, -47.25, 8.0, 0.2, -0.25, 0.03}};
-}
 
 TEST(RpFile, RoundTripAndFormat) {
   const std::string dir = testing::temp_dir("motion-files");
