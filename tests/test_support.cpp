@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <nifti1_io.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -80,6 +81,26 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+struct LogCapture::State {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1024);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+};
+
+LogCapture::LogCapture(spdlog::level::level_enum level) : state_(std::make_unique<State>()) {
+  auto logger = std::make_shared<spdlog::logger>("capture", state_->sink);
+  logger->set_level(level);
+  spdlog::set_default_logger(logger);
+}
+
+LogCapture::~LogCapture() { spdlog::set_default_logger(state_->previous); }
+
+std::string LogCapture::text() const {
+  std::string out;
+  for (const std::string& line : state_->sink->last_formatted()) out += line;
   return out;
 }
 

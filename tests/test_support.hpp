@@ -1,8 +1,12 @@
-// Helpers shared by the tests: temporary directories and the optional shared data.
+// Helpers shared by the tests: temporary directories, files, the optional shared data, the
+// shared phantoms, and the log.
 #pragma once
+
+#include <spdlog/common.h>
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +34,25 @@ struct CommandOutput {
   int status = -1;  // pclose's status: 0 when the command exited with 0
 };
 CommandOutput run_command(const std::string& cmd);
+
+// While it lives, the default logger is one that keeps what is logged at `level` and above
+// (the last 1024 messages, formatted); the logger before it is back when it goes.
+//   LogCapture capture(spdlog::level::warn);
+//   ...
+//   EXPECT_NE(capture.text().find("..."), std::string::npos);
+class LogCapture {
+ public:
+  explicit LogCapture(spdlog::level::level_enum level);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  // The messages kept so far, one line each.
+  std::string text() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // How many times needle occurs in text (overlaps counted).
 std::size_t count_of(const std::string& text, const std::string& needle);
