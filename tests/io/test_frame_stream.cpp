@@ -48,10 +48,7 @@ TEST(FrameStream, EveryFrameAsWhenReadWhole) {
 // A big-endian file: the stream hands out this machine's byte order.
 TEST(FrameStream, BigEndianAndGzipSingleMember) {
   const std::string dir = realign::testing::temp_dir("stream-be");
-  {
-    const std::string bytes = realign::testing::big_endian_int16_nii({5, 4, 3}, 2);
-    std::ofstream(dir + "/be.nii", std::ios::binary).write(bytes.data(), bytes.size());
-  }
+  write_file(dir + "/be.nii", realign::testing::big_endian_int16_nii({5, 4, 3}, 2));
   expect_same_as_whole(dir + "/be.nii");
   // The same file as one gzip member (as gzip(1) writes it).
   ASSERT_EQ(0, std::system(("gzip -k -c " + dir + "/be.nii > " + dir + "/be.nii.gz").c_str()));
