@@ -293,6 +293,21 @@ void write_small_series(const std::string& dir) {
     write_image(dir + "/" + name, scaled, g, frames, data.data(), OutputType::Input);
 }
 
+std::vector<float> write_damaged_gzips(const std::string& dir) {
+  Grid g;
+  g.dim = {16, 16, 8};
+  std::vector<float> data(g.voxels() * 3);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
+  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
+              OutputType::Float32);
+  const std::string bytes = slurp(dir + "/ok.nii.gz");
+  write_file(dir + "/short.nii.gz", bytes.substr(0, bytes.size() * 3 / 4));
+  std::string flipped = bytes;
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
+  write_file(dir + "/flipped.nii.gz", flipped);
+  return data;
+}
+
 std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {
   Grid g;
   g.dim = dim;

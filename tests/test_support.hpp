@@ -62,6 +62,11 @@ std::size_t count_of(const std::string& text, const std::string& needle);
 // scl_inter -3 (stored values, then scaling).
 void write_small_series(const std::string& dir);
 
+// A float32 .nii.gz of 3 frames on a 16x16x8 grid as dir/ok.nii.gz, and two damaged copies
+// of it beside it: dir/short.nii.gz, its first three quarters, and dir/flipped.nii.gz, with
+// 32 bytes from its middle on XORed with 0x5a. Returns the series' values.
+std::vector<float> write_damaged_gzips(const std::string& dir);
+
 // A big-endian .nii (int16, vox_offset 352) of `frames` frames on a grid of `dim`, whose
 // voxel n holds n * 37 - 500: a file in the other byte order, as bytes.
 std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames);

@@ -6,8 +6,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "realign/io/errors.hpp"
 #include "realign/io/frame_stream.hpp"
@@ -56,22 +54,8 @@ TEST(FrameStream, BigEndianAndGzipSingleMember) {
 }
 
 TEST(FrameStream, TruncatedOrCorruptDataIsAnErrorNamingTheFile) {
-  Grid g;
-  g.dim = {16, 16, 8};
-  std::vector<float> data(g.voxels() * 3);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
   const std::string dir = realign::testing::temp_dir("stream-bad");
-  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
-              OutputType::Float32);
-  std::ifstream in(dir + "/ok.nii.gz", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  std::string flipped = bytes;
-  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
-  {
-    std::ofstream(dir + "/short.nii.gz", std::ios::binary)
-        .write(bytes.data(), bytes.size() * 3 / 4);
-    std::ofstream(dir + "/flipped.nii.gz", std::ios::binary).write(flipped.data(), flipped.size());
-  }
+  realign::testing::write_damaged_gzips(dir);
   for (const char* name : {"short.nii.gz", "flipped.nii.gz"}) {
     FrameStream s(dir + "/" + name);
     std::vector<char> raw(s.frame_bytes());

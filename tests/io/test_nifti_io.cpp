@@ -386,28 +386,8 @@ TEST(NiftiIo, ValuesBeyondFloatAreZeroedAndCounted) {
 }
 
 TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
-  Grid g;
-  g.dim = {16, 16, 8};
-  std::vector<float> data(g.voxels() * 3);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
   const std::string dir = realign::testing::temp_dir("gz");
-  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
-              OutputType::Float32);
-  std::string bytes;
-  {
-    std::ifstream f(dir + "/ok.nii.gz", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(f), {});
-  }
-  {
-    std::ofstream f(dir + "/short.nii.gz", std::ios::binary);
-    f.write(bytes.data(), bytes.size() / 2);
-  }
-  std::string flipped = bytes;
-  for (std::size_t i = flipped.size() / 2; i < flipped.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
-  {
-    std::ofstream f(dir + "/flipped.nii.gz", std::ios::binary);
-    f.write(flipped.data(), flipped.size());
-  }
+  const std::vector<float> data = realign::testing::write_damaged_gzips(dir);
   EXPECT_THROW(read_series(dir + "/short.nii.gz"), InputError);
   EXPECT_THROW(read_series(dir + "/flipped.nii.gz"), InputError);
   EXPECT_EQ(read_series(dir + "/ok.nii.gz").data.size(), data.size());
