@@ -28,6 +28,9 @@ void write_file(const std::string& path, const std::string& bytes);
 // The lines of text without their line ends (a last line counts without one too).
 std::vector<std::string> lines_of(const std::string& text);
 
+// The fields of a line of a TSV file, empty ones included ("a\t\tb" has three).
+std::vector<std::string> split_tabs(const std::string& line);
+
 // What a shell command prints (stdout; add 2>&1 for stderr) and its exit status.
 struct CommandOutput {
   std::string text;

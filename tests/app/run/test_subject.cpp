@@ -181,14 +181,9 @@ TEST(Subject, WritesEveryRunsOutputsAndStatesTheConvention) {
     EXPECT_EQ(
         header.rfind("trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement", 0),
         0u);
-    auto cell = [](const std::string& row, int k) {
-      std::istringstream r(row);
-      std::string c;
-      for (int i = 0; i <= k; ++i) std::getline(r, c, '\t');
-      return c;
-    };
-    EXPECT_EQ(cell(row1, 6), "n/a") << stem;  // FD of each run's first frame
-    EXPECT_NE(cell(row2, 6), "n/a") << stem;
+    EXPECT_EQ(realign::testing::split_tabs(row1).at(6), "n/a")
+        << stem;  // FD of each run's first frame
+    EXPECT_NE(realign::testing::split_tabs(row2).at(6), "n/a") << stem;
   }
   const std::string report = slurp(out + "/subject_report.html");
   EXPECT_NE(report.find("href=\"part1_report.html\""), std::string::npos);
