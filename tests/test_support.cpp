@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <nifti1_io.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -66,6 +67,52 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+struct LogCapture::State {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1024);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+};
+
+LogCapture::LogCapture(spdlog::level::level_enum level) : state_(std::make_unique<State>()) {
+  auto logger = std::make_shared<spdlog::logger>("capture", state_->sink);
+  logger->set_level(level);
+  spdlog::set_default_logger(logger);
+}
+
+LogCapture::~LogCapture() { spdlog::set_default_logger(state_->previous); }
+
+std::string LogCapture::text() const {
+  std::string out;
+  for (const std::string& line : state_->sink->last_formatted()) out += line;
+  return out;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab - start));
+    if (tab == std::string::npos) return out;
+    start = tab + 1;
+  }
 }
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
@@ -255,6 +302,21 @@ void write_small_series(const std::string& dir) {
   static_cast<nifti_1_header*>(const_cast<void*>(scaled.raw.get()))->scl_inter = -3.0f;
   for (const char* name : {"s.nii", "s.nii.gz"})
     write_image(dir + "/" + name, scaled, g, frames, data.data(), OutputType::Input);
+}
+
+std::vector<float> write_damaged_gzips(const std::string& dir) {
+  Grid g;
+  g.dim = {16, 16, 8};
+  std::vector<float> data(g.voxels() * 3);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
+  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
+              OutputType::Float32);
+  const std::string bytes = slurp(dir + "/ok.nii.gz");
+  write_file(dir + "/short.nii.gz", bytes.substr(0, bytes.size() * 3 / 4));
+  std::string flipped = bytes;
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
+  write_file(dir + "/flipped.nii.gz", flipped);
+  return data;
 }
 
 std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {

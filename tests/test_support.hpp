@@ -1,8 +1,12 @@
-// Helpers shared by the tests: temporary directories and the optional shared data.
+// Helpers shared by the tests: temporary directories, files, the optional shared data, the
+// shared phantoms, and the log.
 #pragma once
+
+#include <spdlog/common.h>
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,12 +21,41 @@ std::string temp_dir(const std::string& tag);
 // The whole file as bytes ("" when it cannot be read).
 std::string slurp(const std::string& path);
 
+// Writes bytes to path as they are, making the directories above it first; throws
+// std::runtime_error when it cannot.
+void write_file(const std::string& path, const std::string& bytes);
+
+// The lines of text without their line ends (a last line counts without one too).
+std::vector<std::string> lines_of(const std::string& text);
+
+// The fields of a line of a TSV file, empty ones included ("a\t\tb" has three).
+std::vector<std::string> split_tabs(const std::string& line);
+
 // What a shell command prints (stdout; add 2>&1 for stderr) and its exit status.
 struct CommandOutput {
   std::string text;
   int status = -1;  // pclose's status: 0 when the command exited with 0
 };
 CommandOutput run_command(const std::string& cmd);
+
+// While it lives, the default logger is one that keeps what is logged at `level` and above
+// (the last 1024 messages, formatted); the logger before it is back when it goes.
+//   LogCapture capture(spdlog::level::warn);
+//   ...
+//   EXPECT_NE(capture.text().find("..."), std::string::npos);
+class LogCapture {
+ public:
+  explicit LogCapture(spdlog::level::level_enum level);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  // The messages kept so far, one line each.
+  std::string text() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // How many times needle occurs in text (overlaps counted).
 std::size_t count_of(const std::string& text, const std::string& needle);
@@ -31,6 +64,11 @@ std::size_t count_of(const std::string& text, const std::string& needle);
 // f.nii.gz as float32 (one voxel NaN), s.nii and s.nii.gz as int16 with scl_slope 0.5 and
 // scl_inter -3 (stored values, then scaling).
 void write_small_series(const std::string& dir);
+
+// A float32 .nii.gz of 3 frames on a 16x16x8 grid as dir/ok.nii.gz, and two damaged copies
+// of it beside it: dir/short.nii.gz, its first three quarters, and dir/flipped.nii.gz, with
+// 32 bytes from its middle on XORed with 0x5a. Returns the series' values.
+std::vector<float> write_damaged_gzips(const std::string& dir);
 
 // A big-endian .nii (int16, vox_offset 352) of `frames` frames on a grid of `dim`, whose
 // voxel n holds n * 37 - 500: a file in the other byte order, as bytes.

@@ -169,12 +169,4 @@ std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLim
   return h + "</body>\n</html>\n";
 }
 
-void write_dataset_index(const std::string& path, const std::vector<IndexRun>& runs,
-                         const IndexLimits& limits, const std::string& title,
-                         const std::string& created) {
-  std::ofstream f = text::open_for_write(path);
-  f << dataset_index_html(runs, limits, title, created);
-  text::finish_write(f, path);
-}
-
 }  // namespace realign

@@ -26,26 +26,53 @@ Phantom small_phantom(double trans_mm, double rot_deg, int frames = 3) {
   return make_phantom(spec);
 }
 
-FrameFitter fitter_for(const Phantom& p, const EstimateOptions& opt, bool select = true) {
+// What a fitter is made of, frame 0 of p being the reference: its coefficients, the points
+// sep_mm apart with their reference values, the parameters fitted and their Jacobian (no
+// point dropped by quality yet).
+struct Reference {
+  PaddedCoefficients coef;
+  SampleSet points;
+  std::vector<int> params;
+  std::vector<double> jac;
+};
+
+Reference reference_of(const Phantom& p, const EstimateOptions& opt, double sep_mm) {
   const Grid& grid = p.series.grid;
-  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, opt.sep_mm, opt.fwhm_mm);
-  evaluate_reference(s, coef);
-  const auto params = fitted_parameters(grid);
-  std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
-  if (select) select_by_quality(s, jac, static_cast<int>(params.size()), opt.quality);
-  return FrameFitter(std::move(s), std::move(jac), params, grid, opt);
+  Reference r;
+  r.coef = smoothed_coefficients(p.series.frame(0), grid, opt);
+  r.points = sample_grid(grid, sep_mm, opt.fwhm_mm);
+  evaluate_reference(r.points, r.coef);
+  r.params = fitted_parameters(grid);
+  r.jac = rigid_jacobian(r.points, grid.vox2world, r.params);
+  return r;
+}
+
+FrameFitter fitter_for(const Phantom& p, const EstimateOptions& opt) {
+  Reference r = reference_of(p, opt, opt.sep_mm);
+  select_by_quality(r.points, r.jac, static_cast<int>(r.params.size()), opt.quality);
+  return FrameFitter(std::move(r.points), std::move(r.jac), r.params, p.series.grid, opt);
+}
+
+// A frame's voxels (on p's grid) fitted from no motion by fitter_for's fitter.
+FrameFit fit_to_frame0(const Phantom& p, const float* frame, const EstimateOptions& opt) {
+  const Grid& grid = p.series.grid;
+  return fitter_for(p, opt).fit(smoothed_coefficients(frame, grid, opt), grid, Mat4::Identity());
+}
+
+// How far a fit's correction is from frame `frame`'s true motion, within 50 mm of the centre.
+Displacement error_of(const FrameFit& fit, const Phantom& p, int frame) {
+  return displacement_difference(fit.correction, rigid_matrix(p.truth[frame]),
+                                 p.series.grid.centre_mm(), 50.0);
 }
 
 TEST(Estimate, JacobianMatchesCentralDifferencesOfTheResidual) {
   const Phantom p = small_phantom(1.0, 1.0, 2);
-  EstimateOptions opt;
   const Grid& grid = p.series.grid;
-  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, 12.0, opt.fwhm_mm);
-  evaluate_reference(s, coef);
-  const std::vector<int> params = fitted_parameters(grid);
-  const std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
+  const Reference r = reference_of(p, EstimateOptions{}, 12.0);
+  const PaddedCoefficients& coef = r.coef;
+  const SampleSet& s = r.points;
+  const std::vector<int>& params = r.params;
+  const std::vector<double>& jac = r.jac;
   // Residual of the frame (here the reference itself) sampled through the update
   // Q(dq): r(dq) = f(M^-1 Q(dq) M x) - g(x).
   const double h[6] = {1e-4, 1e-4, 1e-4, 1e-6, 1e-6, 1e-6};
@@ -73,16 +100,10 @@ TEST(Estimate, JacobianMatchesCentralDifferencesOfTheResidual) {
 
 TEST(Estimate, RecoversKnownMotionOfANoiselessPhantom) {
   const Phantom p = small_phantom(2.0, 2.0, 4);
-  EstimateOptions opt;
-  const FrameFitter fitter = fitter_for(p, opt);
-  const Grid& grid = p.series.grid;
   for (int f = 1; f < p.series.frames; ++f) {
-    const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(f), grid, opt);
-    const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
+    const FrameFit fit = fit_to_frame0(p, p.series.frame(f), EstimateOptions{});
     EXPECT_TRUE(fit.converged);
-    const Displacement d =
-        displacement_difference(fit.correction, rigid_matrix(p.truth[f]), grid.centre_mm(), 50.0);
-    EXPECT_LT(d.mean_mm, 0.02) << "frame " << f;
+    EXPECT_LT(error_of(fit, p, f).mean_mm, 0.02) << "frame " << f;
     EXPECT_NEAR(fit.intensity[0], 1.0, 0.01);
   }
 }
@@ -92,33 +113,23 @@ TEST(Estimate, RecoversKnownMotionOfANoiselessPhantom) {
 TEST(Estimate, HardFramesGetTheIterationsTheyNeed) {
   const Phantom p = small_phantom(8.0, 6.0, 2);
   EstimateOptions opt;
-  const FrameFitter fitter = fitter_for(p, opt);
-  const Grid& grid = p.series.grid;
-  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(1), grid, opt);
-  const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
+  const FrameFit fit = fit_to_frame0(p, p.series.frame(1), opt);
   EXPECT_TRUE(fit.converged);
   EXPECT_GE(fit.iterations, 6);
   EXPECT_LT(fit.iterations, opt.max_iter);
-  const Displacement d =
-      displacement_difference(fit.correction, rigid_matrix(p.truth[1]), grid.centre_mm(), 50.0);
-  EXPECT_LT(d.mean_mm, 0.02);
+  EXPECT_LT(error_of(fit, p, 1).mean_mm, 0.02);
 
   // Cut short, the same frame is reported as not converged and is visibly off.
   EstimateOptions capped = opt;
   capped.max_iter = 2;
-  const FrameFitter short_fitter = fitter_for(p, capped);
-  const FrameFit cut = short_fitter.fit(coef, grid, Mat4::Identity());
+  const FrameFit cut = fit_to_frame0(p, p.series.frame(1), capped);
   EXPECT_FALSE(cut.converged);
   EXPECT_EQ(cut.iterations, 2);
 }
 
 TEST(Estimate, EasyFramesStopEarly) {
   const Phantom p = small_phantom(1.0, 1.0, 2);
-  EstimateOptions opt;
-  const FrameFitter fitter = fitter_for(p, opt);
-  const Grid& grid = p.series.grid;
-  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  const FrameFit fit = fitter.fit(coef, grid, Mat4::Identity());
+  const FrameFit fit = fit_to_frame0(p, p.series.frame(0), EstimateOptions{});
   EXPECT_TRUE(fit.converged);
   EXPECT_LE(fit.iterations, 5);
   const RigidParams q = rigid_params(fit.correction);
@@ -127,13 +138,10 @@ TEST(Estimate, EasyFramesStopEarly) {
 
 TEST(Estimate, QualitySelectionKeepsTheInformativePoints) {
   const Phantom p = small_phantom(1.0, 1.0, 3);
-  EstimateOptions opt;
-  const Grid& grid = p.series.grid;
-  const PaddedCoefficients coef = smoothed_coefficients(p.series.frame(0), grid, opt);
-  SampleSet s = sample_grid(grid, opt.sep_mm, opt.fwhm_mm);
-  evaluate_reference(s, coef);
-  const auto params = fitted_parameters(grid);
-  std::vector<double> jac = rigid_jacobian(s, grid.vox2world, params);
+  const EstimateOptions opt;
+  Reference r = reference_of(p, opt, opt.sep_mm);
+  SampleSet& s = r.points;
+  std::vector<double>& jac = r.jac;
   const std::size_t before = s.size();
   // Information (log det) before and after, computed here independently.
   auto log_det = [&](const SampleSet& set, const std::vector<double>& j) {
@@ -166,13 +174,9 @@ namespace {
 // field fixed in the scanner, or an artefact), fitted with the given options.
 Displacement fit_error(const Phantom& p, int frame, const std::vector<float>& changed,
                        const EstimateOptions& opt, FrameFit* fit_out = nullptr) {
-  const FrameFitter fitter = fitter_for(p, opt);
-  const Grid& grid = p.series.grid;
-  const FrameFit fit =
-      fitter.fit(smoothed_coefficients(changed.data(), grid, opt), grid, Mat4::Identity());
+  const FrameFit fit = fit_to_frame0(p, changed.data(), opt);
   if (fit_out) *fit_out = fit;
-  return displacement_difference(fit.correction, rigid_matrix(p.truth[frame]), grid.centre_mm(),
-                                 50.0);
+  return error_of(fit, p, frame);
 }
 
 // The frame times 1 + 0.15 (a tilt plus a bowl) over the grid, fixed in scanner space.

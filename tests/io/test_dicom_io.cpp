@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "dicom_writer.hpp"
 #include "phantom.hpp"
@@ -87,10 +86,7 @@ TEST(DicomIo, CutFileIsRefusedOnOneLineNamingIt) {
     const std::string bytes = realign::testing::slurp(dir + "/" + name + ".dcm");
     const std::string cut = dir + "/cut.dcm";
     for (std::size_t keep = 0; keep < bytes.size(); keep += keep < 2000 ? 13 : 307) {
-      {
-        std::ofstream f(cut, std::ios::binary | std::ios::trunc);
-        f.write(bytes.data(), static_cast<std::streamsize>(keep));
-      }
+      realign::testing::write_file(cut, bytes.substr(0, keep));
       const std::string m = message_of(cut);
       EXPECT_EQ(m.rfind(cut + ": ", 0), 0u) << name << ", " << keep << " bytes: " << m;
       EXPECT_EQ(m.find('\n'), std::string::npos) << m;
@@ -119,10 +115,7 @@ TEST(DicomIo, PreambleMarksDicom) {
   std::filesystem::copy_file(dir + "/v.dcm", dir + "/noname");
   EXPECT_TRUE(has_dicom_preamble(dir + "/noname"));
   EXPECT_FALSE(has_dicom_preamble(dir + "/missing"));
-  {
-    std::ofstream f(dir + "/short.dcm");
-    f << "DICM";
-  }
+  realign::testing::write_file(dir + "/short.dcm", "DICM");
   EXPECT_FALSE(has_dicom_preamble(dir + "/short.dcm"));
 }
 

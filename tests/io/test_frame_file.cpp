@@ -18,6 +18,9 @@
 namespace realign {
 namespace {
 
+using testing::slurp;
+using testing::write_file;
+
 // Every frame of `file`, in an order other than the file's, against the whole series.
 void expect_frames_as_whole(const FrameFile& file, const std::string& path) {
   const Series whole = read_series(path);
@@ -44,20 +47,10 @@ void expect_inflated_as_whole(const std::string& gz) {
   expect_frames_as_whole(FrameFile(scratch, info, 0, false, gz), gz);
 }
 
-void put(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string contents(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 std::string gzip_of(const std::string& dir, const std::string& bytes) {
-  put(dir + "/plain.bin", bytes);
+  write_file(dir + "/plain.bin", bytes);
   EXPECT_EQ(0, std::system(("gzip -c " + dir + "/plain.bin > " + dir + "/plain.bin.gz").c_str()));
-  return contents(dir + "/plain.bin.gz");
+  return slurp(dir + "/plain.bin.gz");
 }
 
 Grid small_grid() {
@@ -82,12 +75,12 @@ TEST(FrameFile, EveryFrameAsWhenReadWhole) {
 TEST(FrameFile, BigEndian) {
   const std::string dir = realign::testing::temp_dir("framefile-be");
   const std::string bytes = realign::testing::big_endian_int16_nii({5, 4, 3}, 2);
-  put(dir + "/be.nii", bytes);
+  write_file(dir + "/be.nii", bytes);
   const NiftiInfo info = read_nifti_header(dir + "/be.nii");
   ASSERT_TRUE(info.swapped);
   expect_frames_as_whole(FrameFile(dir + "/be.nii", info, info.vox_offset, true, "be.nii"),
                          dir + "/be.nii");
-  put(dir + "/be.nii.gz", gzip_of(dir, bytes));
+  write_file(dir + "/be.nii.gz", gzip_of(dir, bytes));
   expect_inflated_as_whole(dir + "/be.nii.gz");
 }
 
@@ -100,12 +93,12 @@ TEST(FrameFile, InflatingChecksTheWholeStream) {
   data[3] = 9.0f;
   const std::string dir = realign::testing::temp_dir("framefile-gz");
   write_image(dir + "/ok.nii", make_header(g, 2, 1.0, 16), g, 2, data.data(), OutputType::Float32);
-  const std::string plain = contents(dir + "/ok.nii");
+  const std::string plain = slurp(dir + "/ok.nii");
   std::string crc = gzip_of(dir, plain);
   crc[crc.size() - 6] ^= 0x55;  // the CRC, 8 bytes from the end
-  put(dir + "/crc.nii.gz", crc);
-  put(dir + "/bomb.nii.gz", gzip_of(dir, plain + std::string(1 << 20, '\0')));
-  put(dir + "/trailing.nii.gz", gzip_of(dir, plain + std::string(64, '\0')));
+  write_file(dir + "/crc.nii.gz", crc);
+  write_file(dir + "/bomb.nii.gz", gzip_of(dir, plain + std::string(1 << 20, '\0')));
+  write_file(dir + "/trailing.nii.gz", gzip_of(dir, plain + std::string(64, '\0')));
   expect_inflated_as_whole(dir + "/trailing.nii.gz");
   for (const char* name : {"crc.nii.gz", "bomb.nii.gz"}) {
     const std::string path = dir + "/" + name;

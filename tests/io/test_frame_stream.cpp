@@ -6,8 +6,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "realign/io/errors.hpp"
 #include "realign/io/frame_stream.hpp"
@@ -16,6 +14,9 @@
 
 namespace realign {
 namespace {
+
+using testing::slurp;
+using testing::write_file;
 
 // Every frame streamed and decoded, against the whole series read at once.
 void expect_same_as_whole(const std::string& path) {
@@ -45,10 +46,7 @@ TEST(FrameStream, EveryFrameAsWhenReadWhole) {
 // A big-endian file: the stream hands out this machine's byte order.
 TEST(FrameStream, BigEndianAndGzipSingleMember) {
   const std::string dir = realign::testing::temp_dir("stream-be");
-  {
-    const std::string bytes = realign::testing::big_endian_int16_nii({5, 4, 3}, 2);
-    std::ofstream(dir + "/be.nii", std::ios::binary).write(bytes.data(), bytes.size());
-  }
+  write_file(dir + "/be.nii", realign::testing::big_endian_int16_nii({5, 4, 3}, 2));
   expect_same_as_whole(dir + "/be.nii");
   // The same file as one gzip member (as gzip(1) writes it).
   ASSERT_EQ(0, std::system(("gzip -k -c " + dir + "/be.nii > " + dir + "/be.nii.gz").c_str()));
@@ -56,22 +54,8 @@ TEST(FrameStream, BigEndianAndGzipSingleMember) {
 }
 
 TEST(FrameStream, TruncatedOrCorruptDataIsAnErrorNamingTheFile) {
-  Grid g;
-  g.dim = {16, 16, 8};
-  std::vector<float> data(g.voxels() * 3);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
   const std::string dir = realign::testing::temp_dir("stream-bad");
-  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
-              OutputType::Float32);
-  std::ifstream in(dir + "/ok.nii.gz", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  std::string flipped = bytes;
-  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
-  {
-    std::ofstream(dir + "/short.nii.gz", std::ios::binary)
-        .write(bytes.data(), bytes.size() * 3 / 4);
-    std::ofstream(dir + "/flipped.nii.gz", std::ios::binary).write(flipped.data(), flipped.size());
-  }
+  realign::testing::write_damaged_gzips(dir);
   for (const char* name : {"short.nii.gz", "flipped.nii.gz"}) {
     FrameStream s(dir + "/" + name);
     std::vector<char> raw(s.frame_bytes());
@@ -87,16 +71,6 @@ TEST(FrameStream, TruncatedOrCorruptDataIsAnErrorNamingTheFile) {
 // ---------------------------------------------------------------------------------------
 // Multi-member streams built here byte by byte (RFC 1952), with zlib's raw deflate as the
 // compressor: streams no writer of ours makes.
-
-std::string contents(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void put(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 void put_u32(std::string& s, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
@@ -148,7 +122,7 @@ std::string plain_series(const std::string& dir, int frames) {
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::cos(i * 0.003));
   write_image(dir + "/plain.nii", make_header(g, frames, 1.0, 16), g, frames, data.data(),
               OutputType::Float32);
-  return contents(dir + "/plain.nii");
+  return slurp(dir + "/plain.nii");
 }
 
 // Every frame streamed from `gz` is the plain file's, and the stream ends cleanly.
@@ -180,7 +154,7 @@ TEST(FrameStream, MembersCutAnywhereBetweenTwoReads) {
   for (std::size_t end = cut - second_header - 2; end <= cut + 10; ++end) {
     const std::string first = gzip_member(first_data, 0, true, end - empty_extra);
     ASSERT_EQ(first.size(), end);
-    put(dir + "/cut.nii.gz", first + second);
+    write_file(dir + "/cut.nii.gz", first + second);
     expect_frames_of(dir + "/cut.nii.gz", plain);
   }
   // gzip(1) accepts what was built.
@@ -203,9 +177,10 @@ TEST(FrameStream, EveryMemberIsChecked) {
     for (const std::string& m : members) s += m;
     return s;
   };
-  put(dir + "/ok.nii.gz", joined(parts));
+  write_file(dir + "/ok.nii.gz", joined(parts));
   expect_frames_of(dir + "/ok.nii.gz", plain);
-  put(dir + "/padded.nii.gz", joined(parts) + gzip_member(std::string(100, '\0'), 9, true, 5));
+  write_file(dir + "/padded.nii.gz",
+             joined(parts) + gzip_member(std::string(100, '\0'), 9, true, 5));
   expect_frames_of(dir + "/padded.nii.gz", plain);
   EXPECT_EQ(0, std::system(("gzip -t " + dir + "/padded.nii.gz").c_str()));
 
@@ -224,7 +199,7 @@ TEST(FrameStream, EveryMemberIsChecked) {
   bad.emplace_back("cut_member.nii.gz",
                    joined(parts) + gzip_member(std::string(100, '\0'), 9, false).substr(0, 20));
   for (const auto& [name, bytes] : bad) {
-    put(dir + "/" + name, bytes);
+    write_file(dir + "/" + name, bytes);
     // gzip(1) refuses the same streams, the bomb aside: it is sound gzip.
     const bool gzip_refuses =
         std::system(("gzip -t " + dir + "/" + name + " 2>/dev/null").c_str()) != 0;

@@ -14,32 +14,16 @@
 
 #include "realign/core/rigid.hpp"
 #include "realign/io/motion_files.hpp"
+#include "report/sample_record.hpp"
 #include "test_support.hpp"
 
 namespace realign {
 namespace {
 
+using testing::lines_of;
+using testing::sample_rp;
 using testing::slurp;
-
-void spit(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
-std::vector<RigidParams> sample_rp() {
-  return {{0, 0, 0, 0, 0, 0},
-          {0.123456789, -1.5, 2.25e-3, 1.0e-4, -0.0123, 0.0456},
-          {-12.3456789, 3.14159, -0.5, -2.5e-3, 7.0e-7, -0.1},
-          {1e-12, -47.25, 8.0, 0.2, -0.25, 0.03}};
-}
+using testing::write_file;
 
 TEST(RpFile, RoundTripAndFormat) {
   const std::string dir = testing::temp_dir("motion-files");
@@ -137,13 +121,14 @@ TEST(RpFile, ReadsSpmStyleFile) {
   const std::string dir = testing::temp_dir("motion-files");
   const std::string path = dir + "/rp_spm.txt";
   // Leading spaces, mixed widths, CRLF and a trailing blank line, as seen in the wild.
-  spit(path,
-       "  0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00  "
-       " 0.00000000e+00\r\n"
-       "  1.23456700e-02  -4.50000000e-01   2.00000000e+00  -1.00000000e-03   5.00000000e-04  "
-       " 3.20000000e-03\r\n"
-       " -1.00000000E+00\t2.5e-01 3 -0.002 +1.0e-3 0\n"
-       "\n");
+  write_file(
+      path,
+      "  0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00   0.00000000e+00  "
+      " 0.00000000e+00\r\n"
+      "  1.23456700e-02  -4.50000000e-01   2.00000000e+00  -1.00000000e-03   5.00000000e-04  "
+      " 3.20000000e-03\r\n"
+      " -1.00000000E+00\t2.5e-01 3 -0.002 +1.0e-3 0\n"
+      "\n");
   const auto rp = read_rp(path);
   ASSERT_EQ(rp.size(), 3u);
   for (int k = 0; k < 6; ++k) EXPECT_EQ(rp[0][k], 0.0);
@@ -165,7 +150,7 @@ TEST(RpFile, BadContentThrowsWithPath) {
   const std::string dir = testing::temp_dir("motion-files");
   const auto expect_throw = [&](const std::string& name, const std::string& text) {
     const std::string path = dir + "/" + name;
-    spit(path, text);
+    write_file(path, text);
     try {
       read_rp(path);
       ADD_FAILURE() << name << " did not throw";
@@ -210,13 +195,13 @@ TEST(XfmFile, RoundTrip) {
 TEST(XfmFile, BadContentThrows) {
   const std::string dir = testing::temp_dir("motion-files");
   const std::string short_path = dir + "/short.txt";
-  spit(short_path, "# frame 0\n1 0 0 0\n0 1 0 0\n0 0 1 0\n");
+  write_file(short_path, "# frame 0\n1 0 0 0\n0 1 0 0\n0 0 1 0\n");
   EXPECT_THROW(read_xfm(short_path), std::runtime_error);
   const std::string bottom = dir + "/bottom.txt";
-  spit(bottom, "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 1 1\n");
+  write_file(bottom, "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 1 1\n");
   EXPECT_THROW(read_xfm(bottom), std::runtime_error);
   const std::string wide = dir + "/wide.txt";
-  spit(wide, "1 0 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n");
+  write_file(wide, "1 0 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n");
   EXPECT_THROW(read_xfm(wide), std::runtime_error);
 }
 

@@ -27,6 +27,7 @@
 namespace {
 
 using namespace realign;
+using realign::testing::write_file;
 
 const std::string kName = "in.nii";
 
@@ -149,10 +150,8 @@ std::vector<char> gzip(const std::vector<char>& raw) {
   return out;
 }
 
-void write_file(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+// Bytes built here, as write_file takes them.
+std::string as_string(const std::vector<char>& bytes) { return {bytes.begin(), bytes.end()}; }
 
 // The message of the InputError that reading `bytes` in memory throws, or "" if none.
 std::string refusal(const std::vector<char>& bytes) {
@@ -291,7 +290,7 @@ TEST(NiftiHeader, EveryDatatypeAndByteOrderAgreesWithNiftilib) {
       const nifti_1_header h = base_header(datatype);
       const std::vector<char> bytes = file_of(h, voxel_bytes(datatype, voxel_count(h)), swap);
       const std::string path = dir + "/f.nii";
-      write_file(path, bytes);
+      write_file(path, as_string(bytes));
       const Oracle o = niftilib_read(path);
       for (const std::vector<char>& stored : {bytes, gzip(bytes)}) {
         const SeriesFile file(kName, stored);
@@ -352,7 +351,7 @@ TEST(NiftiHeader, GeometryAgreesWithNiftilib) {
     nifti_1_header h = base_header();
     edit(h);
     const std::string path = dir + "/g.nii";
-    write_file(path, file_of(h));
+    write_file(path, as_string(file_of(h)));
     const NiftiInfo info = read_nifti_header(path);
     EXPECT_LT((info.grid.vox2world - niftilib_read(path).vox2world).cwiseAbs().maxCoeff(), 1e-5);
   }
@@ -440,7 +439,7 @@ TEST(NiftiHeader, SizesAreCheckedAgainstTheFile) {
   expect_refused(refusal(head), "truncated: the header promises 2305561547121623394 bytes", "huge");
   expect_refused(refusal(gzip(head)), "more than a gzip file of", "huge gzip");
   const std::string path = realign::testing::temp_dir("hdr") + "/huge.nii.gz";
-  write_file(path, gzip(head));
+  write_file(path, as_string(gzip(head)));
   try {
     read_nifti_header(path);
     ADD_FAILURE() << "accepted";
@@ -490,7 +489,7 @@ TEST(NiftiHeader, ReadingTheHeaderInflatesOnlyTheHeader) {
   std::vector<char> gz = gzip(good);
   gz[gz.size() - 6] ^= 0x55;  // the CRC, checked only at the end of the stream
   const std::string path = realign::testing::temp_dir("hdr") + "/crc.nii.gz";
-  write_file(path, gz);
+  write_file(path, as_string(gz));
   const NiftiInfo info = read_nifti_header(path);
   EXPECT_TRUE(info.gzip);
   EXPECT_EQ(info.stored_bytes, gz.size());

@@ -89,8 +89,7 @@ TEST(NiftiIo, RoundTripKeepsDataTimingAndShape) {
 // Gzip members in a file, each inflated by zlib on its own (as gzip(1) reads them): their
 // count, and every byte they inflate to.
 std::pair<int, std::string> gzip_members(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  const std::string gz((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string gz = realign::testing::slurp(path);
   std::string data;
   int members = 0;
   std::size_t pos = 0;
@@ -134,9 +133,7 @@ TEST(NiftiIo, GzipOutputIsTheSameForAnyThreadCount) {
   write_image(dir + "/plain.nii", h, g, 3, data.data(), OutputType::Float32);
   const auto one = gzip_members(dir + "/t1.nii.gz");
   EXPECT_EQ(one.first, 1 + 3 * 2);  // the header, then two per frame
-  std::ifstream plain(dir + "/plain.nii", std::ios::binary);
-  EXPECT_EQ(one.second,
-            std::string((std::istreambuf_iterator<char>(plain)), std::istreambuf_iterator<char>()));
+  EXPECT_EQ(one.second, realign::testing::slurp(dir + "/plain.nii"));
   for (const char* other : {"/t2.nii.gz", "/t3.nii.gz"}) {
     std::ifstream a(dir + "/t1.nii.gz", std::ios::binary), b(dir + other, std::ios::binary);
     EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(a), std::istreambuf_iterator<char>(),
@@ -160,8 +157,7 @@ TEST(NiftiIo, GzipOfIncompressibleFramesHoldsTheBytes) {
   }
   write_image(dir + "/r.nii.gz", h, g, 2, data.data(), OutputType::Float32);
   write_image(dir + "/r.nii", h, g, 2, data.data(), OutputType::Float32);
-  std::ifstream plain(dir + "/r.nii", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(plain)), {});
+  const std::string bytes = realign::testing::slurp(dir + "/r.nii");
   EXPECT_EQ(gzip_members(dir + "/r.nii.gz").second, bytes);
   EXPECT_LT(std::filesystem::file_size(dir + "/r.nii.gz"), bytes.size() * 1.001);
   EXPECT_EQ(0, std::system(("gzip -t " + dir + "/r.nii.gz").c_str()));
@@ -390,28 +386,8 @@ TEST(NiftiIo, ValuesBeyondFloatAreZeroedAndCounted) {
 }
 
 TEST(NiftiIo, TruncatedAndCorruptGzipAreErrors) {
-  Grid g;
-  g.dim = {16, 16, 8};
-  std::vector<float> data(g.voxels() * 3);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(std::sin(i * 0.01));
   const std::string dir = realign::testing::temp_dir("gz");
-  write_image(dir + "/ok.nii.gz", make_header(g, 3, 1.0, 16), g, 3, data.data(),
-              OutputType::Float32);
-  std::string bytes;
-  {
-    std::ifstream f(dir + "/ok.nii.gz", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(f), {});
-  }
-  {
-    std::ofstream f(dir + "/short.nii.gz", std::ios::binary);
-    f.write(bytes.data(), bytes.size() / 2);
-  }
-  std::string flipped = bytes;
-  for (std::size_t i = flipped.size() / 2; i < flipped.size() / 2 + 32; ++i) flipped[i] ^= 0x5a;
-  {
-    std::ofstream f(dir + "/flipped.nii.gz", std::ios::binary);
-    f.write(flipped.data(), flipped.size());
-  }
+  const std::vector<float> data = realign::testing::write_damaged_gzips(dir);
   EXPECT_THROW(read_series(dir + "/short.nii.gz"), InputError);
   EXPECT_THROW(read_series(dir + "/flipped.nii.gz"), InputError);
   EXPECT_EQ(read_series(dir + "/ok.nii.gz").data.size(), data.size());

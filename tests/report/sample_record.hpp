@@ -1,6 +1,6 @@
-// A small run's motion record shared by the confounds and motion-plot tests: four frames
-// with every sign and a wide range of magnitudes, and an input name that needs escaping in
-// JSON, XML and HTML alike.
+// A small run's motion record shared by the confounds, motion-plot and motion-file tests:
+// four frames with every sign and a wide range of magnitudes, and an input name that needs
+// escaping in JSON, XML and HTML alike.
 #pragma once
 
 #include <limits>

@@ -20,32 +20,15 @@
 namespace realign {
 namespace {
 
+using testing::lines_of;
 using testing::sample_record;
 using testing::sample_rp;
 using testing::slurp;
+using testing::split_tabs;
 using Json = nlohmann::ordered_json;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const char* const kParams[6] = {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"};
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t tab = line.find('\t', start);
-    out.push_back(line.substr(start, tab - start));
-    if (tab == std::string::npos) return out;
-    start = tab + 1;
-  }
-}
 
 // fMRIPrep's names in file order: the rp columns, the measures, the 24-parameter expansion,
 // then one column per non-steady-state frame and one per motion outlier.

@@ -479,12 +479,17 @@ Synthetic synthetic_run() {
   return s;
 }
 
+// The report of qc as write_qc_report writes it, read back from the file.
+std::string written_report(const QcReport& qc) {
+  const std::string path = testing::temp_dir("report") + "/run_report.html";
+  write_qc_report(path, qc);
+  return slurp(path);
+}
+
 TEST(QcReport, MarksFramesOverTheThresholdInEveryPanel) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
-  const std::string path = testing::temp_dir("report") + "/run_report.html";
-  write_qc_report(path, s.qc);
-  const std::string html = slurp(path);
+  const std::string html = written_report(s.qc);
 
   // Frames 5, 11, 12 and 30 (1-based) are above 0.5 mm; frame 6 (exactly 0.5) and 10 are not.
   const std::vector<int> over = {5, 11, 12, 30};
@@ -502,8 +507,7 @@ TEST(QcReport, MarksFramesOverTheThresholdInEveryPanel) {
 
   // With the threshold at 2 mm only frame 11 remains.
   s.motion.fd_threshold_mm = 2.0;
-  write_qc_report(path, s.qc);
-  const std::string strict = slurp(path);
+  const std::string strict = written_report(s.qc);
   EXPECT_EQ(count_of(strict, "class=\"fd-over\""), static_cast<std::size_t>(panels));
   EXPECT_EQ(summary_value(strict, "over"), "11");
   EXPECT_EQ(summary_value(strict, "n-over"), "1 (3.3% of frames)");
@@ -513,9 +517,7 @@ TEST(QcReport, SummaryNumbers) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
   const MotionRecord& m = s.motion;
-  const std::string path = testing::temp_dir("report") + "/run_report.html";
-  write_qc_report(path, s.qc);
-  const std::string html = slurp(path);
+  const std::string html = written_report(s.qc);
 
   EXPECT_EQ(summary_value(html, "input"), m.input_name);
   EXPECT_EQ(summary_value(html, "frames"), "30");
@@ -561,9 +563,7 @@ TEST(QcReport, SummaryNumbers) {
 TEST(QcReport, SelfContainedAndWellFormed) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
-  const std::string path = testing::temp_dir("report") + "/run_report.html";
-  write_qc_report(path, s.qc);
-  const std::string html = slurp(path);
+  const std::string html = written_report(s.qc);
 
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_EQ(well_formed(html), "");
@@ -599,9 +599,7 @@ TEST(QcReport, ManyFlaggedFramesBecomeBandsAndRanges) {
     s.motion.fd[f] = flagged ? 0.9 : 0.1;
     if (flagged) over.push_back(f);
   }
-  const std::string path = testing::temp_dir("report") + "/many.html";
-  write_qc_report(path, s.qc);
-  const std::string html = slurp(path);
+  const std::string html = written_report(s.qc);
   EXPECT_EQ(summary_value(html, "over"), "2-8, 10-15, 17-25, 29");
   EXPECT_EQ(summary_value(html, "n-over"),
             std::to_string(over.size()) +
@@ -641,9 +639,7 @@ TEST(QcReport, ManyFlaggedFramesBecomeBandsAndRanges) {
 TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
   Synthetic s = synthetic_run();
   s.qc.motion = &s.motion;
-  const std::string dir = testing::temp_dir("report");
-  write_qc_report(dir + "/r.html", s.qc);
-  const std::string html = slurp(dir + "/r.html");
+  const std::string html = written_report(s.qc);
 
   const auto window = robust_window(s.qc.mean_before);
   std::vector<SliceImage> expected;
@@ -694,8 +690,7 @@ TEST(QcReport, EmbedsTheMeanSlicesBeforeAndAfter) {
 
   // Estimation only: the mean before, and a sentence instead of the mean after.
   s.qc.mean_after.clear();
-  write_qc_report(dir + "/r.html", s.qc);
-  const std::string only = slurp(dir + "/r.html");
+  const std::string only = written_report(s.qc);
   EXPECT_EQ(count_of(only, key), 3u);
   EXPECT_NE(only.find("id=\"no-after\""), std::string::npos);
   EXPECT_EQ(well_formed(only), "");

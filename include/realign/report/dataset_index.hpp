@@ -57,9 +57,4 @@ std::string dataset_index_html(const std::vector<IndexRun>& runs, const IndexLim
                                const std::string& title, const std::string& created,
                                const std::vector<std::string>& not_done = {});
 
-// Writes the page to path (OutputError when it cannot).
-void write_dataset_index(const std::string& path, const std::vector<IndexRun>& runs,
-                         const IndexLimits& limits, const std::string& title,
-                         const std::string& created);
-
 }  // namespace realign

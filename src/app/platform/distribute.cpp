@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "realign/io/errors.hpp"
 
@@ -20,23 +21,28 @@ bool mpi_active() {
   return init && !fin;
 }
 
+// The MPI type of the element types sent here.
 template <typename T>
-MPI_Datatype mpi_type();
-template <>
-MPI_Datatype mpi_type<double>() {
-  return MPI_DOUBLE;
+MPI_Datatype mpi_type() {
+  if constexpr (std::is_same_v<T, double>)
+    return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<T, float>)
+    return MPI_FLOAT;
+  else if constexpr (std::is_same_v<T, int>)
+    return MPI_INT;
+  else if constexpr (std::is_same_v<T, char>)
+    return MPI_CHAR;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return MPI_INT64_T;
+  else
+    static_assert(sizeof(T) == 0, "no MPI type for this element type");
 }
-template <>
-MPI_Datatype mpi_type<float>() {
-  return MPI_FLOAT;
-}
-template <>
-MPI_Datatype mpi_type<int>() {
-  return MPI_INT;
-}
-template <>
-MPI_Datatype mpi_type<char>() {
-  return MPI_CHAR;
+
+// Element-wise sum of v[0..n) over all ranks, in place, result on all ranks.
+template <typename T>
+void sum_in_place(T* v, std::size_t n) {
+  if (mpi_size() > 1)
+    MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
 }
 
 // Every rank learns every frame's values: each owner contributes its frames' values at
@@ -50,9 +56,7 @@ std::vector<T> assemble(const std::vector<T>& mine, const FrameSet& own, int fra
     const int f = own.at(static_cast<int>(i / per_frame));
     all[static_cast<std::size_t>(f) * per_frame + i % per_frame] = mine[i];
   }
-  if (mpi_size() > 1)
-    MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), mpi_type<T>(), MPI_SUM,
-                  MPI_COMM_WORLD);
+  sum_in_place(all.data(), all.size());
   return all;
 }
 
@@ -154,16 +158,9 @@ void broadcast(int& v) {
   if (mpi_size() > 1) MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
 }
 
-void allreduce_sum(double* v, std::size_t n) {
-  if (mpi_size() > 1)
-    MPI_Allreduce(MPI_IN_PLACE, v, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-}
-void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
-void allreduce_sum(std::vector<std::int64_t>& v) {
-  if (mpi_size() > 1)
-    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM,
-                  MPI_COMM_WORLD);
-}
+void allreduce_sum(double* v, std::size_t n) { sum_in_place(v, n); }
+void allreduce_sum(std::vector<double>& v) { sum_in_place(v.data(), v.size()); }
+void allreduce_sum(std::vector<std::int64_t>& v) { sum_in_place(v.data(), v.size()); }
 
 bool on_every_rank(bool ok) {
   if (mpi_size() == 1) return ok;

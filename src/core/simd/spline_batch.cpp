@@ -4,20 +4,11 @@
 
 #include "spline_sse.hpp"
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 namespace realign::batch {
+
+#if defined(__SSE2__)
 namespace {
 
-template <int D>
-void one_by_one(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
-                int n, double* out) {
-  for (int i = 0; i < n; ++i) out[i] = sse::value<D>(c, x[i], y[i], z[i]);
-}
-
-#if defined(__SSE2__)
 // sse::cubic_at for points a and b, one in each 128-bit half (t holds a's offsets in lanes
 // 0-2, b's in 4-6): the same operations in the same order on each half. Returns the x
 // weights times the sums along y and z, whose four lanes per half cubic_at adds up.
@@ -70,16 +61,12 @@ __attribute__((target("avx2"))) inline void store_sums(__m256 s01, __m256 s23, d
 // then two cubic_pair calls.
 __attribute__((target("avx2"))) void cubic_quad(const PaddedCoefficients& c, const double* x,
                                                 const double* y, const double* z, double* out) {
-  int kx[4], ky[4], kz[4];
-  __m128 t0 = _mm256_cvtpd_ps(knot_offsets(x, kx)), t1 = _mm256_cvtpd_ps(knot_offsets(y, ky)),
-         t2 = _mm256_cvtpd_ps(knot_offsets(z, kz));
+  const CubicQuad s = cubic_quad_setup(c, x, y, z);
+  __m128 t0 = _mm256_cvtpd_ps(s.tx), t1 = _mm256_cvtpd_ps(s.ty), t2 = _mm256_cvtpd_ps(s.tz);
   __m128 t3 = _mm_setzero_ps();
   _MM_TRANSPOSE4_PS(t0, t1, t2, t3);  // now point q's (x, y, z, 0) is tq
-  const float* base[4];
-  for (int q = 0; q < 4; ++q)
-    base[q] = c.origin() + (kx[q] - 1) + (ky[q] - 1) * c.sy + (kz[q] - 1) * c.sz;
-  const __m256 s01 = cubic_pair(base[0], base[1], c.sy, c.sz, _mm256_set_m128(t1, t0));
-  const __m256 s23 = cubic_pair(base[2], base[3], c.sy, c.sz, _mm256_set_m128(t3, t2));
+  const __m256 s01 = cubic_pair(s.base[0], s.base[1], c.sy, c.sz, _mm256_set_m128(t1, t0));
+  const __m256 s23 = cubic_pair(s.base[2], s.base[3], c.sy, c.sz, _mm256_set_m128(t3, t2));
   store_sums(s01, s23, out);
 }
 
@@ -95,16 +82,17 @@ __attribute__((target("avx2"))) void cubic_quads(const PaddedCoefficients& c, co
   cubic_quad(c, p.x, p.y, p.z, v);
   std::copy(v, v + (n - i), out + i);
 }
-#endif
 
 }  // namespace
+#endif
 
 void values(const PaddedCoefficients& c, const double* x, const double* y, const double* z, int n,
             double* out) {
 #if defined(__SSE2__)
   if (c.degree == 3 && cpu_has_avx2()) return cubic_quads(c, x, y, z, n, out);
 #endif
-  with_degree(c.degree, [&](auto d) { one_by_one<decltype(d)::value>(c, x, y, z, n, out); });
+  each_point(c.degree, n,
+             [&](auto d, int i) { out[i] = sse::value<decltype(d)::value>(c, x[i], y[i], z[i]); });
 }
 
 }  // namespace realign::batch

@@ -49,6 +49,15 @@ struct LastFour {
   }
 };
 
+// What every batch function does where no AVX2 kernel serves: f(d, i) for each point
+// i < n, one at a time, with d the degree as with_degree hands it over.
+template <class F>
+void each_point(int degree, int n, F f) {
+  with_degree(degree, [&](auto d) {
+    for (int i = 0; i < n; ++i) f(d, i);
+  });
+}
+
 #if defined(__SSE2__)
 // For the AVX2 kernels: the knots below four coordinates v[0..3] into knot[0..3], and the
 // offsets v - knot. Floor, to int and back to double gives fast_floor's knot, converted as
@@ -59,6 +68,27 @@ __attribute__((target("avx2"))) inline __m256d knot_offsets(const double* v, int
   const __m128i f = _mm256_cvttpd_epi32(_mm256_floor_pd(p));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(knot), f);
   return _mm256_sub_pd(p, _mm256_cvtepi32_pd(f));
+}
+
+// The set-up of four points x[0..3], y[0..3], z[0..3] for the cubic AVX2 kernels: their
+// offsets from the knot below, one point per lane, and the first coefficient of each
+// point's 4x4x4 support.
+struct CubicQuad {
+  __m256d tx, ty, tz;
+  const float* base[4];
+};
+
+__attribute__((target("avx2"))) inline CubicQuad cubic_quad_setup(const PaddedCoefficients& c,
+                                                                  const double* x, const double* y,
+                                                                  const double* z) {
+  int kx[4], ky[4], kz[4];
+  CubicQuad s;
+  s.tx = knot_offsets(x, kx);
+  s.ty = knot_offsets(y, ky);
+  s.tz = knot_offsets(z, kz);
+  for (int q = 0; q < 4; ++q)
+    s.base[q] = c.origin() + (kx[q] - 1) + (ky[q] - 1) * c.sy + (kz[q] - 1) * c.sz;
+  return s;
 }
 #endif
 

@@ -7,20 +7,11 @@
 
 #include "spline_batch.hpp"
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 namespace realign::batch {
+
+#if defined(__SSE2__)
 namespace {
 
-template <int D>
-void one_by_one(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
-                int n, double* v, double* grad) {
-  for (int i = 0; i < n; ++i) v[i] = padded_value_gradient<D>(c, x[i], y[i], z[i], &grad[3 * i]);
-}
-
-#if defined(__SSE2__)
 // spline_weights_derivs<3> on every lane of t, the offsets from the knot below: the same
 // double operations in the same order (no product is fused into a sum: built for AVX2
 // without FMA), divisions kept as divisions.
@@ -97,19 +88,15 @@ __attribute__((target("avx2"))) inline void cubic_gradient_pair(
 __attribute__((target("avx2"))) void cubic_gradient_quad(const PaddedCoefficients& c,
                                                          const double* x, const double* y,
                                                          const double* z, double* v, double* grad) {
-  int kx[4], ky[4], kz[4];
-  const __m256d tx = knot_offsets(x, kx), ty = knot_offsets(y, ky), tz = knot_offsets(z, kz);
+  const CubicQuad s = cubic_quad_setup(c, x, y, z);
   // Lanes (x0, y0, x2, y2) and (x1, y1, x3, y3), then (x0, y0, x1, y1) and (x2, y2, x3, y3).
-  const __m256d even = _mm256_unpacklo_pd(tx, ty), odd = _mm256_unpackhi_pd(tx, ty);
+  const __m256d even = _mm256_unpacklo_pd(s.tx, s.ty), odd = _mm256_unpackhi_pd(s.tx, s.ty);
   const __m256d xy[2] = {_mm256_permute2f128_pd(even, odd, 0x20),
                          _mm256_permute2f128_pd(even, odd, 0x31)};
-  const __m256d zz[2] = {_mm256_permute4x64_pd(tz, _MM_SHUFFLE(1, 1, 0, 0)),
-                         _mm256_permute4x64_pd(tz, _MM_SHUFFLE(3, 3, 2, 2))};
-  const float* base[4];
-  for (int q = 0; q < 4; ++q)
-    base[q] = c.origin() + (kx[q] - 1) + (ky[q] - 1) * c.sy + (kz[q] - 1) * c.sz;
+  const __m256d zz[2] = {_mm256_permute4x64_pd(s.tz, _MM_SHUFFLE(1, 1, 0, 0)),
+                         _mm256_permute4x64_pd(s.tz, _MM_SHUFFLE(3, 3, 2, 2))};
   for (int p = 0; p < 2; ++p)
-    cubic_gradient_pair(base[2 * p], base[2 * p + 1], c.sy, c.sz, cubic_weights(xy[p]),
+    cubic_gradient_pair(s.base[2 * p], s.base[2 * p + 1], c.sy, c.sz, cubic_weights(xy[p]),
                         cubic_weights(zz[p]), v + 2 * p, grad + 6 * p);
 }
 
@@ -128,13 +115,14 @@ __attribute__((target("avx2"))) void cubic_gradient_quads(const PaddedCoefficien
   std::copy(pgrad, pgrad + 3 * (n - i), grad + 3 * i);
 }
 
-#endif
-
 }  // namespace
+#endif
 
 void value_gradients_portable(const PaddedCoefficients& c, const double* x, const double* y,
                               const double* z, int n, double* v, double* grad) {
-  with_degree(c.degree, [&](auto d) { one_by_one<decltype(d)::value>(c, x, y, z, n, v, grad); });
+  each_point(c.degree, n, [&](auto d, int i) {
+    v[i] = padded_value_gradient<decltype(d)::value>(c, x[i], y[i], z[i], &grad[3 * i]);
+  });
 }
 
 void value_gradients(const PaddedCoefficients& c, const double* x, const double* y, const double* z,
@@ -158,8 +146,8 @@ void padded_values(const PaddedCoefficients& c, const double* x, const double* y
     return;
   }
 #endif
-  with_degree(c.degree, [&](auto d) {
-    for (int i = 0; i < n; ++i) out[i] = padded_value<decltype(d)::value>(c, x[i], y[i], z[i]);
+  each_point(c.degree, n, [&](auto d, int i) {
+    out[i] = padded_value<decltype(d)::value>(c, x[i], y[i], z[i]);
   });
 }
 

@@ -103,30 +103,26 @@ void to_float(const std::vector<char>& bytes, std::size_t n, float* out) {
   }
 }
 
+// to_float as the first of T... whose component type (by ITK's own map from C++ types) is
+// `type`; whether there was one.
+template <typename... T>
+bool to_float_as_one_of(Component type, const std::vector<char>& bytes, std::size_t n, float* out) {
+  const auto as = [&](auto value) {
+    using U = decltype(value);
+    if (type != itk::ImageIOBase::MapPixelType<U>::CType) return false;
+    to_float<U>(bytes, n, out);
+    return true;
+  };
+  return (as(T{}) || ...);
+}
+
 // The reader's voxels, already rescaled by GDCMImageIO (its component type is then wide
 // enough for the rescaled values), as float.
 void convert(Component type, const std::vector<char>& bytes, std::size_t n, float* out) {
-  switch (type) {
-    case Component::UCHAR:
-      return to_float<std::uint8_t>(bytes, n, out);
-    case Component::CHAR:
-      return to_float<std::int8_t>(bytes, n, out);
-    case Component::USHORT:
-      return to_float<std::uint16_t>(bytes, n, out);
-    case Component::SHORT:
-      return to_float<std::int16_t>(bytes, n, out);
-    case Component::UINT:
-      return to_float<std::uint32_t>(bytes, n, out);
-    case Component::INT:
-      return to_float<std::int32_t>(bytes, n, out);
-    case Component::FLOAT:
-      return to_float<float>(bytes, n, out);
-    case Component::DOUBLE:
-      return to_float<double>(bytes, n, out);
-    default:
-      throw Refused("pixel type " + itk::ImageIOBase::GetComponentTypeAsString(type) +
-                    " is not read here");
-  }
+  if (!to_float_as_one_of<std::uint8_t, std::int8_t, std::uint16_t, std::int16_t, std::uint32_t,
+                          std::int32_t, float, double>(type, bytes, n, out))
+    throw Refused("pixel type " + itk::ImageIOBase::GetComponentTypeAsString(type) +
+                  " is not read here");
 }
 
 void read_volume(const char* path, RealignDicomVoxels voxels, void* context) {

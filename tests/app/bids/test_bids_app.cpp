@@ -25,7 +25,10 @@ namespace {
 
 using namespace realign;
 namespace fs = std::filesystem;
+using realign::testing::lines_of;
 using realign::testing::slurp;
+using realign::testing::split_tabs;
+using realign::testing::write_file;
 
 // A phantom of 8 frames on a 24x24x12 grid with header TR 2 s.
 void write_run(const std::string& path, unsigned seed) {
@@ -39,11 +42,6 @@ void write_run(const std::string& path, unsigned seed) {
   fs::create_directories(fs::path(path).parent_path());
   write_phantom(make_phantom(spec), path, path + ".truth", "int16");
   fs::remove(path + ".truth");
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
 }
 
 // The dataset, once per process:
@@ -94,20 +92,6 @@ RunSettings one_thread() {
   RunSettings s;
   s.threads = 1;
   return s;
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream s(line);
-  for (std::string c; std::getline(s, c, '\t');) out.push_back(c);
-  return out;
 }
 
 TEST(BidsApp, FiltersSelectSubjectsSessionsAndTasks) {
@@ -203,17 +187,17 @@ TEST(BidsApp, OutputsCarryTheSidecarTrAndNilearnReadsTheConfounds) {
 
   // As pandas.read_csv(sep="\t") in load_confounds: a header row of names, one row per
   // frame, n/a for the undefined first FD, the columns its strategies ask for.
-  const std::vector<std::string> rows = lines_of(rest + "_desc-confounds_timeseries.tsv");
+  const std::vector<std::string> rows = lines_of(slurp(rest + "_desc-confounds_timeseries.tsv"));
   ASSERT_EQ(rows.size(), 9u);
-  const std::vector<std::string> head = cells(rows[0]);
+  const std::vector<std::string> head = split_tabs(rows[0]);
   for (const char* c :
        {"trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z", "trans_x_derivative1",
         "rot_z_derivative1_power2", "framewise_displacement", "std_dvars"})
     EXPECT_NE(std::find(head.begin(), head.end(), c), head.end()) << c;
   const auto fd = std::find(head.begin(), head.end(), "framewise_displacement") - head.begin();
-  EXPECT_EQ(cells(rows[1])[fd], "n/a");
-  for (std::size_t r = 1; r < rows.size(); ++r) EXPECT_EQ(cells(rows[r]).size(), head.size());
-  EXPECT_GT(std::stod(cells(rows[2])[fd]), 0.0);
+  EXPECT_EQ(split_tabs(rows[1])[fd], "n/a");
+  for (std::size_t r = 1; r < rows.size(); ++r) EXPECT_EQ(split_tabs(rows[r]).size(), head.size());
+  EXPECT_GT(std::stod(split_tabs(rows[2])[fd]), 0.0);
 }
 
 TEST(BidsApp, IndexOnlyRebuildsFromTheRecords) {

@@ -4,7 +4,6 @@
 // file is skipped with a message naming it, as a NIfTI one is.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -44,17 +43,13 @@ Followed follow(const std::string& dir) {
   opt.source = dir;
   opt.timeout_s = 0.5;
   opt.gap_wait_s = 0.2;
-  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
-  auto previous = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  spdlog::set_level(spdlog::level::warn);
+  const realign::testing::LogCapture capture(spdlog::level::warn);
   Followed out;
   ::testing::internal::CaptureStdout();
   out.status = run_follow(first_volume(), opt);
   std::fflush(stdout);
   const std::string lines = ::testing::internal::GetCapturedStdout();
-  spdlog::set_default_logger(previous);
-  for (const std::string& l : sink->last_formatted()) out.log += l;
+  out.log = capture.text();
   std::istringstream in(lines);
   std::string line;
   std::getline(in, line);  // the header

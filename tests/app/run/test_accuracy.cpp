@@ -3,7 +3,6 @@
 // robust estimation against activation; implausible motion flagged. The full sweep over
 // runs and seeds is scripts/accuracy.sh (docs/accuracy.md).
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -123,16 +122,11 @@ TEST(Accuracy, ImplausibleMotionIsFlagged) {
   s.given_motion.assign(6, RigidParams{0, 0, 0, 0, 0, 0});
   for (int f = 3; f < 6; ++f) s.given_motion[f][5] = 25.0 * M_PI / 180.0;
   const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(2, 30), s);
-  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-  auto previous = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  spdlog::set_level(spdlog::level::warn);
   RunOptions opt;
   opt.report = true;
+  const realign::testing::LogCapture capture(spdlog::level::warn);
   const Measured m = estimate(ph, opt, "implausible");
-  spdlog::set_default_logger(previous);
-  std::string warnings;
-  for (const std::string& line : sink->last_formatted()) warnings += line;
+  const std::string warnings = capture.text();
   EXPECT_TRUE(motion_extent(m.run.record.rp).implausible());
   EXPECT_NE(warnings.find("implausible motion"), std::string::npos) << warnings;
   const std::string html = realign::testing::slurp(

@@ -303,18 +303,12 @@ TEST(Pipeline, NoResliceLeavesDvarsNotAvailable) {
   std::ifstream tsv(run.dir + "/est_confounds.tsv");
   std::string header, row;
   std::getline(tsv, header);
-  const auto columns = [](const std::string& line) {
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, '\t');) out.push_back(cell);
-    return out;
-  };
-  const auto names = columns(header);
+  const auto names = realign::testing::split_tabs(header);
   const std::size_t k = std::find(names.begin(), names.end(), "dvars") - names.begin();
   ASSERT_LT(k, names.size());
   int rows = 0;
   while (std::getline(tsv, row)) {
-    EXPECT_EQ(columns(row)[k], "n/a");
+    EXPECT_EQ(realign::testing::split_tabs(row)[k], "n/a");
     ++rows;
   }
   EXPECT_EQ(rows, 40);

@@ -17,6 +17,7 @@
 namespace {
 
 using namespace realign;
+using realign::testing::slurp;
 namespace fs = std::filesystem;
 
 constexpr int kFrames = 16, kSplit = 7;
@@ -153,13 +154,6 @@ TEST(Subject, SplitRunsFromARealVolumeRecoverTheTruth) {
   }
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // Every run's outputs, named after its input, and the subject report; the sidecars state
 // the convention; FD is n/a at the first frame of each run.
 TEST(Subject, WritesEveryRunsOutputsAndStatesTheConvention) {
@@ -187,14 +181,9 @@ TEST(Subject, WritesEveryRunsOutputsAndStatesTheConvention) {
     EXPECT_EQ(
         header.rfind("trans_x\ttrans_y\ttrans_z\trot_x\trot_y\trot_z\tframewise_displacement", 0),
         0u);
-    auto cell = [](const std::string& row, int k) {
-      std::istringstream r(row);
-      std::string c;
-      for (int i = 0; i <= k; ++i) std::getline(r, c, '\t');
-      return c;
-    };
-    EXPECT_EQ(cell(row1, 6), "n/a") << stem;  // FD of each run's first frame
-    EXPECT_NE(cell(row2, 6), "n/a") << stem;
+    EXPECT_EQ(realign::testing::split_tabs(row1).at(6), "n/a")
+        << stem;  // FD of each run's first frame
+    EXPECT_NE(realign::testing::split_tabs(row2).at(6), "n/a") << stem;
   }
   const std::string report = slurp(out + "/subject_report.html");
   EXPECT_NE(report.find("href=\"part1_report.html\""), std::string::npos);

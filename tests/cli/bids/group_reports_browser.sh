@@ -49,46 +49,11 @@ done
 
 PYTHONPATH="$(dirname "$0")/../lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
 import csv, os, re, sys
+from checks import check, finish
+from html_tables import data_rows, tables
 from png import png_decode
-from html.parser import HTMLParser
 
 w = sys.argv[1]
-bad = []
-def check(ok, what):
-    print("  %s: %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        bad.append(what)
-
-class Tables(HTMLParser):
-    """Rows of every <table> (cells' text, and the links and data-v of the cells)."""
-    def __init__(self):
-        super().__init__()
-        self.tables, self.cell = [], None
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table":
-            self.tables.append({"class": a.get("class", ""), "rows": []})
-        elif tag == "tr" and self.tables:
-            self.tables[-1]["rows"].append([])
-        elif tag in ("td", "th") and self.tables and self.tables[-1]["rows"]:
-            self.cell = {"text": "", "href": None, "v": a.get("data-v"), "th": tag == "th"}
-            self.tables[-1]["rows"][-1].append(self.cell)
-        elif tag == "a" and self.cell is not None:
-            self.cell["href"] = a.get("href")
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.cell = None
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell["text"] += data
-
-def tables(path):
-    p = Tables()
-    p.feed(open(path, encoding="utf-8").read())
-    return p.tables
-
-def data_rows(table):
-    return [r for r in table["rows"] if r and not r[0]["th"]]
 
 def fd_column(tsv):
     rows = list(csv.DictReader(open(tsv), delimiter="\t"))
@@ -146,6 +111,6 @@ for name in ("subject_report", "index"):
     ink = png_ink(os.path.join(w, name + ".png"))
     check(ink > 0.02, "%s screenshot is not blank (%.1f%% of pixels inked)" % (name, 100 * ink))
 
-sys.exit(1 if bad else 0)
+finish()
 EOF
 log "ok"

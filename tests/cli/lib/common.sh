@@ -50,6 +50,19 @@ make_phantom() {
   "$PHANTOM" -q "$@" "$out" || fail "could not make phantom $out"
 }
 
+# realign_under NAME [launcher...] -- [realign args...]: realign -q with the args, started
+# by the launcher's words (none, or "${MPIRUN[@]}" -n 2 and the like) within 120 s, after
+# making $WORK/NAME for its outputs; fails the test when it does not exit 0.
+realign_under() {
+  local name=$1; shift
+  local launcher=()
+  while [[ $1 != -- ]]; do launcher+=("$1"); shift; done
+  shift
+  mkdir -p "$WORK/$name"
+  log "run $name: ${launcher[*]:-(no launcher)} realign ${*//$WORK\//}"
+  timeout 120 "${launcher[@]}" "$REALIGN" -q "$@" || fail "run $name exited with status $?"
+}
+
 # rp_close A B TOL: every number of rp files A and B within TOL (absolute), same shape.
 rp_close() {
   awk -v tol="$3" '

@@ -65,11 +65,17 @@ run_v display_user OMP_DISPLAY_ENV=verbose OMP_WAIT_POLICY=active --
   fail "with OMP_WAIT_POLICY=active: spin counts $(spincounts "$WORK/display_user.log")"
 log "libgomp: spin count 0 by default (re-executed once), kept when the user chose"
 
+# mpi_v NAME THREADS: a -v run on two ranks of THREADS OpenMP threads each, with libgomp's
+# report (OMP_DISPLAY_ENV=verbose) and no wait policy of the user's; its stderr in NAME.log.
+mpi_v() {
+  env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "${MPIRUN[@]}" -n 2 -x OMP_DISPLAY_ENV=verbose \
+    -x OMP_NUM_THREADS="$2" "$REALIGN" -v --no-report "$WORK/ph.nii.gz" "$WORK/$1.nii" \
+    2>"$WORK/$1.log" || fail "mpirun -n 2, $2 threads: exited with $? ($(tail -n 3 "$WORK/$1.log"))"
+}
+
 # Under mpirun a rank that runs two threads re-executes itself (before MPI_Init) and waits
 # passively; rank 0 alone logs the choice.
-env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "${MPIRUN[@]}" -n 2 -x OMP_DISPLAY_ENV=verbose \
-  -x OMP_NUM_THREADS=2 "$REALIGN" -v --no-report "$WORK/ph.nii.gz" "$WORK/mpi.nii" \
-  2>"$WORK/mpi.log" || fail "mpirun -n 2: exited with $? ($(tail -n 3 "$WORK/mpi.log"))"
+mpi_v mpi 2
 zeros=$(grep -c "GOMP_SPINCOUNT = '0'" "$WORK/mpi.log")
 ((zeros == 2)) || fail "mpirun -n 2: $zeros images with spin count 0, want 2"
 lines=$(grep -c "threads: " "$WORK/mpi.log")
@@ -79,9 +85,7 @@ log "mpirun -n 2, two threads each: both ranks passive, one log line, same resul
 
 # A rank of one thread (mpirun's binding to one core each, here OMP_NUM_THREADS=1) never
 # waits for another thread: it starts once.
-env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "${MPIRUN[@]}" -n 2 -x OMP_DISPLAY_ENV=verbose \
-  -x OMP_NUM_THREADS=1 "$REALIGN" -v --no-report "$WORK/ph.nii.gz" "$WORK/mpi1.nii" \
-  2>"$WORK/mpi1.log" || fail "mpirun -n 2, one thread: exited with $? ($(tail -n 3 "$WORK/mpi1.log"))"
+mpi_v mpi1 1
 images=$(grep -c "OPENMP DISPLAY ENVIRONMENT BEGIN" "$WORK/mpi1.log")
 ((images == 2)) || fail "mpirun -n 2, one thread: $images program images, want 2 (no re-execution)"
 grep -q "OpenMP wait policy none needed (one thread)" "$WORK/mpi1.log" ||

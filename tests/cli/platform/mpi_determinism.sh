@@ -10,16 +10,10 @@ log "making phantom 40x40x24, 12 frames"
 make_phantom "$WORK/phantom.nii.gz" --dim 40 40 24 --frames 12 --noise 0.01 \
   --max-trans 1.5 --max-rot 1.5
 
-# run NAME [launcher...] -- [realign options...]
+# run NAME [launcher...] -- [realign options...]: the phantom into $WORK/NAME/out.nii.
 run() {
   local name=$1; shift
-  local launcher=()
-  while [[ $1 != -- ]]; do launcher+=("$1"); shift; done
-  shift
-  mkdir -p "$WORK/$name"
-  log "run $name: ${launcher[*]:-(no mpirun)} realign $*"
-  timeout 120 "${launcher[@]}" "$REALIGN" -q "$@" "$WORK/phantom.nii.gz" "$WORK/$name/out.nii" \
-    || fail "run $name exited with status $?"
+  realign_under "$name" "$@" "$WORK/phantom.nii.gz" "$WORK/$name/out.nii"
   [[ -s "$WORK/$name/out_rp.txt" && -s "$WORK/$name/out_mean.nii" ]] \
     || fail "run $name: missing out_rp.txt or out_mean.nii"
 }

@@ -14,15 +14,10 @@ need_mpirun
 TCP=(--mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include 127.0.0.1/8)
 
 make_phantom "$WORK/ph.nii.gz" --dim 32 32 20 --frames 8
-# run DIR MPIRUN_ARGS... -- REALIGN_ARGS...
+# run DIR MPIRUN_ARGS... -- REALIGN_ARGS...: the phantom into $WORK/DIR/out.nii.gz, with --par.
 run() {
   local dir=$1; shift
-  local mpi=()
-  while [[ $1 != -- ]]; do mpi+=("$1"); shift; done
-  shift
-  mkdir -p "$WORK/$dir"
-  "${MPIRUN[@]}" "${mpi[@]}" "$REALIGN" -q --par "$@" "$WORK/ph.nii.gz" "$WORK/$dir/out.nii.gz" \
-    || fail "$dir: exit status $?"
+  realign_under "$dir" "${MPIRUN[@]}" "$@" --par "$WORK/ph.nii.gz" "$WORK/$dir/out.nii.gz"
 }
 run one -n 1 --
 run tcp -n 2 "${TCP[@]}" --

@@ -5,6 +5,8 @@
 # run under `mpirun -n 2`, where the error must still be one line and nothing may hang.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh" "$@"
+# shellcheck source=../lib/cases.sh
+source "$(dirname "$0")/../lib/cases.sh"
 need_python
 need_mpirun
 
@@ -88,16 +90,7 @@ nifti3d(p("volume3d.nii"), 24, 24, 16, 3.0)      # a 3D image as the series
 nifti3d(p("ref_othergrid.nii"), 20, 22, 14, 3.5)  # a 3D reference on another grid
 EOF
 
-snapshot() { (cd "$IN" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
-BEFORE=$(snapshot)
-
-failures=0
-ncase=0
-CASES=()
-# Cases run four at a time: a case's time is mostly start-up (Open MPI's, even for a
-# single process), not CPU. Each has its own output directory and logs; they are checked
-# one by one, in the order they were started, once all have ended.
-JOBS=4
+BEFORE=$(inputs_snapshot)
 
 # expect_error NAME OFFENDING [launcher... --] realign-args...
 #   OFFENDING: a string the error line must contain (the offending file's name)
@@ -115,7 +108,7 @@ expect_error() {
   printf '%s\n' "$offending" >"$log_dir/offending"
   local args=("${@//@OUT@/$out}")
   log "case $name: ${launcher[*]} realign ${args[*]//$WORK\//}"
-  while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do wait -n; done
+  wait_for_slot
   (
     status=0
     (cd "$WORK" && timeout 60 "${launcher[@]}" "$REALIGN" "${args[@]}" >"$log_dir/stdout" 2>"$log_dir/stderr") || status=$?
@@ -147,25 +140,10 @@ check_cases() {
     local left
     left=$(find "$out" -mindepth 1 | sed "s|^$out/||" | tr '\n' ' ')
     [[ -z $left ]] || problems+=("left files in the output directory: $left")
-    if [[ ${#problems[@]} -eq 0 ]]; then
-      log "  ok $name (exit $status): $first"
-    else
-      failures=$((failures + 1))
-      log "  FAILED case $name (exit $status):"
-      local p
-      for p in "${problems[@]}"; do log "    - $p"; done
-      sed 's/^/    stderr| /' "$log_dir/stderr" | head -n 20
-    fi
+    case_outcome "$name" "exit $status" "$log_dir/stderr" "${problems[@]}"
     rm -rf "$out"
   done
-  # No case may change the inputs.
-  local now
-  now=$(snapshot)
-  if [[ "$now" != "$BEFORE" ]]; then
-    failures=$((failures + 1))
-    log "  FAILED: input files changed:"
-    diff <(echo "$BEFORE") <(echo "$now") | sed 's/^/    /'
-  fi
+  inputs_unchanged "$BEFORE"  # no case may change the inputs
 }
 
 expect_error missing_file  missing.nii.gz  in/missing.nii.gz @OUT@/r.nii

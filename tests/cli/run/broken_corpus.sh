@@ -10,6 +10,8 @@
 # memory limit: Open MPI reserves address space), where they must end quickly.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh" "$@"
+# shellcheck source=../lib/cases.sh
+source "$(dirname "$0")/../lib/cases.sh"
 need_python
 need_mpirun
 
@@ -113,16 +115,8 @@ put("all_nan.nii", hdr, struct.pack("<%df" % n, *([math.nan] * n)))
 put("constant.nii", hdr, struct.pack("<%df" % n, *([100.0] * n)))
 PY
 
-snapshot() { (cd "$IN" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
-BEFORE=$(snapshot)
+BEFORE=$(inputs_snapshot)
 OUTPUTS="r.nii r_confounds.json r_confounds.tsv r_mean.nii r_motion.svg r_report.html r_rp.txt r_xfm.txt"
-failures=0
-ncase=0
-CASES=()
-# Cases run four at a time: a case's time is mostly start-up (Open MPI's, even for a
-# single process), not CPU. Each has its own output directory and logs; they are checked
-# one by one, in the order they were started, once all have ended.
-JOBS=4
 
 # run_case NAME EXPECT FILE [launcher...]: EXPECT is ok or refuse. Starts the case.
 run_case() {
@@ -131,7 +125,7 @@ run_case() {
   local log_dir=$WORK/case/$name out=$WORK/out/$name
   mkdir -p "$log_dir" "$out"
   printf '%s %s %s\n' "$expect" "$file" "${#launcher[@]}" >"$log_dir/case"
-  while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do wait -n; done
+  wait_for_slot
   (
     status=0 t0=$SECONDS
     if [[ ${#launcher[@]} -eq 0 ]]; then
@@ -178,24 +172,10 @@ check_cases() {
         problems+=("error line does not start 'realign: error:' and name $file")
       [[ -z $left ]] || problems+=("left files in the output directory: $left")
     fi
-    if [[ ${#problems[@]} -eq 0 ]]; then
-      log "ok   $name (exit $status, $seconds s) ${first:+: $first}"
-    else
-      failures=$((failures + 1))
-      log "FAIL $name (exit $status):"
-      local p
-      for p in "${problems[@]}"; do log "    - $p"; done
-      sed 's/^/    stderr| /' "$log_dir/stderr" | head -n 5
-    fi
+    case_outcome "$name" "exit $status, $seconds s" "$log_dir/stderr" "${problems[@]}"
   done
   # No case may change its input (each case reads its own file, except the mpi_ ones).
-  local now
-  now=$(snapshot)
-  if [[ "$now" != "$BEFORE" ]]; then
-    failures=$((failures + 1))
-    log "FAIL input files changed:"
-    diff <(echo "$BEFORE") <(echo "$now") | sed 's/^/    /'
-  fi
+  inputs_unchanged "$BEFORE"
 }
 
 run_case plain            ok     plain.nii

@@ -82,48 +82,37 @@ status=0
   2>"$WORK/err" || status=$?
 check "file-size limit, mpirun -n 2, gzip" 3 $status "$out/r.nii.gz: write failed: File too large" "$out"
 
-# --- SIGTERM while estimating (before any output exists) and while writing.
-# term_case NAME WAIT...: start a run, wait with WAIT (given the output dir and the pid)
-# until the moment to stop it, then SIGTERM it.
-term_case() {
-  local name=$1 out=$WORK/out_$2; shift 2
+# --- SIGTERM while estimating (before any output exists) and while writing; Ctrl-C on a run
+# without mpirun (SIGINT); SIGTERM while a .nii.gz input is inflated (below).
+# stop_case NAME DIR SIGNAL INPUT WAIT...: a run of INPUT into $WORK/out_DIR, waited on with
+# WAIT (given the output dir and the pid) until the moment to stop it, then sent SIGNAL: it
+# must exit with 128 + the signal's number, say that SIGNAL interrupted it, and leave
+# nothing. Job control is on while it starts: a background job of a script starts with
+# SIGINT ignored. $WORK/err is emptied here, not only by the child's redirection: the
+# previous case's lines must not be seen before this run has started (a signal before exec
+# would end the shell's child, which runs this script's EXIT trap).
+stop_case() {
+  local name=$1 out=$WORK/out_$2 signal=$3 input=$4; shift 4
   mkdir -p "$out"
-  "$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
+  : >"$WORK/err"
+  set -m
+  "$REALIGN" --threads 1 "$input" "$out/r.nii" 2>"$WORK/err" >/dev/null &
   local pid=$!
+  set +m
   if "$@" "$out" $pid; then
-    kill -TERM $pid
+    kill -"$signal" $pid
     local status=0
     wait $pid || status=$?
-    check "$name" 143 $status "interrupted by SIGTERM" "$out"
+    check "$name" $((128 + $(kill -l "$signal"))) $status "interrupted by SIG$signal" "$out"
   else
     wait $pid
     problem "$name: the run ended before it could be stopped"
   fi
 }
 started_estimating() { wait_for_line "$WORK/err" "frames, TR" "$2"; }
-term_case "SIGTERM while estimating" term_est started_estimating
-# Ctrl-C on a run without mpirun: SIGINT, status 130. (Job control on: a background job
-# of a script starts with SIGINT ignored.)
-out=$WORK/out_int
-mkdir -p "$out"
-# Emptied here, not only by the child's redirection: the previous case's "frames, TR" must
-# not be seen before this run has started (a SIGINT before exec would end the shell's
-# child, which runs this script's EXIT trap).
-: >"$WORK/err"
-set -m
-"$REALIGN" --threads 1 "$IN" "$out/r.nii" 2>"$WORK/err" >/dev/null &
-pid=$!
-set +m
-if started_estimating "$out" $pid; then
-  kill -INT $pid
-  status=0
-  wait $pid || status=$?
-  check "SIGINT while estimating" 130 $status "interrupted by SIGINT (Ctrl-C)" "$out"
-else
-  wait $pid
-  problem "SIGINT while estimating: the run ended before it could be stopped"
-fi
-term_case "SIGTERM while writing" term_write wait_for_temp
+stop_case "SIGTERM while estimating" term_est TERM "$IN" started_estimating
+stop_case "SIGINT while estimating" int INT "$IN" started_estimating
+stop_case "SIGTERM while writing" term_write TERM "$IN" wait_for_temp
 
 # --- mpirun stopped mid-run, by SIGTERM (as a batch scheduler cancels a job) and by
 # SIGINT (Ctrl-C; job control on, or the shell would start it with SIGINT ignored):
@@ -219,19 +208,8 @@ head -c 9000000 "$WORK/in.nii.gz" >"$WORK/cut.nii.gz"
 out=$WORK/out_gz_cut
 status=$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/cut.nii.gz" "$out/r.nii")
 check "cut .nii.gz, mpirun -n 2" 1 "$status" "cut.nii.gz: truncated" "$out"
-out=$WORK/out_gz_term
-mkdir -p "$out"
-"$REALIGN" --threads 1 "$WORK/in.nii.gz" "$out/r.nii" 2>"$WORK/err" >/dev/null &
-pid=$!
-if wait_for_file "$out/.r.nii.inflated-*" $pid; then
-  kill -TERM $pid
-  status=0
-  wait $pid || status=$?
-  check "SIGTERM while inflating" 143 $status "interrupted by SIGTERM" "$out"
-else
-  wait $pid
-  problem "SIGTERM while inflating: no scratch file seen before the run ended"
-fi
+inflating() { wait_for_file "$1/.r.nii.inflated-*" "$2"; }
+stop_case "SIGTERM while inflating" gz_term TERM "$WORK/in.nii.gz" inflating
 rm -f "$WORK/in.nii.gz" "$WORK/cut.nii.gz"
 
 [[ "$(sha256sum "$IN" "$WORK/const.nii")" == "$SUM" ]] || problem "an input changed"

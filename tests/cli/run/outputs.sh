@@ -21,8 +21,10 @@ for f in out.nii.gz out_mean.nii.gz out_rp.txt out_confounds.tsv out_confounds.j
 done
 log "all 8 outputs present"
 
-python3 - "$WORK" <<'EOF' || fail "header checks failed"
+PYTHONPATH="$(dirname "$0")/../lib" python3 - "$WORK" <<'EOF' || fail "header checks failed"
 import gzip, os, struct, sys
+from checks import check, finish
+
 w = sys.argv[1]
 
 def header(path):
@@ -44,12 +46,6 @@ def header(path):
 
 def close(a, b, tol=1e-5):
     return all(abs(x - y) <= tol * max(1.0, abs(x), abs(y)) for x, y in zip(a, b))
-
-bad = []
-def check(ok, what):
-    print("  %s: %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        bad.append(what)
 
 src = header(os.path.join(w, "phantom.nii.gz"))
 out = header(os.path.join(w, "f32", "out.nii.gz"))
@@ -73,8 +69,7 @@ check(src["datatype"] == 4, "input datatype is int16 (4) (sanity)")
 check(mean["dim"][0] == 3 and mean["dim"][1:4] == src["dim"][1:4],
       "mean image is 3D on the input grid: dim %s" % (mean["dim"][:5],))
 check(close(mean["srow"], src["srow"]) and mean["codes"] == src["codes"], "mean image keeps the input's sform/qform")
-if bad:
-    sys.exit("%d header checks failed" % len(bad))
+finish("header checks")
 EOF
 
 head=$(head -c 5 "$WORK/f32/out_motion.svg")

@@ -35,14 +35,11 @@ render dom 1200,3000 "$WORK/out_report.html" --dump-dom >"$WORK/dom.html" 2>"$WO
 PYTHONPATH="$(dirname "$0")/../lib" python3 - "$WORK" <<'EOF' || fail "report checks failed"
 import base64, gzip, math, os, re, struct, sys, zlib
 import xml.etree.ElementTree as ET
+from checks import check, finish
+from html_tables import rows_by_id, tables
 from png import png_decode
 
 w = sys.argv[1]
-bad = []
-def check(ok, what):
-    print("  %s: %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        bad.append(what)
 
 def nifti(path):
     """(dims, float voxel values with scaling) of a NIfTI-1 .nii.gz, int16 or float32."""
@@ -82,10 +79,11 @@ col = rows[0].index("framewise_displacement")
 fd = [float(r[col]) if r[col] != "n/a" else float("nan") for r in rows[1:]]
 over = [n + 1 for n, v in enumerate(fd) if v > 0.4]
 finite = [v for v in fd if not math.isnan(v)]
-dom = open(os.path.join(w, "dom.html"), encoding="utf-8").read()
+summary = rows_by_id(tables(os.path.join(w, "dom.html")))
 def cell(i):
-    m = re.search(r'<tr id="%s"[^>]*><th>[^<]*</th><td>([^<]*)</td></tr>' % i, dom)
-    return m.group(1) if m else None
+    """The value of the summary row with id i: its one data cell after the label."""
+    row = summary.get(i)
+    return row[1]["text"] if row and len(row) == 2 and row[0]["th"] else None
 print("  frames over 0.4 mm (from the TSV): %s" % over)
 check(len(over) >= 3, "the spikes put at least 3 frames above 0.4 mm (sanity)")
 check(cell("frames") == "60", "frames: %s" % cell("frames"))
@@ -230,7 +228,6 @@ for k, (b64, (ew, eh, epx)) in enumerate(zip(payloads, expected)):
     check(same, "embedded picture %d (%s, %s) is the centre slice of %s" %
           (k + 1, ["axial", "coronal", "sagittal"][k % 3], "%dx%d" % (pw, ph),
            ["the mean before realignment", "out_mean.nii.gz", "their difference"][k // 3]))
-if bad:
-    sys.exit("%d checks failed" % len(bad))
+finish()
 EOF
 log "PASS"

@@ -34,13 +34,7 @@ split "$WORK/whole.nii" "$WORK/part2.nii" 5 7
 # subject NAME [launcher...] -- [realign options...]: the two parts into $WORK/NAME.
 subject() {
   local name=$1; shift
-  local launcher=()
-  while [[ $1 != -- ]]; do launcher+=("$1"); shift; done
-  shift
-  mkdir -p "$WORK/$name"
-  log "run $name: ${launcher[*]:-(no mpirun)} realign $* part1.nii part2.nii -o $name"
-  timeout 120 "${launcher[@]}" "$REALIGN" -q "$@" "$WORK/part1.nii" "$WORK/part2.nii" \
-    -o "$WORK/$name" || fail "run $name exited with status $?"
+  realign_under "$name" "$@" "$WORK/part1.nii" "$WORK/part2.nii" -o "$WORK/$name"
 }
 
 subject first1 "${MPIRUN[@]}" -n 1 -- --ref first
