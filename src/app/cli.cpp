@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "realign/app/run/output_paths.hpp"
@@ -146,21 +147,25 @@ void add_reference(CLI::App& app, Raw& r, const std::string& what, const std::st
   app.add_option("--ref", r.o.run.reference, what)->default_str(shown)->group(kEstimation);
 }
 
+// A number option with its range, its default shown, in a help group.
+template <class T>
+CLI::Option* add_number(CLI::App& app, const char* name, T& value, const char* what, double lo,
+                        double hi, const char* group) {
+  return app.add_option(name, value, what)
+      ->capture_default_str()
+      ->check(number_in(lo, hi, std::is_integral_v<T>))
+      ->group(group);
+}
+
 void add_estimation(CLI::App& app, Raw& r) {
   RunSettings& s = r.o.run;
-  app.add_option("--fwhm", s.estimate.fwhm_mm, "smoothing before estimation, FWHM in mm")
-      ->capture_default_str()
-      ->check(number_in(0.0, 50.0))
-      ->group(kEstimation);
-  app.add_option("--sep", s.estimate.sep_mm, "sample point spacing in mm")
-      ->capture_default_str()
-      ->check(number_in(0.1, 100.0))
-      ->group(kEstimation);
-  app.add_option("--quality", s.estimate.quality,
-                 "fraction of the information kept when thinning sample points (0-1]")
-      ->capture_default_str()
-      ->check(number_in(1e-6, 1.0))
-      ->group(kEstimation);
+  EstimateOptions& e = s.estimate;
+  add_number(app, "--fwhm", e.fwhm_mm, "smoothing before estimation, FWHM in mm", 0.0, 50.0,
+             kEstimation);
+  add_number(app, "--sep", e.sep_mm, "sample point spacing in mm", 0.1, 100.0, kEstimation);
+  add_number(app, "--quality", e.quality,
+             "fraction of the information kept when thinning sample points (0-1]", 1e-6, 1.0,
+             kEstimation);
   app.add_option("--intensity", r.intensity,
                  "intensity model of the fit: coil (one scale per frame, and the receive coil's "
                  "profile, fixed in the scanner, divided out when one is found; --ref mean "
@@ -174,32 +179,22 @@ void add_estimation(CLI::App& app, Raw& r) {
                  "the confounds); default: detected from the frames' global means")
       ->check(number_in(0, 100000, true))
       ->group(kEstimation);
-  app.add_flag("--robust", s.estimate.robust,
+  app.add_flag("--robust", e.robust,
                "robust estimation: reweight the sample points by their residuals (Tukey's "
                "biweight), so that activation and artefacts pull the motion less")
       ->group(kEstimation);
-  app.add_option("--est-degree", s.estimate.degree, "B-spline degree for estimation")
-      ->capture_default_str()
-      ->check(number_in(1, 5, true))
-      ->group(kEstimation);
-  app.add_option("--max-iter", s.estimate.max_iter,
-                 "Gauss-Newton iterations at most, per frame and pass")
-      ->capture_default_str()
-      ->check(number_in(1, 10000, true))
-      ->group(kEstimation);
-  app.add_option("--tol", s.estimate.tol,
-                 "stop when the relative decrease of the mean squared residual is below this")
-      ->capture_default_str()
-      ->check(number_in(1e-16, 1.0))
-      ->group(kEstimation);
+  add_number(app, "--est-degree", e.degree, "B-spline degree for estimation", 1, 5, kEstimation);
+  add_number(app, "--max-iter", e.max_iter, "Gauss-Newton iterations at most, per frame and pass",
+             1, 10000, kEstimation);
+  add_number(app, "--tol", e.tol,
+             "stop when the relative decrease of the mean squared residual is below this", 1e-16,
+             1.0, kEstimation);
 }
 
 // What `apply` shares with a run: how frames are resliced and stored.
 void add_reslicing(CLI::App& app, Raw& r) {
-  app.add_option("--reslice-degree", r.o.run.reslice_degree, "B-spline degree for reslicing")
-      ->capture_default_str()
-      ->check(number_in(0, 5, true))
-      ->group(kOutputs);
+  add_number(app, "--reslice-degree", r.o.run.reslice_degree, "B-spline degree for reslicing", 0, 5,
+             kOutputs);
   app.add_flag("!--no-mask", r.o.run.mask, "keep voxels that some frames cannot see")
       ->group(kOutputs);
   app.add_option("--datatype", r.datatype, "output datatype: float32, or input (rounded, clamped)")
@@ -222,15 +217,11 @@ void add_outputs(CLI::App& app, Raw& r, bool itk_option) {
                "also write the rp columns in FSL MCFLIRT's order (rotations first) as a .par "
                "file")
       ->group(kOutputs);
-  app.add_option("--fd-radius", s.fd_radius_mm, "head radius in mm for framewise displacement")
-      ->capture_default_str()
-      ->check(number_in(1.0, 1000.0))
-      ->group(kOutputs);
-  app.add_option("--fd-threshold", s.fd_threshold_mm,
-                 "FD in mm above which a frame is flagged in the plot and the report")
-      ->capture_default_str()
-      ->check(number_in(0.0, 1000.0))
-      ->group(kOutputs);
+  add_number(app, "--fd-radius", s.fd_radius_mm, "head radius in mm for framewise displacement",
+             1.0, 1000.0, kOutputs);
+  add_number(app, "--fd-threshold", s.fd_threshold_mm,
+             "FD in mm above which a frame is flagged in the plot and the report", 0.0, 1000.0,
+             kOutputs);
   app.add_flag("!--no-report", s.report, "do not write the HTML QC report")->group(kOutputs);
 }
 
@@ -293,12 +284,32 @@ void add_main(CLI::App& app, Raw& r) {
   add_running(app, r, true);
 }
 
+const char* kApplyWhat =
+    "reslice a series with transforms saved by an earlier run (OUT_xfm.txt), without "
+    "estimating: another echo, or any series on the same grid with as many frames. Writes "
+    "OUTPUT and OUTPUT's _mean";
+const char* kFollowWhat =
+    "real time: the motion of each volume as it arrives, one TSV line per volume on stdout; "
+    "at the end (the series ends, --timeout, Ctrl-C or SIGTERM) the outputs a batch run of "
+    "the volumes seen writes, into OUTPUT's names";
+const char* kBidsWhat =
+    "every BOLD run of a BIDS dataset (sub-*/[ses-*/]func/*_bold.nii[.gz]) realigned into a "
+    "BIDS-Derivatives dataset in OUT_DIR (fMRIPrep's names), one subject and session after "
+    "another, each over all MPI ranks; OUT_DIR/index.html tabulates the motion of every run. "
+    "A run that fails is listed with its error and the others go on: exit status 5 says some "
+    "failed";
+
+// A subcommand with its one required path (apply's is --xfm, added apart).
+CLI::App* add_command(CLI::App& app, const char* name, const char* what, const char* path,
+                      std::string& value, const char* path_what) {
+  CLI::App* command = app.add_subcommand(name, what);
+  if (path) command->add_option(path, value, path_what)->required();
+  return command;
+}
+
 CLI::App* add_apply(CLI::App& app, Raw& r) {
-  CLI::App* apply = app.add_subcommand(
-      "apply",
-      "reslice a series with transforms saved by an earlier run (OUT_xfm.txt), without "
-      "estimating: another echo, or any series on the same grid with as many frames. Writes "
-      "OUTPUT and OUTPUT's _mean");
+  std::string none;
+  CLI::App* apply = add_command(app, "apply", kApplyWhat, nullptr, none, nullptr);
   apply->add_option("--xfm", r.o.apply_xfm, "the OUT_xfm.txt of an earlier run")
       ->required()
       ->check(CLI::ExistingFile);
@@ -313,18 +324,11 @@ CLI::App* add_apply(CLI::App& app, Raw& r) {
 
 CLI::App* add_follow(CLI::App& app, Raw& r) {
   FollowOptions& f = r.o.follow;
-  CLI::App* follow = app.add_subcommand(
-      "follow",
-      "real time: the motion of each volume as it arrives, one TSV line per volume on stdout; "
-      "at the end (the series ends, --timeout, Ctrl-C or SIGTERM) the outputs a batch run of "
-      "the volumes seen writes, into OUTPUT's names");
-  follow
-      ->add_option("SOURCE", f.source,
-                   "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), "
-                   "per volume (named with a frame number; a file is taken when closed, "
-                   "renamed into place, or unchanged for --settle), or a 4D NIfTI read as a "
-                   "stream")
-      ->required();
+  CLI::App* follow = add_command(
+      app, "follow", kFollowWhat, "SOURCE", f.source,
+      "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), per volume "
+      "(named with a frame number; a file is taken when closed, renamed into place, or "
+      "unchanged for --settle), or a 4D NIfTI read as a stream");
   follow->add_option("OUTPUT", f.output, "batch outputs at the end (.nii or .nii.gz)");
   add_reference(*follow, r,
                 "reference: first (the first volume) or a 3D NIfTI on the volumes' grid (a "
@@ -363,14 +367,7 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
 
 CLI::App* add_bids(CLI::App& app, Raw& r) {
   BidsOptions& b = r.o.bids;
-  CLI::App* bids = app.add_subcommand(
-      "bids",
-      "every BOLD run of a BIDS dataset (sub-*/[ses-*/]func/*_bold.nii[.gz]) realigned into a "
-      "BIDS-Derivatives dataset in OUT_DIR (fMRIPrep's names), one subject and session after "
-      "another, each over all MPI ranks; OUT_DIR/index.html tabulates the motion of every run. "
-      "A run that fails is listed with its error and the others go on: exit status 5 says some "
-      "failed");
-  bids->add_option("BIDS_DIR", b.bids_dir, "the BIDS dataset")->required();
+  CLI::App* bids = add_command(app, "bids", kBidsWhat, "BIDS_DIR", b.bids_dir, "the BIDS dataset");
   bids->add_option("OUT_DIR", b.out_dir, "the derivative dataset (made if missing)")->required();
   bids->add_option("ANALYSIS_LEVEL", r.o.bids.analysis_level,
                    "participant (the BIDS-Apps form; realign has no group level)");

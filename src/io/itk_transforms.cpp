@@ -5,21 +5,6 @@
 #include "realign/io/errors.hpp"
 
 namespace realign {
-namespace {
-
-struct Loaded {
-  RealignWriteItkTransforms write = nullptr;
-  std::string problem;  // why write is null
-};
-
-Loaded load() {
-  Loaded out;
-  out.write = reinterpret_cast<RealignWriteItkTransforms>(module_entry(
-      REALIGN_ITK_TRANSFORMS_MODULE, REALIGN_WRITE_ITK_TRANSFORMS_SYMBOL, out.problem));
-  return out;
-}
-
-}  // namespace
 
 std::array<double, 12> itk_parameters(const Mat4& frame_to_reference) {
   Mat4 flip = Mat4::Identity();
@@ -34,15 +19,16 @@ std::array<double, 12> itk_parameters(const Mat4& frame_to_reference) {
 }
 
 void write_itk_transforms(const std::string& path, const std::vector<Mat4>& frame_to_reference) {
-  static const Loaded loaded = load();
-  if (!loaded.write) throw OutputError(path, "ITK transform support is missing: " + loaded.problem);
+  static const auto loaded = load_entry<RealignWriteItkTransforms>(
+      REALIGN_ITK_TRANSFORMS_MODULE, REALIGN_WRITE_ITK_TRANSFORMS_SYMBOL);
+  if (!loaded.entry) throw OutputError(path, "ITK transform support is missing: " + loaded.problem);
   std::vector<double> parameters;
   for (const Mat4& a : frame_to_reference) {
     const std::array<double, 12> p = itk_parameters(a);
     parameters.insert(parameters.end(), p.begin(), p.end());
   }
   char error[512] = {};
-  if (loaded.write(path.c_str(), parameters.data(), frame_to_reference.size(), error,
+  if (loaded.entry(path.c_str(), parameters.data(), frame_to_reference.size(), error,
                    sizeof error) != 0)
     throw OutputError(path, std::string("ITK could not write the transforms: ") + error);
 }

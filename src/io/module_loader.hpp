@@ -17,4 +17,18 @@ namespace realign {
 // The module is never closed.
 void* module_entry(const char* module, const char* symbol, std::string& problem);
 
+// A module's entry point as its type, or null with why.
+template <class Entry>
+struct LoadedEntry {
+  Entry entry = nullptr;
+  std::string problem;  // why entry is null
+};
+
+template <class Entry>
+LoadedEntry<Entry> load_entry(const char* module, const char* symbol) {
+  LoadedEntry<Entry> out;
+  out.entry = reinterpret_cast<Entry>(module_entry(module, symbol, out.problem));
+  return out;
+}
+
 }  // namespace realign

@@ -121,25 +121,26 @@ std::string dataset_description(const std::string& source_dir, const std::string
 
 std::string settings_fingerprint(const RunSettings& s, const BidsOptions& opt) {
   const EstimateOptions& e = s.estimate;
-  json j = {{"reference", s.reference},
-            {"fwhm_mm", e.fwhm_mm},
-            {"sep_mm", e.sep_mm},
-            {"quality", e.quality},
-            {"est_degree", e.degree},
-            {"intensity", static_cast<int>(e.intensity)},
-            {"robust", e.robust},
-            {"max_iter", e.max_iter},
-            {"tol", e.tol},
-            {"dummy_scans", s.dummy_scans},
-            {"reslice", s.reslice},
-            {"reslice_degree", s.reslice_degree},
-            {"mask", s.mask},
-            {"datatype", s.datatype == OutputType::Input ? "input" : "float32"},
-            {"fd_radius_mm", s.fd_radius_mm},
-            {"fd_threshold_mm", s.fd_threshold_mm},
-            {"report", s.report},
-            {"par", s.write_par},
-            {"fmriprep_names", opt.fmriprep_names}};
+  json j;
+  j["reference"] = s.reference;
+  j["fwhm_mm"] = e.fwhm_mm;
+  j["sep_mm"] = e.sep_mm;
+  j["quality"] = e.quality;
+  j["est_degree"] = e.degree;
+  j["intensity"] = static_cast<int>(e.intensity);
+  j["robust"] = e.robust;
+  j["max_iter"] = e.max_iter;
+  j["tol"] = e.tol;
+  j["dummy_scans"] = s.dummy_scans;
+  j["reslice"] = s.reslice;
+  j["reslice_degree"] = s.reslice_degree;
+  j["mask"] = s.mask;
+  j["datatype"] = s.datatype == OutputType::Input ? "input" : "float32";
+  j["fd_radius_mm"] = s.fd_radius_mm;
+  j["fd_threshold_mm"] = s.fd_threshold_mm;
+  j["report"] = s.report;
+  j["par"] = s.write_par;
+  j["fmriprep_names"] = opt.fmriprep_names;
   return j.dump();
 }
 

@@ -275,12 +275,12 @@ TEST(BidsApp, RunsOfASessionShareOneSpaceAndAMovedSlabGetsItsOwn) {
   // The confounds, the report and the index describe each run's motion relative to its own
   // first frame, as fMRIPrep's: run 2's rows are the whole run's frames 9-16 re-based to
   // frame 9, its first row zero; the offset from run 1 is in the sidecar.
-  const std::vector<std::string> rows = lines_of(out + "2_desc-confounds_timeseries.tsv");
+  const std::vector<std::string> rows = lines_of(slurp(out + "2_desc-confounds_timeseries.tsv"));
   ASSERT_EQ(rows.size(), 9u);
   const Mat4 first_inv = rigid_matrix(whole2[0]).inverse();
   std::vector<RigidParams> own, truth_own;
   for (std::size_t f = 0; f < 8; ++f) {
-    const std::vector<std::string> c = cells(rows[f + 1]);
+    const std::vector<std::string> c = split_tabs(rows[f + 1]);
     own.push_back({std::stod(c[0]), std::stod(c[1]), std::stod(c[2]), std::stod(c[3]),
                    std::stod(c[4]), std::stod(c[5])});
     truth_own.push_back(rigid_params(first_inv * rigid_matrix(whole2[f])));

@@ -24,11 +24,7 @@ namespace {
 using namespace realign;
 namespace fs = std::filesystem;
 using realign::testing::slurp;
-
-void write_file(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
-}
+using realign::testing::write_file;
 
 // Another echo of the same head: T2* decay makes the contrast another (the darker tissue
 // darker still) and the signal lower, so the noise is relatively larger.
