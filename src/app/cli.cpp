@@ -187,8 +187,9 @@ void add_estimation(CLI::App& app, Raw& r) {
   add_number(app, "--max-iter", e.max_iter, "Gauss-Newton iterations at most, per frame and pass",
              1, 10000, kEstimation);
   add_number(app, "--tol", e.tol,
-             "stop when the relative decrease of the mean squared residual is below this", 1e-16,
-             1.0, kEstimation);
+             "a frame has converged when an iteration moves no point within 50 mm of the "
+             "centre by more than this many mm",
+             1e-9, 1.0, kEstimation);
 }
 
 // What `apply` shares with a run: how frames are resliced and stored.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "realign/core/metrics.hpp"
 #include "realign/core/nearest.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/smooth.hpp"
@@ -300,8 +301,7 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
   FrameFit out;
   out.correction = start;
   Weighting robust;  // the first robust iteration weighs every point alike
-  double ss = std::numeric_limits<double>::infinity();
-  int countdown = -1;
+  const Vec3 centre = ref_grid_.centre_mm();
   for (int iter = 1; iter <= opt_.max_iter; ++iter) {
     const Mat4 a = reference_to_frame_voxels(out.correction, frame_grid, ref_grid_);
     const std::vector<double> total =
@@ -323,17 +323,12 @@ FrameFit FrameFitter::fit(const PaddedCoefficients& coef, const Grid& frame_grid
       robust.inv_cutoff = sigma > 0 ? 1.0 / (Weighting::kTukey * sigma) : 0.0;
       robust.c = out.intensity;
     }
-    const double pss = ss;
-    ss = s.mse;
-    out.mse = ss;
-    // As SPM: once the relative decrease falls below tol, two more iterations finish off.
-    if (countdown == -1 && (pss - ss) / pss < opt_.tol) countdown = 2;
-    if (countdown != -1) {
-      if (countdown == 0) {
-        out.converged = true;
-        break;
-      }
-      --countdown;
+    out.mse = s.mse;
+    // Converged when this update moved no point within kStopRadiusMm of the reference's
+    // centre by more than tol (mm): the parameters have settled, whatever the residual.
+    if (max_sphere_displacement(rigid_matrix(step), centre, kStopRadiusMm) < opt_.tol) {
+      out.converged = true;
+      break;
     }
   }
   return out;

@@ -26,7 +26,7 @@ class FrameFile {
   const Grid& grid() const { return info_.grid; }
   int frames() const { return info_.frames; }
   // Frame f as float, exactly as SeriesFile::read_frames decodes it; returns how many
-  // NaN/Inf voxels became 0.
+  // NaN/Inf voxels became 0. Safe to call from several threads at once.
   std::size_t read(int f, float* out) const;
 
  private:
@@ -35,7 +35,7 @@ class FrameFile {
   int fd_ = -1;
   std::uint64_t offset_ = 0;
   bool swapped_ = false;
-  mutable std::vector<char> raw_;  // one stored frame
+  std::size_t frame_bytes_ = 0;  // one stored frame
 };
 
 // Inflates the voxels of the .nii.gz `gz_path` (header first checked, then every frame

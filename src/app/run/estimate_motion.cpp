@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -35,6 +36,22 @@ FrameFitter make_fitter(SampleSet points, const Grid& grid, bool select, const R
   return fitter;
 }
 
+// The first pass fits on every kFirstPassThinning-th sample point. On 16 phantoms from four
+// real runs every 2nd point left the final error as it was (0.0035 mm mean), every 4th
+// raised it by 3% (docs/benchmarks.md, "The first pass on fewer points").
+constexpr std::size_t kFirstPassThinning = 2;
+
+// `fitter` on every kFirstPassThinning-th of its points, with the same Jacobian.
+FrameFitter thinned(const FrameFitter& fitter, const Grid& grid, const RunOptions& opt) {
+  const std::size_t every = kFirstPassThinning;
+  SampleSet points = fitter.points();
+  if (every <= 1 || points.size() < 32u * every) return make_fitter(points, grid, false, opt);
+  std::vector<std::uint8_t> keep(points.size(), 0);
+  for (std::size_t p = 0; p < keep.size(); p += every) keep[p] = 1;
+  points.keep(keep);
+  return make_fitter(std::move(points), grid, false, opt);
+}
+
 // The mean of the moved frames (non-steady-state frames left out) and its gradient at the
 // sample points, summed where the frames are fitted and added over ranks. Its sums are
 // exact in any order, so frames are added as a pass visits them. The first-pass reference
@@ -42,25 +59,35 @@ FrameFitter make_fitter(SampleSet points, const Grid& grid, bool select, const R
 // read again with the receive field divided out.
 struct MeanSums {
   SampleSet mean;
-  MeanAtPoints acc;
+  // One accumulator per thread (the threads take whole frames): exact sums, so adding
+  // them up at the end gives the same bits however the frames fell to the threads.
+  std::vector<MeanAtPoints> parts;
   int skip = -1, nonsteady = 0;
   bool here = false;  // whether this rank adds frames (with --split points only rank 0)
 
   void start(const SampleSet& points) {
     mean = points;
-    acc.reset(mean);
+    parts.assign(static_cast<std::size_t>(omp_get_max_threads()), MeanAtPoints{});
+    for (MeanAtPoints& p : parts) p.reset(mean);
   }
   void add(const FrameFitter& fitter, const PaddedCoefficients* coef, const Grid& grid,
            const FrameFit& fit, int f) {
     if (!here || f < nonsteady) return;
+    MeanAtPoints& acc = parts[static_cast<std::size_t>(omp_get_thread_num())];
     if (f == skip && coef == nullptr)
       acc.add_reference(mean);
     else
       acc.add_frame(mean, *coef, grid, fitter, fit);
   }
   SampleSet result() {
-    for (double* b : acc.buffers()) allreduce_sum(b, mean.size());
-    acc.finish(mean);
+    MeanAtPoints& total = parts.front();
+    for (std::size_t t = 1; t < parts.size(); ++t) {
+      const std::vector<double*> from = parts[t].buffers(), to = total.buffers();
+      for (std::size_t b = 0; b < to.size(); ++b)
+        for (std::size_t p = 0; p < mean.size(); ++p) to[b][p] += from[b][p];
+    }
+    for (double* b : total.buffers()) allreduce_sum(b, mean.size());
+    total.finish(mean);
     return std::move(mean);
   }
 };
@@ -113,11 +140,18 @@ using Visit = std::function<void(const PaddedCoefficients* coef, const FrameFit&
 // from the previous pass. `skip` (the first-pass reference) stays put. Each pass reads and
 // smooths the frames afresh, with the receive field divided out once it is known: keeping
 // their coefficients would cost more memory than the series itself.
+//
+// The threads take whole frames (`by_frame`), as ranks do: a frame's fit is the same bits on
+// any thread (its sums are added in chunk order whoever makes them), and a thread that fits
+// a frame alone wastes nothing on sharing one frame's few thousand points. Not with --split
+// points: there every iteration is an MPI reduction, which only the main thread may make,
+// so the threads share each frame's points instead.
 struct Fitting {
   const LocalFrames& local;
   const EstimateOptions& est;
   std::vector<FrameFit> fits;
   double progress_scale = 1.0;  // a rank with a block holds about 1/size of the frames
+  bool by_frame = true;
   std::optional<ReceiveFieldBasis> field_basis;  // once the field is divided out
   std::vector<double> field;                     // log B's coefficients
 
@@ -128,38 +162,69 @@ struct Fitting {
     return smoothed_coefficients(frame.data(), local.grid, est);
   }
 
+  // `each(i, frame)` for every frame this rank fits, on the threads (each with a frame of
+  // work space) or in turn; the progress told as they finish. The first error, by frame,
+  // is thrown after every thread has stopped.
+  template <class Each>
+  void for_each_frame(Progress& progress, Each&& each) const {
+    const int n = local.fit.count();
+    std::exception_ptr error;
+    int error_at = n;
+#pragma omp parallel if (by_frame)
+    {
+      std::vector<float> frame(local.grid.voxels());
+#pragma omp for schedule(dynamic, 1)
+      for (int i = 0; i < n; ++i) {
+        try {
+          each(i, frame);
+        } catch (...) {
+#pragma omp critical(realign_frame_error)
+          if (i < error_at) {
+            error_at = i;
+            error = std::current_exception();
+          }
+        }
+#pragma omp critical(realign_progress)
+        progress.step();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
   void pass(const FrameFitter& fitter, const char* stage, int skip, const Visit& visit) {
     Progress progress(stage, local.fit.count(), progress_scale);
-    std::vector<float> frame(local.grid.voxels());
-    for (int i = 0; i < local.fit.count(); ++i) {
+    for_each_frame(progress, [&](int i, std::vector<float>& frame) {
       const int f = local.fit.at(i);
       FrameFit& fit = fits[i];
       if (f == skip) {
         fit.converged = true;
         if (visit) visit(nullptr, fit, f);
-      } else {
-        const PaddedCoefficients coef = coefficients(f, frame);
-        fit = fitter.fit(coef, local.grid, fit.correction);
-        if (visit) visit(&coef, fit, f);
+        return;
       }
-      progress.step();
-    }
+      const PaddedCoefficients coef = coefficients(f, frame);
+      fit = fitter.fit(coef, local.grid, fit.correction);
+      if (visit) visit(&coef, fit, f);
+    });
   }
 
   // Every frame read again without fitting (the mean once the field is divided out).
-  void revisit(const Visit& visit) const {
-    std::vector<float> frame(local.grid.voxels());
-    for (int i = 0; i < local.fit.count(); ++i) {
+  void revisit(const Visit& visit) {
+    Progress quiet("", 0);
+    for_each_frame(quiet, [&](int i, std::vector<float>& frame) {
       const int f = local.fit.at(i);
       const PaddedCoefficients coef = coefficients(f, frame);
       visit(&coef, fits[i], f);
-    }
+    });
   }
 };
 
 // Pass 1 of --ref mean: every frame to the first-pass reference, the mean of the moved frames
 // summed on the way, and with --intensity coil the receive field: when it is one a coil can
 // make it is divided out and the mean summed again from the divided frames.
+// The first pass only places the frames for their mean, which averages out what a pass on
+// fewer points gets wrong: it fits on every kFirstPassThinning-th sample point (and the
+// receive field, estimated from all the frames together, is summed there too), while the
+// mean is taken at every point for the second pass.
 std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter& fitter,
                                                               Fitting& fitting, int skip,
                                                               const RunPlan& plan,
@@ -172,10 +237,11 @@ std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter&
   sums.here = opt.split == Split::Frames || mpi_rank() == 0;
   const bool coil = opt.estimate.intensity == IntensityModel::Coil;
   FieldSums field(local, plan.nonsteady);
-  fitting.pass(fitter, "estimating, pass 1 of 2", skip,
+  const FrameFitter coarse = thinned(fitter, local.grid, opt);
+  fitting.pass(coarse, "estimating, pass 1 of 2", skip,
                [&](const PaddedCoefficients* coef, const FrameFit& fit, int f) {
                  sums.add(fitter, coef, local.grid, fit, f);
-                 if (coil && coef) field.add(fitter, *coef, local.grid, fit, f);
+                 if (coil && coef) field.add(coarse, *coef, local.grid, fit, f);
                });
   ReceiveFieldOutcome outcome;
   if (!coil) return {sums.result(), outcome};
@@ -221,6 +287,7 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                   est,
                   std::vector<FrameFit>(local.fit.count()),
                   opt.split == Split::Points ? 1.0 : mpi_size(),
+                  opt.split == Split::Frames || mpi_size() == 1,
                   std::nullopt,
                   {}};
   // The first pass leaves the reference frame itself at the identity (it is the target).
