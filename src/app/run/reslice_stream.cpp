@@ -1,5 +1,7 @@
 #include "realign/app/run/reslice_stream.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -7,6 +9,7 @@
 
 #include "realign/app/platform/distribute.hpp"
 #include "realign/app/platform/progress.hpp"
+#include "realign/app/run/frame_slots.hpp"
 #include "realign/core/dvars_null.hpp"
 #include "realign/core/estimate.hpp"
 #include "realign/core/metrics.hpp"
@@ -44,12 +47,17 @@ class FrameReslicer {
   // Frame f read afresh and resliced into `out` where kept(f), fill elsewhere.
   void reslice(int f, float* out) {
     const auto t = std::chrono::steady_clock::now();
-    const Grid& g = local_.grid;
-    local_.read(f, work_.data());
-    bspline_coefficients(work_.data(), g.dim, opt_.reslice_degree);
-    reslice_frame(pad_coefficients(work_.data(), g.dim, opt_.reslice_degree),
-                  reference_to_frame_voxels(xfm_[f], g, g), kept(f), fill_, out);
+    reslice(f, out, work_);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  // The same in the caller's work space (a frame of it), from any thread.
+  void reslice(int f, float* out, std::vector<float>& work) const {
+    const Grid& g = local_.grid;
+    work.resize(g.voxels());
+    local_.read(f, work.data());
+    bspline_coefficients(work.data(), g.dim, opt_.reslice_degree);
+    reslice_frame(pad_coefficients(work.data(), g.dim, opt_.reslice_degree),
+                  reference_to_frame_voxels(xfm_[f], g, g), kept(f), fill_, out);
   }
 
   // Voxels outside the field of view every frame shares become `fill` (with --mask).
@@ -175,6 +183,96 @@ void collect(const LocalFrames& local, bool plain, bool compressed, FrameReslice
   }
 }
 
+// The threads' parts when one process plays the ranks: thread t reslices the frames
+// reslicer_of gives rank t (and encodes them, as a rank does), thread 0 also takes every
+// frame in order.
+struct ThreadParts {
+  const RunPlan& plan;
+  const LocalFrames& local;
+  FrameReslicer& reslicer;
+  FrameSlots slots;
+  int team = 1;
+  std::vector<double> seconds;  // each thread's own reslicing
+
+  int owner(int f) const { return reslicer_of(f, team, plan.format.gzip); }
+
+  void reslice(int t, int f, float* out, std::vector<float>& work) {
+    const auto start = std::chrono::steady_clock::now();
+    reslicer.reslice(f, out, work);
+    seconds[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // Thread t > 0: its frames into its ring, until they are done or the run stops.
+  void produce(int t) {
+    const std::size_t nv = local.grid.voxels();
+    const bool plain = plan.format.plain_floats();
+    FrameEncoder encoder(plan.format, nv);
+    std::vector<float> work, masked;
+    for (int f = 0; f < local.frames; ++f) {
+      if (owner(f) != t) continue;
+      FrameSlot* s = slots.claim(t - 1);
+      if (!s) return;
+      s->frame.resize(nv);
+      reslice(t, f, s->frame.data(), work);
+      if (!plain) {
+        masked = s->frame;
+        reslicer.mask(masked.data());
+        s->encoded = encoder.encode(masked.data());
+      }
+      slots.fill(t - 1, f);
+    }
+  }
+
+  // Thread 0: every frame in order, its own resliced, the others' taken from their rings.
+  void take_all(Collector& collector) {
+    Progress progress("reslicing and writing", local.frames);
+    const bool plain = plan.format.plain_floats();
+    std::vector<float> work;
+    for (int f = 0; f < local.frames; ++f) {
+      const int t = owner(f);
+      if (t == 0) {
+        reslice(0, f, collector.next_frame(), work);
+        collector.take(f, nullptr);
+      } else {
+        FrameSlot* s = slots.take(t - 1);
+        if (!s) return;
+        std::copy(s->frame.begin(), s->frame.end(), collector.next_frame());
+        collector.take(f, plain ? nullptr : &s->encoded);
+        slots.release(t - 1);
+      }
+      progress.step();
+    }
+  }
+};
+
+// One process: the OpenMP threads take the ranks' parts, each on whole frames (the
+// parallel loops inside a frame's reslicing run on one thread when nested), so taking
+// in and writing overlap reslicing as they do over ranks. The first error stops every
+// thread and is thrown once they have. The bytes are those of any other dealing.
+void collect_on_threads(const RunPlan& plan, const LocalFrames& local, FrameReslicer& reslicer,
+                        Collector& collector) {
+  const int threads = omp_get_max_threads();
+  ThreadParts parts{plan,     local,
+                    reslicer, FrameSlots(threads - 1, kInFlight),
+                    1,        std::vector<double>(threads, 0.0)};
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp single
+    parts.team = omp_get_num_threads();  // OMP_DYNAMIC may give fewer; the rest idle
+    const int t = omp_get_thread_num();
+    try {
+      if (t == 0)
+        parts.take_all(collector);
+      else
+        parts.produce(t);
+    } catch (...) {
+      parts.slots.stop(std::current_exception());
+    }
+  }
+  if (parts.slots.error()) std::rethrow_exception(parts.slots.error());
+  reslicer.seconds = *std::max_element(parts.seconds.begin(), parts.seconds.end());
+}
+
 // A frame on its way to rank 0: the resliced frame (for the mean and DVARS) and, unless
 // the output stores plain floats, the frame masked and encoded as the file holds it (so
 // that compression runs on every rank).
@@ -266,7 +364,10 @@ ResliceOutcome reslice_and_stream(const RunPlan& plan, const std::vector<Mat4>& 
   std::vector<MeanImage> means;
   if (writer) {
     Collector collector(plan, local, reslicer, *writer);
-    collect(local, plan.format.plain_floats(), plan.format.gzip, reslicer, collector);
+    if (mpi_size() == 1 && omp_get_max_threads() > 1)
+      collect_on_threads(plan, local, reslicer, collector);
+    else
+      collect(local, plan.format.plain_floats(), plan.format.gzip, reslicer, collector);
     writer->close();
     out.dvars = std::move(collector.dvars());
     out.std_dvars = standardised_dvars(out.dvars, collector.expected_dvars());

@@ -1,7 +1,8 @@
 // Stage 4 of a run: the frames are dealt out in turn (frame f to rank f % size); each rank
 // reads, reslices and sends its frames one after another, with at most a few in flight,
 // and rank 0 writes every frame in order as it comes, so writing overlaps reslicing and
-// no rank ever holds more than a few frames.
+// no rank ever holds more than a few frames. One process with several threads does the
+// same with its threads in the ranks' parts (app/run/frame_slots.hpp).
 #pragma once
 
 #include <vector>
