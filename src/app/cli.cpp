@@ -262,9 +262,9 @@ const char* kRunReference =
 
 void add_main(CLI::App& app, Raw& r) {
   app.add_option("paths", r.o.paths,
-                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz) and its resliced output, "
-                 "which names the other outputs; with -o, RUN1 RUN2 ...: the runs of one "
-                 "subject");
+                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz), or a directory of a run "
+                 "exported as DICOM, and its resliced output, which names the other outputs; "
+                 "with -o, RUN1 RUN2 ...: the runs of one subject (NIfTI)");
   app.add_option("-o,--outdir", r.o.outdir,
                  "several runs of one subject (SPM's sessions) into one space: every run "
                  "registered to the first run's reference, parameters relative to frame 1 of "
