@@ -326,9 +326,10 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
   FollowOptions& f = r.o.follow;
   CLI::App* follow = add_command(
       app, "follow", kFollowWhat, "SOURCE", f.source,
-      "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), per volume "
-      "(named with a frame number; a file is taken when closed, renamed into place, or "
-      "unchanged for --settle), or a 4D NIfTI read as a stream");
+      "a directory filled with one 3D NIfTI or one DICOM file (a multi-frame image, a "
+      "Siemens mosaic) per volume, or one DICOM file per slice (named with a number; a file "
+      "is taken when closed, renamed into place, or unchanged for --settle), or a 4D NIfTI "
+      "read as a stream");
   follow->add_option("OUTPUT", f.output, "batch outputs at the end (.nii or .nii.gz)");
   add_reference(*follow, r,
                 "reference: first (the first volume) or a 3D NIfTI on the volumes' grid (a "
