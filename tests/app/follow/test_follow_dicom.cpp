@@ -247,8 +247,8 @@ TEST(FollowDicom, RealRunsGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
 }
 
 // A user copies files one by one into the followed folder: one that cannot be read (here a
-// mosaic whose CSA header is corrupted, and a file without an extension that is not DICOM)
-// is said once to be refused, with why, and the next files are read on their own.
+// mosaic whose CSA header is corrupted, a file without an extension that is not DICOM, a
+// 4D NIfTI) is said once to be refused, with why, and the next files are read on their own.
 TEST(FollowDicom, RefusedFileIsReportedOnceAndTheNextFollowed) {
   const Phantom p = small_oblique();
   const std::string dir = realign::testing::temp_dir("follow_refused");
@@ -259,10 +259,17 @@ TEST(FollowDicom, RefusedFileIsReportedOnceAndTheNextFollowed) {
   realign::testing::write_file(dir + "/vol_00003.dcm", bad);
   realign::testing::write_file(dir + "/vol_00006", std::string(300, 'x'));
   fs::remove(dir + "/vol_00006.dcm");
+  const Grid& g = p.series.grid;
+  write_image(dir + "/vol_00007.nii", make_header(g, 2, 2.0, datatype_from_name("int16")), g, 2,
+              p.series.data.data(), OutputType::Input);
+  fs::remove(dir + "/vol_00007.dcm");
   const Followed d = follow(dir);
   EXPECT_EQ(d.status, 0) << d.log;
-  ASSERT_EQ(d.rp.size(), 6u) << d.log;
-  EXPECT_EQ(realign::testing::count_of(d.log, "refused"), 2u) << d.log;
+  ASSERT_EQ(d.rp.size(), 5u) << d.log;
+  EXPECT_EQ(realign::testing::count_of(d.log, "refused"), 3u) << d.log;
+  EXPECT_NE(d.log.find("vol_00007.nii: refused: holds several frames, not one volume"),
+            std::string::npos)
+      << d.log;
   EXPECT_NE(d.log.find("vol_00003.dcm: refused: Siemens CSA header: no \"SV10\" mark"),
             std::string::npos)
       << d.log;
