@@ -20,6 +20,10 @@ PACKAGES=(
   chromium
   # tests/cli/run/nipype.sh: the python/ nipype interfaces in a Workflow, installed with pip.
   python3-nipype python3-pip
+  # Debian's dcm2niix: the independent truth of the DICOM tests (the NIfTI it converts the
+  # same mosaics and slices to; tests/io/test_dicom_*.cpp, tests/cli/run/dicom_run.sh,
+  # tests/cli/follow/follow_dicom.sh). About 1 MB; the tests skip that comparison without it.
+  dcm2niix
 )
 
 missing=()

@@ -129,6 +129,29 @@ std::string shared_dir() {
   return "";
 }
 
+std::string shared_dicom(const std::string& name) {
+  const std::string dir = shared_dir();
+  std::error_code ec;
+  if (dir.empty() || !fs::is_directory(dir + "/data/dicom/" + name, ec)) return "";
+  return dir + "/data/dicom/" + name;
+}
+
+Series dcm2niix_series(const std::string& dicom) {
+  if (run_command("command -v dcm2niix >/dev/null 2>&1").status != 0) return {};
+  const std::string out = temp_dir("dcm2niix");
+  const bool one_file = fs::is_regular_file(dicom);
+  const CommandOutput c =
+      run_command("dcm2niix -z n -f converted " + std::string(one_file ? "-s y " : "") + "-o '" +
+                  out + "' '" + dicom + "' 2>&1");
+  std::vector<std::string> made;
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.path().extension() == ".nii") made.push_back(e.path().string());
+  if (c.status != 0 || made.size() != 1)
+    throw std::runtime_error("dcm2niix " + dicom + ": exit " + std::to_string(c.status) + ", " +
+                             std::to_string(made.size()) + " NIfTI files: " + c.text);
+  return read_series(made[0]);
+}
+
 double textbook_spline(const float* coef, const std::array<int, 3>& dim, int degree, double x,
                        double y, double z) {
   double wx[8], wy[8], wz[8];

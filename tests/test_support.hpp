@@ -77,6 +77,16 @@ std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames);
 // Path of ../shared beside the source tree, or "" when it is absent.
 std::string shared_dir();
 
+// The shared real DICOM folder data/dicom/<name> (siemens-mosaic_decnef_sub-1_run-2,
+// ge-slices_dcmqa-nih_mr_0005), or "" when the shared data are absent.
+std::string shared_dicom(const std::string& name);
+
+// What Debian's dcm2niix makes of DICOM files, read back: the NIfTI it converts `dicom` to
+// (a directory, or one file with -s y), as realign reads a NIfTI (the grid from its
+// header's sform, the values scaled). An empty series (frames 0) when dcm2niix is not
+// installed; throws std::runtime_error when it fails or makes not one NIfTI.
+Series dcm2niix_series(const std::string& dicom);
+
 // The B-spline value at (x, y, z) the textbook way: weights from the truncated-power
 // definition (bspline_weights), indices mirrored one by one, a plain triple sum. An
 // independent check on the padded, vectorised evaluation of the library.

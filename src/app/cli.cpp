@@ -263,9 +263,9 @@ const char* kRunReference =
 
 void add_main(CLI::App& app, Raw& r) {
   app.add_option("paths", r.o.paths,
-                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz) and its resliced output, "
-                 "which names the other outputs; with -o, RUN1 RUN2 ...: the runs of one "
-                 "subject");
+                 "INPUT OUTPUT: a 4D NIfTI series (.nii or .nii.gz), or a directory of a run "
+                 "exported as DICOM, and its resliced output, which names the other outputs; "
+                 "with -o, RUN1 RUN2 ...: the runs of one subject (NIfTI)");
   app.add_option("-o,--outdir", r.o.outdir,
                  "several runs of one subject (SPM's sessions) into one space: every run "
                  "registered to the first run's reference, parameters relative to frame 1 of "
@@ -327,9 +327,10 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
   FollowOptions& f = r.o.follow;
   CLI::App* follow = add_command(
       app, "follow", kFollowWhat, "SOURCE", f.source,
-      "a directory filled with one 3D NIfTI, or one multi-frame DICOM (.dcm), per volume "
-      "(named with a frame number; a file is taken when closed, renamed into place, or "
-      "unchanged for --settle), or a 4D NIfTI read as a stream");
+      "a directory filled with one 3D NIfTI or one DICOM file (a multi-frame image, a "
+      "Siemens mosaic) per volume, or one DICOM file per slice (named with a number; a file "
+      "is taken when closed, renamed into place, or unchanged for --settle), or a 4D NIfTI "
+      "read as a stream");
   follow->add_option("OUTPUT", f.output, "batch outputs at the end (.nii or .nii.gz)");
   add_reference(*follow, r,
                 "reference: first (the first volume) or a 3D NIfTI on the volumes' grid (a "

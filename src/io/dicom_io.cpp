@@ -1,6 +1,7 @@
 #include "realign/io/dicom_io.hpp"
 
-#include <algorithm>
+#include <nifti1_io.h>
+
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -9,120 +10,27 @@
 #include <string>
 
 #include "dicom_module.hpp"
+#include "realign/io/dicom_geometry.hpp"
+#include "realign/io/nifti_io.hpp"
+#include "realign/io/siemens_csa.hpp"
 
 namespace realign {
 namespace {
 
-// A walk over a DICOM Part 10 file's data elements that checks each one lies whole inside
-// the file, before GDCM sees it: Debian's GDCM aborts the process on some cut files (a
-// failed assertion) and reads others with their voxels silently short, and a volume being
-// written is a cut file until it is complete.
-class WholeFileCheck {
- public:
-  WholeFileCheck(const std::string& path, const std::string& bytes) : path_(path), b_(bytes) {}
+constexpr int kFloat32 = 16;  // NIfTI's FLOAT32
 
-  void run() {
-    if (b_.size() < 132 || b_.compare(128, 4, "DICM") != 0)
-      throw InputError(path_, "not a DICOM file (no \"DICM\" at byte 128), or cut short");
-    std::size_t at = 132;
-    std::string syntax;
-    while (at + 8 <= b_.size() && u16(at) == 0x0002) at = element(at, true, 0, &syntax);
-    if (syntax == "1.2.840.10008.1.2.2" || syntax == "1.2.840.10008.1.2.1.99")
-      throw InputError(path_,
-                       "transfer syntax " + syntax + " (big endian or deflated) is not read");
-    explicit_ = syntax != "1.2.840.10008.1.2";
-    at = elements(at, 0);
-    if (!pixel_data_) throw InputError(path_, cut_at(at) + "; no pixel data");
-  }
-
- private:
-  unsigned u16(std::size_t at) const {
-    return static_cast<unsigned char>(b_[at]) | static_cast<unsigned char>(b_[at + 1]) << 8;
-  }
-  std::uint32_t u32(std::size_t at) const { return u16(at) | std::uint32_t{u16(at + 2)} << 16; }
-  std::string cut_at(std::size_t at) const {
-    return "cut short (" + std::to_string(b_.size()) + " bytes; an element at byte " +
-           std::to_string(at) + " runs past the end)";
-  }
-  void need(std::size_t at, std::uint64_t n) const {
-    if (at + n > b_.size()) throw InputError(path_, cut_at(at));
-  }
-
-  // Elements until the end of the file (depth 0) or an item's delimiter; returns where the
-  // walk stopped.
-  std::size_t elements(std::size_t at, int depth) {
-    while (at < b_.size()) {
-      need(at, 8);
-      if (u16(at) == 0xFFFE) return at;  // a delimiter: the caller's
-      at = element(at, explicit_, depth, nullptr);
-    }
-    return at;
-  }
-
-  // One element, its nested items walked; returns the byte after it.
-  std::size_t element(std::size_t at, bool explicit_vr, int depth, std::string* syntax) {
-    need(at, 8);
-    const unsigned group = u16(at), elem = u16(at + 2);
-    std::uint64_t length = u32(at + 4);
-    std::size_t body = at + 8;
-    if (explicit_vr) {
-      const std::string vr = b_.substr(at + 4, 2);
-      static const char* const long_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
-                                             "SV", "UC", "UN", "UR", "UT", "UV"};
-      if (std::find(std::begin(long_vrs), std::end(long_vrs), vr) != std::end(long_vrs)) {
-        need(at, 12);
-        length = u32(at + 8);
-        body = at + 12;
-      } else {
-        length = u16(at + 6);
-      }
-    }
-    if (depth == 0 && group == 0x7FE0 && elem == 0x0010) pixel_data_ = true;
-    if (length == 0xFFFFFFFFu) return items(body, depth + 1);
-    need(body, length);
-    if (syntax && group == 0x0002 && elem == 0x0010) {
-      *syntax = b_.substr(body, length);
-      syntax->erase(syntax->find_last_not_of(std::string(" \0", 2)) + 1);
-    }
-    return body + length;
-  }
-
-  // The items of a sequence (or the fragments of encapsulated pixel data) of undefined
-  // length, up to and past its delimiter.
-  std::size_t items(std::size_t at, int depth) {
-    if (depth > 16) throw InputError(path_, "sequences nested too deep");
-    for (;;) {
-      need(at, 8);
-      const unsigned group = u16(at), elem = u16(at + 2);
-      const std::uint32_t length = u32(at + 4);
-      if (group != 0xFFFE) throw InputError(path_, "a sequence without its delimiter");
-      if (elem == 0xE0DD) return at + 8;
-      if (length != 0xFFFFFFFFu) {
-        need(at + 8, length);
-        at += 8 + length;
-        continue;
-      }
-      at = elements(at + 8, depth);  // an item of undefined length, up to its delimiter
-      need(at, 8);
-      if (u16(at + 2) != 0xE00D) throw InputError(path_, "an item without its delimiter");
-      at += 8;
-    }
-  }
-
-  const std::string& path_;
-  const std::string& b_;
-  bool explicit_ = true, pixel_data_ = false;
-};
-
-void check_whole(const std::string& path) {
+std::string file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw InputError(path, "cannot be opened");
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  WholeFileCheck(path, bytes).run();
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-// Where the module puts what it read: the volume's grid, TR and voxels, which it writes
-// straight into the volume's data. Called from the module: nothing may be thrown back.
+bool starts_as_dicom(const std::string& bytes) {
+  return bytes.size() >= 132 && bytes.compare(128, 4, "DICM") == 0;
+}
+
+// Where the module puts a volume: its grid, TR and voxels, which it writes straight into
+// the volume's data. Called from the module: nothing may be thrown back.
 float* take_header(void* context, const RealignDicomHeader* h) noexcept {
   auto& out = *static_cast<DicomVolume*>(context);
   Grid& g = out.volume.grid;
@@ -138,6 +46,66 @@ float* take_header(void* context, const RealignDicomHeader* h) noexcept {
   return out.volume.data.data();
 }
 
+// Where the module puts an image's pixels, and their dimensions.
+struct Pixels {
+  int dim[3] = {0, 0, 0};
+  std::vector<float> values;
+};
+
+float* take_pixels(void* context, const RealignDicomHeader* h) noexcept {
+  auto& out = *static_cast<Pixels*>(context);
+  std::copy(h->dim, h->dim + 3, out.dim);
+  try {
+    out.values.resize(static_cast<std::size_t>(h->dim[0]) * static_cast<std::size_t>(h->dim[1]) *
+                      static_cast<std::size_t>(h->dim[2]));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+  return out.values.data();
+}
+
+// The stored image of a one-frame file, as GDCM reads it: what the walk found (columns x
+// rows) or refused.
+std::vector<float> image_of(const DicomFile& f) {
+  const RealignDicomPixels read = dicom_pixels_reader(f.path);
+  Pixels p;
+  char problem[1024] = "";
+  if (read(f.path.c_str(), &take_pixels, &p, problem, sizeof problem) != 0)
+    throw RefusedInput(f.path, problem);
+  if (p.dim[0] != f.tags.columns || p.dim[1] != f.tags.rows || p.dim[2] != 1)
+    throw RefusedInput(
+        f.path, "GDCM reads a " + std::to_string(p.dim[0]) + "x" + std::to_string(p.dim[1]) + "x" +
+                    std::to_string(p.dim[2]) + " image where the header says " +
+                    std::to_string(f.tags.columns) + "x" + std::to_string(f.tags.rows));
+  return std::move(p.values);
+}
+
+DicomVolume read_mosaic(const DicomFile& f) {
+  if (f.tags.csa_image.empty())
+    throw RefusedInput(f.path,
+                       "a Siemens mosaic without its CSA image header (0029,1010): the slices "
+                       "in it cannot be told");
+  const std::vector<CsaElement> csa =
+      parse_csa(f.path, f.tags.csa_image.data(), f.tags.csa_image.size());
+  const MosaicLayout layout = mosaic_layout(f.path, f.tags, mosaic_csa(f.path, csa));
+  const std::vector<float> image = image_of(f);
+  DicomVolume out;
+  out.volume.grid = layout.grid;
+  out.volume.data.resize(layout.grid.voxels());
+  detile(layout, image.data(), out.volume.data.data());
+  out.tr_s = f.tags.tr_ms / 1000.0;
+  return out;
+}
+
+DicomVolume read_multiframe(const DicomFile& f) {
+  const RealignDicomRead read = dicom_reader(f.path);
+  DicomVolume out;
+  char problem[1024] = "";
+  if (read(f.path.c_str(), &take_header, &out, problem, sizeof problem) != 0)
+    throw RefusedInput(f.path, problem);
+  return out;
+}
+
 }  // namespace
 
 bool has_dicom_preamble(const std::string& path) {
@@ -146,15 +114,50 @@ bool has_dicom_preamble(const std::string& path) {
   return f.read(head, sizeof head) && std::memcmp(head + 128, "DICM", 4) == 0;
 }
 
-DicomVolume read_dicom_volume(const std::string& path) {
+DicomFile open_dicom(const std::string& path) {
+  DicomFile f;
+  f.path = path;
+  const std::string bytes = file_bytes(path);
   // The module first: without it no DICOM file can be read, whatever state this one is in.
-  const RealignDicomRead read = dicom_reader(path);
-  check_whole(path);
-  DicomVolume out;
-  char problem[1024] = "";
-  if (read(path.c_str(), &take_header, &out, problem, sizeof problem) != 0)
-    throw InputError(path, problem);
-  return out;
+  if (starts_as_dicom(bytes)) dicom_pixels_reader(path);
+  f.tags = read_dicom_tags(path, bytes.data(), bytes.size());
+  f.kind = dicom_kind(path, f.tags);
+  return f;
+}
+
+DicomVolume read_dicom_volume(const DicomFile& f) {
+  switch (f.kind) {
+    case DicomKind::Volume:
+      return read_multiframe(f);
+    case DicomKind::Mosaic:
+      return read_mosaic(f);
+    case DicomKind::Slice:
+      break;
+  }
+  throw RefusedInput(f.path,
+                     "holds one slice, not a volume: the slices of a series are stacked into "
+                     "volumes from the directory they are in");
+}
+
+DicomVolume read_dicom_volume(const std::string& path) {
+  return read_dicom_volume(open_dicom(path));
+}
+
+DicomSlice read_dicom_slice(const DicomFile& f) {
+  if (f.kind != DicomKind::Slice)
+    throw std::invalid_argument("read_dicom_slice: " + f.path + " is not a single slice");
+  DicomSlice s = slice_of(f.path, f.tags);  // the header's numbers first
+  s.pixels = image_of(f);                   // columns x rows, as the header says
+  return s;
+}
+
+NiftiInfo dicom_nifti_info(const Grid& grid, int frames, double tr_s) {
+  const NiftiHeader made = make_header(grid, frames, tr_s, kFloat32);
+  nifti_1_header h;
+  std::memcpy(&h, made.raw.get(), sizeof h);
+  h.vox_offset = kNiftiHeaderBytes;  // as the header of a .nii written from it says
+  const std::uint64_t data = grid.voxels() * 4 * static_cast<std::uint64_t>(frames);
+  return validate_nifti_header("DICOM volume", &h, sizeof h, kNiftiHeaderBytes + data, false);
 }
 
 }  // namespace realign

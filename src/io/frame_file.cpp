@@ -54,16 +54,20 @@ void inflate_voxels(const std::string& gz_path, int fd, const std::string& fd_na
   std::vector<char> frame(stream.frame_bytes());
   for (int f = 0; f < stream.info().frames; ++f) {
     stream.next(frame.data());
-    for (std::size_t done = 0; done < frame.size();) {
-      const ssize_t n = ::write(fd, frame.data() + done, frame.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0)
-        throw OutputError(fd_name, std::string("cannot hold the inflated input: ") +
-                                       std::strerror(n < 0 ? errno : ENOSPC));
-      done += static_cast<std::size_t>(n);
-    }
+    write_frame_bytes(fd, frame.data(), frame.size(), fd_name);
   }
   stream.finish();
+}
+
+void write_frame_bytes(int fd, const char* bytes, std::size_t size, const std::string& fd_name) {
+  for (std::size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd, bytes + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw OutputError(fd_name, std::string("cannot hold the input's voxels: ") +
+                                     std::strerror(n < 0 ? errno : ENOSPC));
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace realign

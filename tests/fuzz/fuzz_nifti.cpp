@@ -3,8 +3,6 @@
 // decoded). Beyond the sanitizers' own findings, it traps when the reader breaks its
 // contract: an exception other than a one-line InputError naming the file, an accepted
 // header whose numbers disagree with each other, or a non-finite value handed out.
-#include "fuzz_nifti.hpp"
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_target.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
-// Runs the fuzz target over files and directories without libFuzzer, so the seed corpus
+// Runs a fuzz target over files and directories without libFuzzer, so the seed corpus
 // (and any crash input the fuzzer left) is replayed in every ordinary build. Seeds named
-// ok_* must be decoded and bad_* refused; other files (fuzzer findings, real data) only
-// must not crash.
+// ok_* must be decoded, part_* read no further than their headers, and bad_* refused;
+// other files (fuzzer findings, real data) only must not crash.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_nifti.hpp"
+#include "fuzz_target.hpp"
 
 namespace fs = std::filesystem;
 
@@ -41,12 +41,13 @@ int main(int argc, char** argv) {
     const auto outcome = realign::fuzz::last_outcome;
     ++counts[static_cast<int>(outcome)];
     const std::string name = p.filename().string();
-    const bool want_decoded = name.rfind("ok_", 0) == 0;
-    const bool want_refused = name.rfind("bad_", 0) == 0;
-    if ((want_decoded && outcome != realign::fuzz::Outcome::Decoded) ||
-        (want_refused && outcome != realign::fuzz::Outcome::Refused)) {
-      std::fprintf(stderr, "%s: %s\n", p.c_str(),
-                   want_decoded ? "expected to decode, was not" : "expected a refusal, was read");
+    using realign::fuzz::Outcome;
+    const char* const wanted[] = {"bad_", "part_", "ok_"};  // by Outcome
+    for (const Outcome want : {Outcome::Refused, Outcome::HeaderOnly, Outcome::Decoded}) {
+      if (name.rfind(wanted[static_cast<int>(want)], 0) != 0 || outcome == want) continue;
+      static const char* const what[] = {"refused", "read to its header only", "decoded"};
+      std::fprintf(stderr, "%s: expected to be %s, was %s\n", p.c_str(),
+                   what[static_cast<int>(want)], what[static_cast<int>(outcome)]);
       ++wrong;
     }
   }

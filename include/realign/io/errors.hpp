@@ -25,6 +25,15 @@ class InputError : public std::runtime_error {
       : std::runtime_error(file + ": " + problem) {}
 };
 
+// Bad input that is whole and will not become readable: not cut short by a writer still at
+// work, but a file of a kind or content realign does not take. `realign follow` reports it
+// once and goes on with the next file, rather than wait for it to change as for a partial
+// one; everywhere else it is an InputError like any other.
+class RefusedInput : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 // An output that cannot be created or written: "<file>: <problem>".
 class OutputError : public std::runtime_error {
  public:

@@ -43,4 +43,8 @@ class FrameFile {
 // frame in this machine's byte order. `fd_name` names fd in a write error.
 void inflate_voxels(const std::string& gz_path, int fd, const std::string& fd_name);
 
+// Writes n bytes to the open file fd, all of them, or throws OutputError naming fd_name
+// (a full disk, say): what a scratch file of frames is filled with.
+void write_frame_bytes(int fd, const char* bytes, std::size_t n, const std::string& fd_name);
+
 }  // namespace realign

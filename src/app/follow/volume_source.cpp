@@ -10,11 +10,13 @@
 #include <cctype>
 #include <climits>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <vector>
 
 #include "realign/io/dicom_io.hpp"
+#include "realign/io/dicom_series.hpp"
 #include "realign/io/frame_stream.hpp"
 #include "realign/io/nifti_io.hpp"
 
@@ -25,43 +27,34 @@ namespace fs = std::filesystem;
 
 double file_time(const struct timespec& t) { return t.tv_sec + t.tv_nsec * 1e-9; }
 
-// In any case: exports from Windows shares and scanners come in capitals (VOL_0001.DCM).
-bool ends_with(const std::string& s, const std::string& end) {
-  if (s.size() < end.size()) return false;
-  return std::equal(end.begin(), end.end(), s.end() - end.size(), [](char a, char b) {
-    return a == std::tolower(static_cast<unsigned char>(b));
-  });
+// A single file given as SOURCE that is DICOM by its name or its content.
+bool dicom_file(const std::string& path) {
+  const std::string name = fs::path(path).filename().string();
+  return (maybe_dicom_name(name) && name.find('.') != std::string::npos) ||
+         has_dicom_preamble(path);
 }
 
-bool is_dicom_name(const std::string& name) { return ends_with(name, ".dcm"); }
-
-// What a follow needs of a header for a volume that came without one: its grid and TR,
-// voxels as float32 (what the reader made of DICOM's stored values and rescaling).
-NiftiInfo info_for(const Grid& grid, double tr_s) {
-  NiftiInfo info;
-  info.datatype = 16;  // NIfTI FLOAT32
-  info.header = make_header(grid, 1, tr_s, info.datatype);
-  info.grid = grid;
-  info.bytes_per_voxel = 4;
-  info.data_bytes = grid.voxels() * 4;
-  info.tr_s = tr_s;
-  return info;
+// An error's problem without the "<path>: " it starts with.
+std::string problem_of(const InputError& e, const std::string& path) {
+  const std::string message = e.what();
+  return message.rfind(path + ": ", 0) == 0 ? message.substr(path.size() + 2) : message;
 }
 
-// One 3D NIfTI, or one DICOM file holding a whole volume.
-void read_one_volume(const std::string& path, ArrivedVolume& out) {
-  if (is_dicom_name(path)) {
-    DicomVolume d = read_dicom_volume(path);
-    out.info = info_for(d.volume.grid, d.tr_s);
-    out.volume = std::move(d.volume);
-    return;
-  }
+// One 3D NIfTI.
+void read_nifti_volume(const std::string& path, ArrivedVolume& out) {
   SeriesFile file(path);
-  if (file.frames() != 1) throw InputError(path, "holds several frames, not one volume");
+  if (file.frames() != 1) throw RefusedInput(path, "holds several frames, not one volume");
   out.info = file.info();
   out.volume.grid = file.grid();
   out.volume.data.resize(file.grid().voxels());
   file.read_frames(0, 1, out.volume.data.data());
+}
+
+// A volume read from DICOM, under the header it gets (its grid the header's).
+void take_dicom_volume(Volume volume, double tr_s, ArrivedVolume& out) {
+  out.info = dicom_nifti_info(volume.grid, 1, tr_s);
+  out.volume.grid = out.info.grid;
+  out.volume.data = std::move(volume.data);
 }
 
 // Sleeps in poll() on the inotify descriptor (or just sleeps without one) for up to
@@ -100,7 +93,7 @@ class StreamSource : public VolumeSource {
   std::vector<char> bytes_;
 };
 
-// A file in the directory that may be (or become) a volume.
+// A file in the directory that may be (or become) a volume, or a slice of one.
 struct Candidate {
   std::string path;
   long long size = -1, failed_size = -2;  // the size last seen, and when a read failed
@@ -119,6 +112,7 @@ class DirectorySource : public VolumeSource {
   Status next(double wait_s, ArrivedVolume& out) override {
     const double deadline = monotonic_now() + wait_s;
     for (;;) {
+      if (take_stacked(out)) return Status::Volume;
       if (fd_ < 0 && !start_watching()) {
         if (monotonic_now() >= deadline) return Status::Waiting;
         wait_on(-1, std::min(0.1, deadline - monotonic_now()));
@@ -137,15 +131,22 @@ class DirectorySource : public VolumeSource {
     for (const auto& [n, c] : files_)
       spdlog::warn("{}: never completed ({}): not used", fs::path(c.path).filename().string(),
                    c.error.empty() ? "still being written" : c.error);
+    for (const std::string& volume : stacker_.unfinished())
+      spdlog::warn("{}: {}: not used", dir_, volume);
   }
 
  private:
+  // What reading a file gave.
+  enum class Read { Volume, Slice, Refused, Failed };
+
   bool start_watching();
   void drain_events();
   void note(const std::string& name, bool closed);
   void scan();
   bool ready(Candidate& c);
-  bool read(Candidate& c, ArrivedVolume& out);
+  Read read(Candidate& c, ArrivedVolume& out);
+  void read_dicom(const std::string& path, ArrivedVolume& out, Read& kind);
+  bool take_stacked(ArrivedVolume& out);
   bool take_next(ArrivedVolume& out);
   bool skip_gap();
 
@@ -153,9 +154,11 @@ class DirectorySource : public VolumeSource {
   double gap_wait_s_, settle_s_;
   int fd_ = -1;
   bool waiting_logged_ = false;
-  std::map<long, Candidate> files_;  // by frame number
-  long expected_ = LONG_MIN;         // the next frame number; LONG_MIN before the first
-  double gap_since_s_ = -1.0;        // since when a later volume waits for `expected_`
+  std::map<long, Candidate> files_;    // by frame number
+  long expected_ = LONG_MIN;           // the next frame number; LONG_MIN before the first
+  double gap_since_s_ = -1.0;          // since when a later volume waits for `expected_`
+  SliceStacker stacker_;               // one-file-per-slice series: slices into volumes
+  std::deque<ArrivedVolume> stacked_;  // volumes the last slice completed, to hand out
 };
 
 bool DirectorySource::start_watching() {
@@ -237,39 +240,87 @@ bool DirectorySource::ready(Candidate& c) {
   return c.closed || unix_now() - changed >= settle_s_;
 }
 
-bool DirectorySource::read(Candidate& c, ArrivedVolume& out) {
+DirectorySource::Read DirectorySource::read(Candidate& c, ArrivedVolume& out) {
   struct stat st {};
-  if (stat(c.path.c_str(), &st) != 0) return false;
+  if (stat(c.path.c_str(), &st) != 0) return Read::Failed;
   out.picked_s = unix_now();
   out.complete_s = std::min(out.picked_s, std::max(file_time(st.st_mtim), file_time(st.st_ctim)));
   out.name = fs::path(c.path).filename().string();
+  Read kind = Read::Volume;
   try {
-    read_one_volume(c.path, out);
+    if (maybe_dicom_name(out.name))
+      read_dicom(c.path, out, kind);
+    else
+      read_nifti_volume(c.path, out);
   } catch (const DicomSupportMissing&) {
     throw;  // no later change of the file would make it readable
+  } catch (const RefusedInput& e) {
+    // Whole, and not what is read here: said once, and the next file judged on its own.
+    spdlog::warn("{}: refused: {}", out.name, problem_of(e, c.path));
+    return Read::Refused;
   } catch (const InputError& e) {
     c.failed_size = c.size;
     c.error = e.what();
     spdlog::debug("{} (will try again when it changes)", c.error);
-    return false;
+    return Read::Failed;
   }
   out.read_s = unix_now();
+  return kind;
+}
+
+// A DICOM file: a volume (multi-frame, mosaic), or a slice for the stacker, which may
+// complete volumes (queued in stacked_, each stamped with this slice's times).
+void DirectorySource::read_dicom(const std::string& path, ArrivedVolume& out, Read& kind) {
+  const DicomFile file = open_dicom(path);
+  if (file.kind != DicomKind::Slice) {
+    DicomVolume d = read_dicom_volume(file);
+    take_dicom_volume(std::move(d.volume), d.tr_s, out);
+    kind = Read::Volume;
+    return;
+  }
+  std::vector<StackedVolume> done = stacker_.add(read_dicom_slice(file));
+  for (const std::string& lost : stacker_.given_up()) spdlog::warn("{}: {}", dir_, lost);
+  for (StackedVolume& v : done) {
+    ArrivedVolume a;
+    a.name = fs::path(v.first_file).filename().string();
+    a.complete_s = out.complete_s;
+    a.picked_s = out.picked_s;
+    take_dicom_volume(std::move(v.volume), v.tr_s, a);
+    a.read_s = unix_now();
+    spdlog::debug("{}: completes volume {} ({} to {})", out.name, v.number, a.name,
+                  fs::path(v.last_file).filename().string());
+    stacked_.push_back(std::move(a));
+  }
+  kind = Read::Slice;
+}
+
+bool DirectorySource::take_stacked(ArrivedVolume& out) {
+  if (stacked_.empty()) return false;
+  out = std::move(stacked_.front());
+  stacked_.pop_front();
   return true;
 }
 
-// The expected volume when it is complete; when it is missing (or never completes) while a
-// later one is ready, that one after gap_wait_s.
+// The expected file when it is complete: a volume, or a slice (then the files after it,
+// until a volume is complete); a refused file is passed over at once. When the expected
+// file is missing (or never completes) while a later one is ready, that one after
+// gap_wait_s.
 bool DirectorySource::take_next(ArrivedVolume& out) {
-  if (files_.empty()) return false;
-  if (expected_ == LONG_MIN) expected_ = files_.begin()->first;
-  auto it = files_.find(expected_);
-  if (it != files_.end() && ready(it->second) && read(it->second, out)) {
-    files_.erase(it);
-    ++expected_;
-    gap_since_s_ = -1.0;
-    return true;
+  for (;;) {
+    if (files_.empty()) return false;
+    if (expected_ == LONG_MIN) expected_ = files_.begin()->first;
+    auto it = files_.find(expected_);
+    const Read got = it != files_.end() && ready(it->second) ? read(it->second, out) : Read::Failed;
+    if (got != Read::Failed) {
+      files_.erase(it);
+      ++expected_;
+      gap_since_s_ = -1.0;
+      if (got == Read::Volume) return true;
+      if (take_stacked(out)) return true;
+      continue;
+    }
+    if (!skip_gap()) return false;
   }
-  return skip_gap() && take_next(out);
 }
 
 bool DirectorySource::skip_gap() {
@@ -309,26 +360,12 @@ double unix_now() {
   return file_time(t);
 }
 
-long frame_number(const std::string& name) {
-  if (name.empty() || name[0] == '.') return -1;
-  std::string stem;
-  if (ends_with(name, ".nii") || is_dicom_name(name))
-    stem = name.substr(0, name.size() - 4);
-  else if (ends_with(name, ".nii.gz"))
-    stem = name.substr(0, name.size() - 7);
-  else
-    return -1;
-  const auto last = std::find_if(stem.rbegin(), stem.rend(), ::isdigit);
-  if (last == stem.rend()) return -1;
-  const auto first = std::find_if_not(last, stem.rend(), ::isdigit);
-  const std::string digits(first.base(), last.base());
-  return digits.size() > 9 ? -1 : std::stol(digits);
-}
+long frame_number(const std::string& name) { return volume_file_number(name); }
 
 std::unique_ptr<VolumeSource> open_source(const FollowOptions& opt) {
   std::error_code ec;
   if (fs::is_regular_file(opt.source, ec)) {
-    if (is_dicom_name(opt.source) || has_dicom_preamble(opt.source))
+    if (dicom_file(opt.source))
       throw InputError(opt.source,
                        "a single DICOM file: give the directory the DICOM volumes arrive in");
     return std::make_unique<StreamSource>(opt.source);

@@ -8,6 +8,7 @@
 
 #include "realign/app/platform/distribute.hpp"
 #include "realign/app/run/input_checks.hpp"
+#include "realign/io/dicom_series.hpp"
 #include "realign/io/motion_files.hpp"
 
 namespace realign {
@@ -71,8 +72,20 @@ VoxelSource source_of(const RunOptions& opt, const RunPlan& plan) {
   return {opt.input, plan.input.vox_offset, plan.input.swapped};
 }
 
+// Rank 0: the input's header. A directory is a run exported as DICOM: its volumes are
+// read once, here, into a scratch file of float32 frames beside the output that every rank
+// reads its frames from (as from an inflated .nii.gz), under a header made from their
+// geometry, which the outputs then carry.
+NiftiInfo input_header(const RunOptions& opt, RunPlan& plan) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(opt.input, ec)) return read_nifti_header(opt.input);
+  plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
+  const std::string dir = std::filesystem::path(plan.paths.image).parent_path().string();
+  return write_dicom_series(opt.input, plan.scratch->fd(), dir.empty() ? "." : dir);
+}
+
 // Rank 0: a .nii.gz is inflated once, into a scratch file beside the output, that every
-// rank reads its frames from; a .nii is read in place.
+// rank reads its frames from; a .nii is read in place (and a DICOM run was read already).
 void open_frames(const RunOptions& opt, RunPlan& plan) {
   if (plan.input.gzip) {
     plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
@@ -144,7 +157,7 @@ void decide(const RunOptions& opt, int ranks_here, RunPlan& plan) {
   plan.paths = output_paths(opt);
   check_output_paths(plan.paths, opt);
   // Sized from the header alone, before the file's bytes are read.
-  plan.input = read_nifti_header(opt.input);
+  plan.input = input_header(opt, plan);
   check_companions(opt, plan.input);
   if (opt.repetition_time_s > 0) use_given_tr(opt, plan);
   check_memory(opt, plan.input, ranks_here);

@@ -32,6 +32,11 @@ void check_inputs(const SubjectJob& job) {
   const std::string& first_input = job.runs.front().input;
   for (std::size_t k = 0; k < job.runs.size(); ++k) {
     const std::string& input = job.runs[k].input;
+    std::error_code ec;
+    if (fs::is_directory(input, ec))
+      throw InputError(input,
+                       "is a directory: a run exported as DICOM is realigned alone (realign DIR "
+                       "OUT.nii.gz); the runs of a subject are NIfTI files");
     const NiftiInfo info = read_nifti_header(input);
     if (info.frames < 2)
       throw InputError(input, "is a 3D image or has one frame; realign needs a 4D series");

@@ -54,17 +54,15 @@ void quiet_gdcm() {
   (void)done;
 }
 
-// What a converter has to do first; refused before the voxels are read.
+// A file of several frames that is not one volume's slices; refused before the voxels are
+// read. (Single-frame mosaics and slices are told apart by the caller and read with
+// realign_dicom_pixels_v1.)
 void refuse_what_is_not_a_volume(const itk::GDCMImageIO& io) {
   const itk::MetaDataDictionary& dict = io.GetMetaDataDictionary();
   if (tag_text(dict, "0008|0008").find("MOSAIC") != std::string::npos)
-    throw Refused(
-        "a Siemens mosaic (slices tiled in one image): not read here; convert the volumes to "
-        "NIfTI first (dcm2niix)");
+    throw Refused("a Siemens mosaic of several frames: not read (one mosaic is one volume)");
   if (io.GetNumberOfDimensions() < 3 || io.GetDimensions(2) < 2)
-    throw Refused(
-        "holds one slice, not a volume: one file per slice is not read here; export one "
-        "(multi-frame) file per volume or convert to NIfTI (dcm2niix)");
+    throw Refused("holds one slice, not a volume");
   if (io.GetNumberOfComponents() != 1)
     throw Refused("not a greyscale image (" + std::to_string(io.GetNumberOfComponents()) +
                   " components)");
@@ -125,6 +123,19 @@ void convert(Component type, const std::vector<char>& bytes, std::size_t n, floa
                   " is not read here");
 }
 
+// The image's values as float, written where the caller says for `header`.
+void read_into(itk::GDCMImageIO& io, const RealignDicomHeader& header, RealignDicomVoxels voxels,
+               void* context) {
+  const std::size_t n = static_cast<std::size_t>(header.dim[0]) *
+                        static_cast<std::size_t>(header.dim[1]) *
+                        static_cast<std::size_t>(header.dim[2]);
+  std::vector<char> bytes(io.GetImageSizeInBytes());
+  io.Read(bytes.data());
+  float* out = voxels(context, &header);
+  if (!out) throw std::bad_alloc();
+  convert(io.GetComponentType(), bytes, n, out);
+}
+
 void read_volume(const char* path, RealignDicomVoxels voxels, void* context) {
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(path);
@@ -133,14 +144,27 @@ void read_volume(const char* path, RealignDicomVoxels voxels, void* context) {
   RealignDicomHeader header;
   ras_grid(*io, header);
   header.tr_s = repetition_time_s(io->GetMetaDataDictionary());
-  const std::size_t n = static_cast<std::size_t>(header.dim[0]) *
-                        static_cast<std::size_t>(header.dim[1]) *
-                        static_cast<std::size_t>(header.dim[2]);
-  std::vector<char> bytes(io->GetImageSizeInBytes());
-  io->Read(bytes.data());
-  float* out = voxels(context, &header);
-  if (!out) throw std::bad_alloc();
-  convert(io->GetComponentType(), bytes, n, out);
+  read_into(*io, header, voxels, context);
+}
+
+// The stored image as it is: realign's own walk over the header (io/dicom_tags) has told
+// what it is and where it lies.
+void read_pixels(const char* path, RealignDicomVoxels voxels, void* context) {
+  auto io = itk::GDCMImageIO::New();
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  if (io->GetNumberOfComponents() != 1)
+    throw Refused("not a greyscale image (" + std::to_string(io->GetNumberOfComponents()) +
+                  " components)");
+  RealignDicomHeader header;
+  std::fill(std::begin(header.vox2world), std::end(header.vox2world), 0.0);
+  for (int d = 0; d < 4; ++d) header.vox2world[5 * d] = 1.0;
+  header.tr_s = 0.0;
+  for (int axis = 0; axis < 3; ++axis)
+    header.dim[axis] = axis < static_cast<int>(io->GetNumberOfDimensions())
+                           ? static_cast<int>(io->GetDimensions(axis))
+                           : 1;
+  read_into(*io, header, voxels, context);
 }
 
 // The problem of the exception being handled, for the user. Only called in a handler.
@@ -167,15 +191,13 @@ void copy_message(const char* message, size_t length, char* error, size_t error_
   error[n] = '\0';
 }
 
-}  // namespace
-
 // No exception leaves the module (the caller is across dlopen): the problem goes back as
 // text, even when there is no memory left to compose it.
-extern "C" __attribute__((visibility("default"))) int realign_dicom_read_v1(
-    const char* path, RealignDicomVoxels voxels, void* context, char* error, size_t error_size) {
+template <class Read>
+int guarded(Read read, char* error, size_t error_size) noexcept {
   try {
     quiet_gdcm();
-    read_volume(path, voxels, context);
+    read();
     return 0;
   } catch (...) {
     try {
@@ -189,7 +211,21 @@ extern "C" __attribute__((visibility("default"))) int realign_dicom_read_v1(
   return 1;
 }
 
-// The typedef and the definition must agree; a mismatch fails the build here, not at run
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int realign_dicom_read_v1(
+    const char* path, RealignDicomVoxels voxels, void* context, char* error, size_t error_size) {
+  return guarded([&] { read_volume(path, voxels, context); }, error, error_size);
+}
+
+extern "C" __attribute__((visibility("default"))) int realign_dicom_pixels_v1(
+    const char* path, RealignDicomVoxels voxels, void* context, char* error, size_t error_size) {
+  return guarded([&] { read_pixels(path, voxels, context); }, error, error_size);
+}
+
+// The typedefs and the definitions must agree; a mismatch fails the build here, not at run
 // time in the caller.
 static_assert(std::is_same<decltype(&realign_dicom_read_v1), RealignDicomRead>::value,
               "realign_dicom_read_v1 does not match RealignDicomRead");
+static_assert(std::is_same<decltype(&realign_dicom_pixels_v1), RealignDicomPixels>::value,
+              "realign_dicom_pixels_v1 does not match RealignDicomPixels");

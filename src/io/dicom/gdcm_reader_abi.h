@@ -1,5 +1,5 @@
-// The one entry point of the DICOM module (realign_dicom, a CMake MODULE library loaded with
-// dlopen by src/io/dicom_module.cpp) and everything that crosses it.
+// The entry points of the DICOM module (realign_dicom, a CMake MODULE library loaded with
+// dlopen by src/io/dicom_module.cpp) and everything that crosses them.
 //
 // The module exists so that only a run that reads a DICOM volume loads ITK's GDCM reader:
 // GDCM builds its whole DICOM dictionary in static initialisers, about 60 ms of CPU at every
@@ -42,6 +42,15 @@ typedef float* (*RealignDicomVoxels)(void* context, const struct RealignDicomHea
 // NUL-terminated, cut to error_size). Never throws.
 typedef int (*RealignDicomRead)(const char* path, RealignDicomVoxels voxels, void* context,
                                 char* error, size_t error_size);
+
+// The second entry point: the pixels of one greyscale image as the file stores them,
+// whatever they are (a single slice, a Siemens mosaic, or frames), for the caller to place
+// from its own reading of the header (io/dicom_geometry). header->dim is columns, rows,
+// frames; vox2world is the identity and tr_s 0. Values as RealignDicomRead gives them;
+// returns and reports as it does.
+#define REALIGN_DICOM_PIXELS_SYMBOL "realign_dicom_pixels_v1"
+typedef int (*RealignDicomPixels)(const char* path, RealignDicomVoxels voxels, void* context,
+                                  char* error, size_t error_size);
 
 #ifdef __cplusplus
 }

@@ -25,8 +25,12 @@ TEST(Follow, FrameNumberIsTheLastGroupOfDigits) {
   EXPECT_EQ(frame_number("vol_00012.txt"), -1);
   EXPECT_EQ(frame_number("001_000007_000012.dcm"), 12);  // DICOM: by name too
   EXPECT_EQ(frame_number("VOL_00012.DCM"), 12);          // exports in capitals
-  EXPECT_EQ(frame_number("IM_0012"), -1);                // DICOM without .dcm: not looked at
-  EXPECT_EQ(frame_number("vol_12345678901.nii"), -1);    // not a frame number
+  EXPECT_EQ(frame_number("IM_0012"), 12);                // no extension: DICOM by content
+  EXPECT_EQ(frame_number("I0"), 0);                      // GE's real-time export
+  EXPECT_EQ(frame_number("MR_0012.IMA"), 12);            // Siemens' .ima
+  EXPECT_EQ(frame_number("vol_00012.json"), -1);         // a converter's sidecar
+  EXPECT_EQ(frame_number(".I12"), -1);
+  EXPECT_EQ(frame_number("vol_12345678901.nii"), -1);  // not a frame number
 }
 
 TEST(Follow, LineHasElevenColumnsWithNaForFrameOne) {

@@ -1,4 +1,5 @@
-// What the fuzz target did with the last input, for the corpus replay to check.
+// What a fuzz target (fuzz_nifti.cpp, fuzz_dicom.cpp) did with the last input, for the
+// corpus replay (replay_main.cpp) to check.
 #pragma once
 
 #include <cstddef>
