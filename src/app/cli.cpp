@@ -131,12 +131,45 @@ CLI::Validator one_of(const std::vector<std::string>& words) {
       list);
 }
 
+// "notch:LO-HI" (breaths per minute, 0 < LO < HI) into `out`; what is wrong, or "".
+std::string read_fd_filter(const std::string& v, FdFilter& out) {
+  const std::string wrong =
+      "expects notch:LO-HI, a stop band in breaths per minute with 0 < LO < HI (notch:12-18, "
+      "say), got '" +
+      v + "'";
+  const std::string kind = "notch:";
+  if (v.rfind(kind, 0) != 0) return wrong;
+  const std::string band = v.substr(kind.size());
+  const std::size_t dash = band.find('-');
+  if (dash == std::string::npos || dash == 0) return wrong;
+  double lo = 0.0, hi = 0.0;
+  std::size_t used_lo = 0, used_hi = 0;
+  try {
+    lo = std::stod(band.substr(0, dash), &used_lo);
+    hi = std::stod(band.substr(dash + 1), &used_hi);
+  } catch (const std::exception&) {
+    return wrong;
+  }
+  if (used_lo != dash || used_hi != band.size() - dash - 1 || !(lo > 0) || !(hi > lo) ||
+      !std::isfinite(hi))
+    return wrong;
+  out = FdFilter{lo, hi};
+  return {};
+}
+
+// A check made of one of the readers above (the form is shown as the option's type).
+template <class Read>
+CLI::Validator form(Read read) {
+  return CLI::Validator([=](std::string& v) -> std::string { return read(v); }, "");
+}
+
 // The words CLI11 fills, turned into the enums of RunSettings after parsing.
 struct Raw {
   explicit Raw(Options& options) : o(options) {}
   Options& o;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
+  std::string fd_filter;
 };
 
 const char* kEstimation = "Reference and estimation";
@@ -222,6 +255,19 @@ void add_outputs(CLI::App& app, Raw& r, bool itk_option) {
   add_number(app, "--fd-threshold", s.fd_threshold_mm,
              "FD in mm above which a frame is flagged in the plot and the report", 0.0, 1000.0,
              kOutputs);
+  app.add_option("--fd-filter", r.fd_filter,
+                 "notch:LO-HI: filter the motion parameters for breathing before FD (FIRMM's and "
+                 "XCP-D's notch, a stop band in breaths per minute, e.g. notch:12-18; causal), "
+                 "for short TRs where breathing shows as motion: adds the filtered FD "
+                 "(framewise_displacement_filtered), which then flags frames; refused when the "
+                 "band reaches the Nyquist frequency of the TR (30/TR "
+                 "per minute)")
+      ->type_name("notch:LO-HI")
+      ->check(form([](const std::string& v) {
+        FdFilter f;
+        return read_fd_filter(v, f);
+      }))
+      ->group(kOutputs);
   app.add_flag("!--no-report", s.report, "do not write the HTML QC report")->group(kOutputs);
 }
 
@@ -421,6 +467,7 @@ void finish_options(const Raw& r, const CLI::App& app, const CLI::App& apply,
                     const CLI::App& follow, const CLI::App& bids, Options& o) {
   RunSettings& s = o.run;
   s.datatype = r.datatype == "input" ? OutputType::Input : OutputType::Float32;
+  if (!r.fd_filter.empty()) read_fd_filter(r.fd_filter, s.fd_filter);  // checked by CLI11
   s.split = r.split == "points" ? Split::Points : Split::Frames;
   s.estimate.intensity = r.intensity == "linear" ? IntensityModel::Linear
                          : r.intensity == "coil" ? IntensityModel::Coil

@@ -252,11 +252,18 @@ void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
       s.max_fd_frame < 0 ? "n/a" : fmt::format("{:.3f} mm{}", s.max_fd, at_frame(s.max_fd_frame)));
   h.row("mean-fd", "Mean FD",
         std::isfinite(s.mean_fd) ? fmt::format("{:.3f} mm", s.mean_fd) : "n/a");
+  if (r.fd_filter.active())
+    h.row("fd-filter", "Breathing filter",
+          fmt::format("--fd-filter {} (breaths per minute): the parameters notch-filtered "
+                      "(causal IIR) before FD; the filtered FD flags the frames, FD above is "
+                      "unfiltered",
+                      r.fd_filter.text()));
   const std::size_t frames = r.rp.size();
   const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
-  h.row("n-over", fmt::format("Frames with FD > {:.6g} mm", r.fd_threshold_mm),
+  const std::string fd_name = r.fd_filter.active() ? "filtered FD" : "FD";
+  h.row("n-over", fmt::format("Frames with {} > {:.6g} mm", fd_name, r.fd_threshold_mm),
         fmt::format("{} ({:.1f}% of frames){}", s.over.size(), pct,
-                    mostly_moving(r.fd, r.fd_threshold_mm)
+                    mostly_moving(r.censor_fd(), r.fd_threshold_mm)
                         ? ": most of the run moved, check it before use"
                         : ""),
         !s.over.empty());

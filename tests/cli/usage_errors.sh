@@ -63,6 +63,10 @@ usage "extra word after bids" "bids: analysis level 'anything'" "participant" --
   bids "$WORK" "$OUT" anything
 usage "group level" "bids: analysis level 'group'" -- bids "$WORK" "$OUT" group
 usage "bids without OUT_DIR" "bids: missing BIDS_DIR and OUT_DIR" -- bids
+usage "--fd-filter without its kind" "--fd-filter" "expects notch:LO-HI" "'12-18'" -- \
+  --fd-filter 12-18 "$IN" "$OUT/r.nii"
+usage "--fd-filter band upside down" "--fd-filter" "0 < LO < HI" "'notch:18-12'" -- \
+  --fd-filter notch:18-12 "$IN" "$OUT/r.nii"
 usage "a run's option follow does not take" "follow: --split is not used by follow" -- \
   follow "$WORK" --split points
 usage "follow's reference" "--ref: 'mean' is not a file, nor first" -- follow "$WORK" --ref mean

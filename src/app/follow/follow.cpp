@@ -18,6 +18,7 @@
 #include "realign/app/run/pipeline.hpp"
 #include "realign/app/run/reference_choice.hpp"
 #include "realign/core/metrics.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/core/nonsteady.hpp"
 #include "realign/core/reslice.hpp"
 #include "realign/io/frame_file.hpp"
@@ -88,7 +89,8 @@ class Follower {
   Follower(const RunSettings& settings, const FollowOptions& opt)
       : opt_(opt),
         run_(run_options(settings, follow_files(opt))),
-        lines_(stdout, opt.live, settings.fd_threshold_mm),
+        filtered_(settings.fd_filter.active()),
+        lines_(stdout, opt.live, LiveView{settings.fd_threshold_mm, filtered_}),
         from_first_(settings.reference == "first" && opt.reference_volumes <= 1) {
     lines_.header();
   }
@@ -108,6 +110,7 @@ class Follower {
 
   const FollowOptions& opt_;
   const RunOptions run_;  // the run the volumes make, for the outputs at the end
+  const bool filtered_;   // --fd-filter: the filtered FD flags frames
   LineWriter lines_;
   bool from_first_;
   bool started_ = false;
@@ -120,7 +123,8 @@ class Follower {
   std::vector<int> iterations_, unconverged_;
   std::vector<double> means_;  // global means of the first frames (non-steady state)
   Mat4 first_inv_ = Mat4::Identity(), prev_xfm_ = Mat4::Identity();
-  RigidParams prev_rp_{};
+  RigidParams prev_rp_{}, prev_filtered_{};
+  ParamFilter filter_;                 // --fd-filter, started at the first volume
   std::unique_ptr<FrameSpill> spill_;  // the volumes, for the batch outputs at the end
   std::vector<StageTimes> times_;
 };
@@ -162,6 +166,10 @@ void Follower::start(const ArrivedVolume& v) {
   first_ = v.info;
   const Grid& g = first_.grid;
   spdlog::info("{}: {}x{}x{} voxels, TR {} s", v.name, g.dim[0], g.dim[1], g.dim[2], first_.tr_s);
+  RunOptions named = run_;
+  named.input = v.name;
+  check_fd_filter(named, first_.tr_s);
+  if (filtered_) filter_ = ParamFilter(notch_biquad(run_.fd_filter, first_.tr_s));
   if (!run_.output.empty()) {
     frame_format(first_.header, run_.datatype, run_.output);  // refuses what cannot be written
     if (run_.reslice || run_.report) {
@@ -255,7 +263,14 @@ FrameLine Follower::record(const FrameFit& fit) {
   line.rmsd = f == 0 ? kNaN
                      : rms_deviation(xfm, prev_xfm_, first_.grid.centre_mm(),
                                      MotionRecord{}.rmsd_radius_mm);
-  line.flagged = line.fd > run_.fd_threshold_mm;
+  if (filtered_) {
+    // The batch's filter (measure_fd), one volume at a time: the same numbers.
+    const RigidParams p = filter_.next(line.rp);
+    line.fd_filtered =
+        f == 0 ? kNaN : framewise_displacement({prev_filtered_, p}, run_.fd_radius_mm)[1];
+    prev_filtered_ = p;
+  }
+  line.flagged = (filtered_ ? line.fd_filtered : line.fd) > run_.fd_threshold_mm;
   prev_rp_ = line.rp;
   prev_xfm_ = xfm;
   return line;
@@ -309,7 +324,9 @@ int Follower::finish(const std::string& why, int status) {
   log_latency();
   if (run_.output.empty()) return status;
   if (n < 2) {
-    spdlog::warn("{}: fewer than two volumes: no outputs written", run_.output);
+    // A refused command line (an --fd-filter the TR cannot carry) has said all there is.
+    if (status != kExitUsage)
+      spdlog::warn("{}: fewer than two volumes: no outputs written", run_.output);
     return status != kExitOk ? status : kExitInput;
   }
   if (!spill_) return status;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdio>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "realign/core/rigid.hpp"
@@ -14,20 +16,32 @@ struct FrameLine {
   int frame = 0;  // 1-based
   RigidParams rp{};
   double fd = 0.0, rmsd = 0.0;  // NaN for frame 1, written n/a
+  // With --fd-filter: FD of the filtered parameters (NaN for frame 1); the column is
+  // written only then, last, so that the columns before it keep their places.
+  double fd_filtered = std::numeric_limits<double>::quiet_NaN();
   double latency_ms = 0.0;
   bool flagged = false;
 };
 
-// The header line, without its newline.
-std::string follow_header();
+// A line's fields as the header names them, each formatted once. NaN is "n/a".
+std::vector<std::pair<std::string, std::string>> line_fields(const FrameLine& line, bool filtered);
+
+// The header line, without its newline (`filtered`: with --fd-filter's column).
+std::string follow_header(bool filtered = false);
 // One line, without its newline: mm and rad in the rp convention.
-std::string follow_line(const FrameLine& line);
+std::string follow_line(const FrameLine& line, bool filtered = false);
+
+// What the live view shows besides the lines.
+struct LiveView {
+  double fd_threshold_mm = 0.5;
+  bool filtered = false;  // the FD shown and flagged is the filtered one
+};
 
 // Writes the lines to `out` and, when `live`, keeps a status line below them on the
 // terminal: the current FD, a sparkline of the recent FDs and the frames above threshold.
 class LineWriter {
  public:
-  LineWriter(std::FILE* out, bool live, double fd_threshold_mm);
+  LineWriter(std::FILE* out, bool live, const LiveView& view);
   ~LineWriter();  // leaves the terminal's last line clean
   LineWriter(const LineWriter&) = delete;
   LineWriter& operator=(const LineWriter&) = delete;
@@ -39,7 +53,7 @@ class LineWriter {
 
   std::FILE* out_;
   bool live_;
-  double threshold_;
+  LiveView view_;
   std::vector<double> recent_;  // the last FDs, for the sparkline
   int frames_ = 0, flagged_ = 0;
   double last_fd_ = 0.0, last_latency_ms_ = 0.0;

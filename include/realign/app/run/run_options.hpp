@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "realign/core/estimate.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -33,9 +34,12 @@ struct RunSettings {
   OutputType datatype = OutputType::Float32;
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
-  bool report = true;            // write the HTML QC report
-  bool write_par = false;        // also the rp columns in FSL MCFLIRT's order (.par)
-  bool itk_xfm = false;          // a run alone: also the transforms in ITK's format
+  // A band-stop filter of the parameters for breathing before FD (none by default): adds
+  // the filtered FD, which then flags the frames.
+  FdFilter fd_filter;
+  bool report = true;      // write the HTML QC report
+  bool write_par = false;  // also the rp columns in FSL MCFLIRT's order (.par)
+  bool itk_xfm = false;    // a run alone: also the transforms in ITK's format
   // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
   int dummy_scans = -1;
   // Refuse to replace outputs that exist (the default replaces them, with a warning).
