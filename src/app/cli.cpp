@@ -157,6 +157,33 @@ std::string read_fd_filter(const std::string& v, FdFilter& out) {
   return {};
 }
 
+// Comma-separated FD thresholds in mm into `out`, ascending; what is wrong, or "".
+std::string read_thresholds(const std::string& v, std::vector<double>& out) {
+  const std::string wrong =
+      "expects up to 8 distinct thresholds in mm, each above 0 and at most 1000, "
+      "comma-separated (0.2,0.3,0.4, say), got '" +
+      v + "'";
+  std::vector<double> t;
+  std::stringstream in(v);
+  for (std::string item; std::getline(in, item, ',');) {
+    double x = 0.0;
+    std::size_t used = 0;
+    try {
+      x = std::stod(item, &used);
+    } catch (const std::exception&) {
+      return wrong;
+    }
+    if (used != item.size() || !(x > 0 && x <= 1000)) return wrong;
+    t.push_back(x);
+  }
+  std::sort(t.begin(), t.end());
+  if (t.empty() || t.size() > 8 || std::adjacent_find(t.begin(), t.end()) != t.end() ||
+      v.back() == ',')
+    return wrong;
+  out = t;
+  return {};
+}
+
 // A check made of one of the readers above (the form is shown as the option's type).
 template <class Read>
 CLI::Validator form(Read read) {
@@ -169,7 +196,7 @@ struct Raw {
   Options& o;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
-  std::string fd_filter;
+  std::string fd_filter, good_fd = fmt::format("{}", fmt::join(kDefaultGoodFdMm, ","));
 };
 
 const char* kEstimation = "Reference and estimation";
@@ -259,13 +286,23 @@ void add_outputs(CLI::App& app, Raw& r, bool itk_option) {
                  "notch:LO-HI: filter the motion parameters for breathing before FD (FIRMM's and "
                  "XCP-D's notch, a stop band in breaths per minute, e.g. notch:12-18; causal), "
                  "for short TRs where breathing shows as motion: adds the filtered FD "
-                 "(framewise_displacement_filtered), which then flags frames; refused when the "
-                 "band reaches the Nyquist frequency of the TR (30/TR "
+                 "(framewise_displacement_filtered), which then flags frames and counts good "
+                 "time; refused when the band reaches the Nyquist frequency of the TR (30/TR "
                  "per minute)")
       ->type_name("notch:LO-HI")
       ->check(form([](const std::string& v) {
         FdFilter f;
         return read_fd_filter(v, f);
+      }))
+      ->group(kOutputs);
+  app.add_option("--good-fd", r.good_fd,
+                 "FD thresholds in mm for good time (FIRMM's): the minutes of data at or below "
+                 "each, in the QC report (and follow's status line and OUTPUT_follow.json)")
+      ->type_name("MM,MM,...")
+      ->capture_default_str()
+      ->check(form([](const std::string& v) {
+        std::vector<double> t;
+        return read_thresholds(v, t);
       }))
       ->group(kOutputs);
   app.add_flag("!--no-report", s.report, "do not write the HTML QC report")->group(kOutputs);
@@ -393,6 +430,13 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
       ->check(CLI::ExistingDirectory)
       ->group(kOutputs);
   add_outputs(*follow, r, true);
+  follow
+      ->add_option("--criterion-minutes", f.criterion_minutes,
+                   "minutes of good data wanted at each --good-fd threshold (FIRMM's default "
+                   "is 12.5): the status line and OUTPUT_follow.json predict the further scan "
+                   "time that gives them at the run's rate so far")
+      ->type_name("MINUTES")
+      ->check(number_in(0.01, 10000.0));
   follow->add_option("--timeout", f.timeout_s, "end after S seconds without a new volume")
       ->check(number_in(0.0, 1e6));
   follow
@@ -468,6 +512,7 @@ void finish_options(const Raw& r, const CLI::App& app, const CLI::App& apply,
   RunSettings& s = o.run;
   s.datatype = r.datatype == "input" ? OutputType::Input : OutputType::Float32;
   if (!r.fd_filter.empty()) read_fd_filter(r.fd_filter, s.fd_filter);  // checked by CLI11
+  read_thresholds(r.good_fd, s.good_fd_mm);
   s.split = r.split == "points" ? Split::Points : Split::Frames;
   s.estimate.intensity = r.intensity == "linear" ? IntensityModel::Linear
                          : r.intensity == "coil" ? IntensityModel::Coil

@@ -15,6 +15,14 @@ std::string number_or_na(double v, int decimals) {
   return std::isnan(v) ? std::string("n/a") : fmt::format("{:.{}f}", v, decimals);
 }
 
+// "a | b | c" of the values, each formatted by `one`.
+template <class One>
+std::string bars(const std::vector<GoodTime>& good, One one) {
+  std::vector<std::string> parts;
+  for (const GoodTime& g : good) parts.push_back(one(g));
+  return fmt::format("{}", fmt::join(parts, " | "));
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> line_fields(const FrameLine& l, bool filtered) {
@@ -57,11 +65,34 @@ std::string sparkline(const std::vector<double>& values, double top) {
   return s;
 }
 
+std::string good_time_status(const std::vector<GoodTime>& good, double criterion_minutes,
+                             bool filtered) {
+  if (good.empty()) return {};
+  const char* fd = filtered ? "filtered FD" : "FD";
+  const std::string thresholds =
+      bars(good, [](const GoodTime& g) { return fmt::format("{:g}", g.threshold_mm); });
+  if (std::isnan(good[0].minutes))  // no TR: frames
+    return fmt::format("good frames {} of {} at {} \u2264 {} mm",
+                       bars(good, [](const GoodTime& g) { return std::to_string(g.good_frames); }),
+                       good[0].frames, fd, thresholds);
+  std::string s =
+      fmt::format("good time {} min at {} \u2264 {} mm",
+                  bars(good, [](const GoodTime& g) { return fmt::format("{:.1f}", g.minutes); }),
+                  fd, thresholds);
+  if (criterion_minutes > 0)
+    s += fmt::format(
+        "; {:g} min in {} min more", criterion_minutes, bars(good, [](const GoodTime& g) {
+          return std::isinf(g.further_minutes) ? std::string("never")
+                                               : fmt::format("{:.1f}", g.further_minutes);
+        }));
+  return s;
+}
+
 LineWriter::LineWriter(std::FILE* out, bool live, const LiveView& view)
     : out_(out), live_(live), view_(view) {}
 
 LineWriter::~LineWriter() {
-  if (live_ && frames_ > 0) std::fprintf(out_, "\r\033[2K%s\n", status().c_str());
+  if (live_ && drawn_) std::fputs("\n", out_);
   std::fflush(out_);
 }
 
@@ -70,7 +101,7 @@ void LineWriter::header() {
   std::fflush(out_);
 }
 
-void LineWriter::write(const FrameLine& line) {
+void LineWriter::write(const FrameLine& line, const std::vector<GoodTime>& good) {
   ++frames_;
   if (line.flagged) ++flagged_;
   const double fd = view_.filtered ? line.fd_filtered : line.fd;
@@ -78,19 +109,30 @@ void LineWriter::write(const FrameLine& line) {
   last_latency_ms_ = line.latency_ms;
   recent_.push_back(last_fd_);
   if (recent_.size() > kSparkWidth) recent_.erase(recent_.begin());
-  // On a terminal the status line is cleared, the line printed and the status redrawn.
-  if (live_) std::fputs("\r\033[2K", out_);
+  // On a terminal the status is cleared (from the start of its first line to the end of
+  // the screen), the line printed and the status drawn again below it.
+  if (live_ && drawn_) {
+    std::fputs("\r", out_);
+    if (!good_.empty()) std::fputs("\033[1A", out_);
+    std::fputs("\033[J", out_);
+  }
+  good_ = good;
   std::fprintf(out_, "%s\n", follow_line(line, view_.filtered).c_str());
-  if (live_) std::fputs(status().c_str(), out_);
+  if (live_) {
+    std::fputs(status().c_str(), out_);
+    drawn_ = true;
+  }
   std::fflush(out_);
 }
 
 std::string LineWriter::status() const {
   // The sparkline's top is twice the threshold, so a flagged frame stands above the middle.
-  return fmt::format("frame {}  {} {:.2f} mm  {}  {} above {:g} mm  latency {:.0f} ms", frames_,
-                     view_.filtered ? "filtered FD" : "FD", last_fd_,
-                     sparkline(recent_, 2.0 * view_.fd_threshold_mm), flagged_,
-                     view_.fd_threshold_mm, last_latency_ms_);
+  std::string s = fmt::format("frame {}  {} {:.2f} mm  {}  {} above {:g} mm  latency {:.0f} ms",
+                              frames_, view_.filtered ? "filtered FD" : "FD", last_fd_,
+                              sparkline(recent_, 2.0 * view_.fd_threshold_mm), flagged_,
+                              view_.fd_threshold_mm, last_latency_ms_);
+  if (!good_.empty()) s += "\n" + good_time_status(good_, view_.criterion_minutes, view_.filtered);
+  return s;
 }
 
 }  // namespace realign

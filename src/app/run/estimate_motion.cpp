@@ -355,6 +355,7 @@ MotionRecord record_motion(const RunPlan& plan, const MotionEstimate& estimate,
   r.fd_radius_mm = opt.fd_radius_mm;
   r.fd_threshold_mm = opt.fd_threshold_mm;
   r.fd_filter = opt.fd_filter;
+  r.good_fd_mm = opt.good_fd_mm;
   measure_fd(r);
   r.rmsd = relative_rms(r.xfm, r.grid.centre_mm(), r.rmsd_radius_mm);
   if (mpi_rank() == 0 && !plan.applying()) {
