@@ -184,6 +184,22 @@ std::string read_thresholds(const std::string& v, std::vector<double>& out) {
   return {};
 }
 
+// HOST:PORT (an IPv6 address in brackets); what is wrong, or "".
+std::string read_host_port(const std::string& v) {
+  const std::string wrong =
+      "expects HOST:PORT with a port from 1 to 65535 (localhost:5000, 192.168.2.10:8888, "
+      "[::1]:5000), got '" +
+      v + "'";
+  const std::size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) return wrong;
+  const std::string host = v.substr(0, colon), port = v.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return wrong;
+  const int p = std::stoi(port);
+  const bool bracketed = host.front() == '[' && host.back() == ']' && host.size() > 2;
+  if (p < 1 || p > 65535 || (host.find(':') != std::string::npos && !bracketed)) return wrong;
+  return {};
+}
+
 // A check made of one of the readers above (the form is shown as the option's type).
 template <class Read>
 CLI::Validator form(Read read) {
@@ -430,6 +446,15 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
       ->check(CLI::ExistingDirectory)
       ->group(kOutputs);
   add_outputs(*follow, r, true);
+  follow
+      ->add_option("--send", f.send,
+                   "HOST:PORT: also send each volume's line as one JSON object per line (JSON "
+                   "Lines: the line's fields and the volume's file name) over TCP to a listener "
+                   "there (neurofeedback software), from its own thread: never delays a line; a "
+                   "listener that starts late gets the lines from then on, one that stalls "
+                   "loses lines (counted), one that goes away is reconnected to")
+      ->type_name("HOST:PORT")
+      ->check(form(read_host_port));
   follow
       ->add_option("--criterion-minutes", f.criterion_minutes,
                    "minutes of good data wanted at each --good-fd threshold (FIRMM's default "

@@ -13,6 +13,7 @@
 
 #include "realign/app/follow/follow_output.hpp"
 #include "realign/app/follow/frame_spill.hpp"
+#include "realign/app/follow/line_sender.hpp"
 #include "realign/app/follow/volume_source.hpp"
 #include "realign/app/platform/output_set.hpp"
 #include "realign/app/run/estimate_motion.hpp"
@@ -100,6 +101,7 @@ class Follower {
                LiveView{settings.fd_threshold_mm, filtered_, opt.criterion_minutes}),
         from_first_(settings.reference == "first" && opt.reference_volumes <= 1) {
     lines_.header();
+    if (!opt.send.empty()) sender_ = std::make_unique<LineSender>(opt.send);
   }
 
   void add(ArrivedVolume& v);
@@ -122,6 +124,7 @@ class Follower {
   const RunOptions run_;  // the run the volumes make, for the outputs at the end
   const bool filtered_;   // --fd-filter: the filtered FD flags frames and counts good time
   LineWriter lines_;
+  std::unique_ptr<LineSender> sender_;  // --send
   bool from_first_;
   bool started_ = false;
   NiftiInfo first_;
@@ -250,6 +253,7 @@ void Follower::process(ArrivedVolume& v) {
   // Counted for every volume, live view or not (a few microseconds), so that the latency
   // measured on a pipe is the terminal's too.
   lines_.write(line, live_good_time());
+  if (sender_) sender_->send(follow_json(line, filtered_, v.name));
   t.detect = (v.picked_s - v.complete_s) * 1000.0;
   t.read = (v.read_s - v.picked_s) * 1000.0;
   t.estimate = (t1 - t0) * 1000.0;
@@ -392,6 +396,8 @@ int Follower::finish(const std::string& why, int status) {
   const int n = static_cast<int>(corrections_.size());
   spdlog::info("{} {} followed; {}", n, n == 1 ? "volume" : "volumes", why);
   log_latency();
+  // The listener has had the lines; what it has not taken by now is counted as lost.
+  if (sender_) sender_->finish();
   if (run_.output.empty()) return status;
   if (n < 2) {
     // A refused command line (an --fd-filter the TR cannot carry) has said all there is.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace realign {
 namespace {
@@ -53,6 +54,15 @@ std::string follow_line(const FrameLine& l, bool filtered) {
   std::vector<std::string> values;
   for (const auto& [name, value] : line_fields(l, filtered)) values.push_back(value);
   return fmt::format("{}", fmt::join(values, "\t"));
+}
+
+std::string follow_json(const FrameLine& l, bool filtered, const std::string& file) {
+  std::string s = "{";
+  for (const auto& [name, value] : line_fields(l, filtered))
+    s += fmt::format("\"{}\":{},", name, value == "n/a" ? "null" : value);
+  // A file name need not be valid UTF-8; such bytes become U+FFFD, as in the sidecars.
+  return s + "\"file\":" +
+         nlohmann::json(file).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
 }
 
 std::string sparkline(const std::vector<double>& values, double top) {

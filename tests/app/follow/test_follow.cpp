@@ -1,12 +1,15 @@
 // The pieces of `realign follow` that need no scanner: frame numbers from file names, the
-// TSV line, the sparkline, the live view's status and the volumes kept on disk. The follow
-// itself (replays, faults, signals) is driven end to end by tests/cli/follow/*.sh.
+// TSV line and its JSON object, the sparkline, the live view's status and the volumes kept
+// on disk. The follow itself (replays, faults, signals, --send) is driven end to end by
+// tests/cli/follow/*.sh; the sender by test_line_sender.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "realign/app/follow/follow_output.hpp"
 #include "realign/app/follow/frame_spill.hpp"
@@ -50,6 +53,45 @@ TEST(Follow, LineHasElevenColumnsWithNaForFrameOne) {
   int tabs = 0;
   for (char c : follow_header()) tabs += c == '\t';
   EXPECT_EQ(tabs, 10);
+}
+
+// Every field of the JSON object is the TSV line's, with the same value (n/a as null), in
+// the header's order, then the file name; with --fd-filter, its column too.
+TEST(Follow, JsonObjectCarriesTheLinesFieldsAndTheFileName) {
+  FrameLine l;
+  l.frame = 7;
+  l.rp = {0.123456789, -2.5, 1e-7, 0.0012345678901, -3e-10, 0.25};
+  l.fd = 0.3141592;
+  l.rmsd = std::numeric_limits<double>::quiet_NaN();
+  l.fd_filtered = 0.0271828;
+  l.latency_ms = 8.125;
+  l.flagged = true;
+  for (const bool filtered : {false, true}) {
+    std::vector<std::string> names, values;
+    std::istringstream header(follow_header(filtered)), tsv(follow_line(l, filtered));
+    for (std::string v; std::getline(header, v, '\t');) names.push_back(v);
+    for (std::string v; std::getline(tsv, v, '\t');) values.push_back(v);
+    ASSERT_EQ(names.size(), filtered ? 12u : 11u);
+    ASSERT_EQ(values.size(), names.size());
+    const auto j = nlohmann::ordered_json::parse(follow_json(l, filtered, "vol \"7\".nii"));
+    ASSERT_EQ(j.size(), names.size() + 1);
+    std::size_t k = 0;
+    for (const auto& [key, value] : j.items()) {
+      if (k == names.size()) {
+        EXPECT_EQ(key, "file");
+        EXPECT_EQ(value.get<std::string>(), "vol \"7\".nii");
+        break;
+      }
+      EXPECT_EQ(key, names[k]);
+      if (values[k] == "n/a")
+        EXPECT_TRUE(value.is_null()) << key;
+      else
+        EXPECT_EQ(value.get<double>(), std::stod(values[k])) << key;
+      ++k;
+    }
+  }
+  EXPECT_EQ(follow_header(true).substr(follow_header(false).size()),
+            "\tframewise_displacement_filtered");
 }
 
 // The live view's second line from good times counted by hand: 93, 108, 117 good volumes

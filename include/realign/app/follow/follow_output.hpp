@@ -1,5 +1,6 @@
 // What `realign follow` shows as it goes: one TSV line per volume on stdout, flushed at
-// once for pipes and neurofeedback software, and on a terminal a live view below them.
+// once for pipes and neurofeedback software, the same fields as a JSON object for --send,
+// and on a terminal a live view below the lines.
 #pragma once
 
 #include <cstdio>
@@ -24,13 +25,17 @@ struct FrameLine {
   bool flagged = false;
 };
 
-// A line's fields as the header names them, each formatted once. NaN is "n/a".
+// A line's fields as the header names them, each formatted once: the TSV line and the JSON
+// object are made from these, so that they carry the same digits. NaN is "n/a".
 std::vector<std::pair<std::string, std::string>> line_fields(const FrameLine& line, bool filtered);
 
 // The header line, without its newline (`filtered`: with --fd-filter's column).
 std::string follow_header(bool filtered = false);
 // One line, without its newline: mm and rad in the rp convention.
 std::string follow_line(const FrameLine& line, bool filtered = false);
+// The same fields as one JSON object (numbers with the line's digits, n/a as null), then
+// "file": the volume's file name; without a newline.
+std::string follow_json(const FrameLine& line, bool filtered, const std::string& file);
 
 // What the live view shows besides the lines.
 struct LiveView {
