@@ -131,12 +131,88 @@ CLI::Validator one_of(const std::vector<std::string>& words) {
       list);
 }
 
+// "notch:LO-HI" (breaths per minute, 0 < LO < HI) into `out`; what is wrong, or "".
+std::string read_fd_filter(const std::string& v, FdFilter& out) {
+  const std::string wrong =
+      "expects notch:LO-HI, a stop band in breaths per minute with 0 < LO < HI (notch:12-18, "
+      "say), got '" +
+      v + "'";
+  const std::string kind = "notch:";
+  if (v.rfind(kind, 0) != 0) return wrong;
+  const std::string band = v.substr(kind.size());
+  const std::size_t dash = band.find('-');
+  if (dash == std::string::npos || dash == 0) return wrong;
+  double lo = 0.0, hi = 0.0;
+  std::size_t used_lo = 0, used_hi = 0;
+  try {
+    lo = std::stod(band.substr(0, dash), &used_lo);
+    hi = std::stod(band.substr(dash + 1), &used_hi);
+  } catch (const std::exception&) {
+    return wrong;
+  }
+  if (used_lo != dash || used_hi != band.size() - dash - 1 || !(lo > 0) || !(hi > lo) ||
+      !std::isfinite(hi))
+    return wrong;
+  out = FdFilter{lo, hi};
+  return {};
+}
+
+// Comma-separated FD thresholds in mm into `out`, ascending; what is wrong, or "".
+std::string read_thresholds(const std::string& v, std::vector<double>& out) {
+  const std::string wrong =
+      "expects up to 8 distinct thresholds in mm, each above 0 and at most 1000, "
+      "comma-separated (0.2,0.3,0.4, say), got '" +
+      v + "'";
+  std::vector<double> t;
+  std::stringstream in(v);
+  for (std::string item; std::getline(in, item, ',');) {
+    double x = 0.0;
+    std::size_t used = 0;
+    try {
+      x = std::stod(item, &used);
+    } catch (const std::exception&) {
+      return wrong;
+    }
+    if (used != item.size() || !(x > 0 && x <= 1000)) return wrong;
+    t.push_back(x);
+  }
+  std::sort(t.begin(), t.end());
+  if (t.empty() || t.size() > 8 || std::adjacent_find(t.begin(), t.end()) != t.end() ||
+      v.back() == ',')
+    return wrong;
+  out = t;
+  return {};
+}
+
+// HOST:PORT (an IPv6 address in brackets); what is wrong, or "".
+std::string read_host_port(const std::string& v) {
+  const std::string wrong =
+      "expects HOST:PORT with a port from 1 to 65535 (localhost:5000, 192.168.2.10:8888, "
+      "[::1]:5000), got '" +
+      v + "'";
+  const std::size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) return wrong;
+  const std::string host = v.substr(0, colon), port = v.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return wrong;
+  const int p = std::stoi(port);
+  const bool bracketed = host.front() == '[' && host.back() == ']' && host.size() > 2;
+  if (p < 1 || p > 65535 || (host.find(':') != std::string::npos && !bracketed)) return wrong;
+  return {};
+}
+
+// A check made of one of the readers above (the form is shown as the option's type).
+template <class Read>
+CLI::Validator form(Read read) {
+  return CLI::Validator([=](std::string& v) -> std::string { return read(v); }, "");
+}
+
 // The words CLI11 fills, turned into the enums of RunSettings after parsing.
 struct Raw {
   explicit Raw(Options& options) : o(options) {}
   Options& o;
   std::string datatype = "float32", split = "frames", intensity = "coil";
   std::string apply_input, apply_output;
+  std::string fd_filter, good_fd = fmt::format("{}", fmt::join(kDefaultGoodFdMm, ","));
 };
 
 const char* kEstimation = "Reference and estimation";
@@ -223,6 +299,29 @@ void add_outputs(CLI::App& app, Raw& r, bool itk_option) {
   add_number(app, "--fd-threshold", s.fd_threshold_mm,
              "FD in mm above which a frame is flagged in the plot and the report", 0.0, 1000.0,
              kOutputs);
+  app.add_option("--fd-filter", r.fd_filter,
+                 "notch:LO-HI: filter the motion parameters for breathing before FD (FIRMM's and "
+                 "XCP-D's notch, a stop band in breaths per minute, e.g. notch:12-18; causal), "
+                 "for short TRs where breathing shows as motion: adds the filtered FD "
+                 "(framewise_displacement_filtered), which then flags frames and counts good "
+                 "time; refused when the band reaches the Nyquist frequency of the TR (30/TR "
+                 "per minute)")
+      ->type_name("notch:LO-HI")
+      ->check(form([](const std::string& v) {
+        FdFilter f;
+        return read_fd_filter(v, f);
+      }))
+      ->group(kOutputs);
+  app.add_option("--good-fd", r.good_fd,
+                 "FD thresholds in mm for good time (FIRMM's): the minutes of data at or below "
+                 "each, in the QC report (and follow's status line and OUTPUT_follow.json)")
+      ->type_name("MM,MM,...")
+      ->capture_default_str()
+      ->check(form([](const std::string& v) {
+        std::vector<double> t;
+        return read_thresholds(v, t);
+      }))
+      ->group(kOutputs);
   app.add_flag("!--no-report", s.report, "do not write the HTML QC report")->group(kOutputs);
 }
 
@@ -349,6 +448,22 @@ CLI::App* add_follow(CLI::App& app, Raw& r) {
       ->check(CLI::ExistingDirectory)
       ->group(kOutputs);
   add_outputs(*follow, r, true);
+  follow
+      ->add_option("--send", f.send,
+                   "HOST:PORT: also send each volume's line as one JSON object per line (JSON "
+                   "Lines: the line's fields and the volume's file name) over TCP to a listener "
+                   "there (neurofeedback software), from its own thread: never delays a line; a "
+                   "listener that starts late gets the lines from then on, one that stalls "
+                   "loses lines (counted), one that goes away is reconnected to")
+      ->type_name("HOST:PORT")
+      ->check(form(read_host_port));
+  follow
+      ->add_option("--criterion-minutes", f.criterion_minutes,
+                   "minutes of good data wanted at each --good-fd threshold (FIRMM's default "
+                   "is 12.5): the status line and OUTPUT_follow.json predict the further scan "
+                   "time that gives them at the run's rate so far")
+      ->type_name("MINUTES")
+      ->check(number_in(0.01, 10000.0));
   follow->add_option("--timeout", f.timeout_s, "end after S seconds without a new volume")
       ->check(number_in(0.0, 1e6));
   follow
@@ -423,6 +538,8 @@ void finish_options(const Raw& r, const CLI::App& app, const CLI::App& apply,
                     const CLI::App& follow, const CLI::App& bids, Options& o) {
   RunSettings& s = o.run;
   s.datatype = r.datatype == "input" ? OutputType::Input : OutputType::Float32;
+  if (!r.fd_filter.empty()) read_fd_filter(r.fd_filter, s.fd_filter);  // checked by CLI11
+  read_thresholds(r.good_fd, s.good_fd_mm);
   s.split = r.split == "points" ? Split::Points : Split::Frames;
   s.estimate.intensity = r.intensity == "linear" ? IntensityModel::Linear
                          : r.intensity == "coil" ? IntensityModel::Coil

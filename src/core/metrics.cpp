@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "realign/core/motion_filter.hpp"
+
 namespace realign {
 namespace {
 
@@ -153,6 +155,11 @@ MotionExtent motion_extent(const std::vector<RigidParams>& rp) {
   return e;
 }
 
+void measure_fd(MotionRecord& r) {
+  r.fd = framewise_displacement(r.rp, r.fd_radius_mm);
+  r.fd_filtered = filtered_fd(r.rp, r.fd_filter, r.tr_s, r.fd_radius_mm);
+}
+
 MotionRecord relative_to_own_run(const MotionRecord& record) {
   if (record.origin_run.empty() || record.rp.empty()) return record;
   MotionRecord r = record;
@@ -160,7 +167,7 @@ MotionRecord relative_to_own_run(const MotionRecord& record) {
   r.rp[0] = RigidParams{};
   for (std::size_t f = 1; f < r.rp.size(); ++f)
     r.rp[f] = rigid_params(first_inv * rigid_matrix(record.rp[f]));
-  r.fd = framewise_displacement(r.rp, r.fd_radius_mm);
+  measure_fd(r);
   r.offset = record.rp[0];
   r.offset_from = record.origin_run;
   r.origin_run.clear();

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "realign/core/metrics.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/io/text_io.hpp"
 
@@ -90,6 +91,14 @@ void add_measure_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& 
                       " mm times the sum of absolute changes of the three rotations (radians). "
                       "n/a for the first frame.",
                   checked(r.fd, n, "fd")});
+  if (r.fd_filter.active())
+    cols.push_back({"framewise_displacement_filtered", "mm",
+                    "Framewise displacement as framewise_displacement, of the motion parameters "
+                    "filtered for breathing (--fd-filter " +
+                        r.fd_filter.text() +
+                        ": FilterOfParameters) first; the motion_outlier columns follow it. n/a "
+                        "for the first frame.",
+                    checked(r.fd_filtered, n, "fd_filtered")});
   cols.push_back({"rmsd", "mm",
                   "Relative RMS deviation (Jenkinson 2002) between the transforms of "
                   "consecutive frames, averaged over a sphere of radius " +
@@ -163,15 +172,17 @@ void add_nonsteady_columns(std::vector<ConfoundColumn>& cols, const MotionRecord
 // fMRIPrep's motion_outlier_XX: one column per frame whose framewise displacement exceeds
 // the threshold, 1 at that frame.
 void add_motion_outlier_columns(std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
-  const std::vector<double> fd = checked(r.fd, r.rp.size(), "fd");
+  const std::vector<double> fd = checked(r.censor_fd(), r.rp.size(), "fd");
+  const char* which =
+      r.fd_filter.active() ? "filtered framewise displacement" : "framewise displacement";
   int k = 0;
   for (std::size_t t = 0; t < fd.size(); ++t) {
     if (!(fd[t] > r.fd_threshold_mm)) continue;
     ConfoundColumn c{fmt::format("motion_outlier_{:02d}", k++), "",
-                     fmt::format("Motion outlier {} (frame {}): framewise displacement {} mm "
+                     fmt::format("Motion outlier {} (frame {}): {} {} mm "
                                  "above --fd-threshold {} mm; 1 at that frame, 0 elsewhere. "
                                  "Censor it with this regressor.",
-                                 k - 1, t + 1, gen10(fd[t]), gen10(r.fd_threshold_mm)),
+                                 k - 1, t + 1, which, gen10(fd[t]), gen10(r.fd_threshold_mm)),
                      std::vector<double>(fd.size(), 0.0)};
     c.values[t] = 1.0;
     cols.push_back(std::move(c));
@@ -199,10 +210,30 @@ Json json_number(double v) {
   return rounded;
 }
 
+// The filter of --fd-filter, as the sidecar describes it.
+Json filter_entry(const FdFilter& f, double tr_s) {
+  const Biquad b = notch_biquad(f, tr_s);
+  return {{"Type", "notch"},
+          {"StopBand_bpm", {json_number(f.low_bpm), json_number(f.high_bpm)}},
+          {"Description",
+           "Second-order IIR notch (the bilinear-transform design of MATLAB's and SciPy's "
+           "iirnotch, as XCP-D's notch filter): its zero at the centre of the stop band, its "
+           "-3 dB points the band's width apart, gain 1 at 0; applied to each of the six "
+           "parameters, forward only (causal, as realign follow applies it volume by volume), "
+           "starting in the steady state of frame 1's parameters"},
+          {"Coefficients",
+           {{"b", {json_number(b.b0), json_number(b.b1), json_number(b.b2)}},
+            {"a", {1, json_number(b.a1), json_number(b.a2)}}}}};
+}
+
 Json column_entry(const ConfoundColumn& c, const MotionRecord& r) {
   Json e;
   e["Description"] = c.description;
   e["Units"] = c.units;
+  if (c.name == "framewise_displacement_filtered") {
+    e["Radius_mm"] = json_number(r.fd_radius_mm);
+    e["FilterOfParameters"] = filter_entry(r.fd_filter, r.tr_s);
+  }
   if (c.name == "framewise_displacement") e["Radius_mm"] = json_number(r.fd_radius_mm);
   if (c.name == "rmsd") e["Radius_mm"] = json_number(r.rmsd_radius_mm);
   return e;
@@ -261,6 +292,7 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
       "(*_derivative1_power2).";
   if (r.tr_s > 0) j["RepetitionTime"] = json_number(r.tr_s);
   j["FramewiseDisplacementThreshold_mm"] = json_number(r.fd_threshold_mm);
+  if (r.fd_filter.active()) j["MotionOutliersFrom"] = "framewise_displacement_filtered";
   j["NonSteadyStateVolumes"] = r.nonsteady;
   j["NonSteadyStateOrigin"] = nonsteady_origin(r);
   if (std::isfinite(r.receive_field.log_span))

@@ -111,10 +111,12 @@ RunMotionSummary summarise_motion(const MotionRecord& r) {
     if (!std::isfinite(v)) continue;
     s.mean_fd_mm += v;
     s.max_fd_mm = std::max(s.max_fd_mm, v);
-    s.frames_over += v > r.fd_threshold_mm ? 1 : 0;
     ++counted;
   }
   if (counted > 0) s.mean_fd_mm /= counted;
+  // The frames the run's own report flags: by the filtered FD when it asked for a filter.
+  for (double v : r.fd_filter.active() ? r.fd_filtered : fd)
+    s.frames_over += std::isfinite(v) && v > r.fd_threshold_mm ? 1 : 0;
   const Vec3 centre = r.grid.centre_mm();
   for (const RigidParams& q : r.rp)
     s.max_displacement_mm = std::max(

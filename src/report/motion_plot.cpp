@@ -21,6 +21,7 @@ constexpr const char* kOverColour = "#fdae6b";
 constexpr const char* kOverDotColour = "#e6550d";
 constexpr const char* kUnconvergedColour = "#9467bd";
 constexpr const char* kMeasureColour = "#333333";
+constexpr const char* kUnfilteredColour = "#bbbbbb";
 
 // The vertical lines drawn in every panel.
 std::vector<FrameMarks> frame_marks(const MotionRecord& r, MotionPlotKind kind) {
@@ -28,7 +29,8 @@ std::vector<FrameMarks> frame_marks(const MotionRecord& r, MotionPlotKind kind) 
   std::vector<FrameMarks> marks;
   if (report) {
     marks.push_back({frames_over_threshold(r), kOverColour, 2, "", "fd-over",
-                     "FD > " + general(r.fd_threshold_mm, 6) + " mm"});
+                     std::string(r.fd_filter.active() ? "filtered FD" : "FD") + " > " +
+                         general(r.fd_threshold_mm, 6) + " mm"});
   }
   // Only the report's marks carry classes: its readers and tests look for them.
   marks.push_back(
@@ -39,11 +41,16 @@ std::vector<FrameMarks> frame_marks(const MotionRecord& r, MotionPlotKind kind) 
 PlotPanel fd_panel(const MotionRecord& r, MotionPlotKind kind) {
   PlotPanel p;
   p.series = {{"FD", kMeasureColour, r.fd}};
+  // With a filter, the filtered FD first (it flags the frames, and the dots go on the first
+  // series), the unfiltered one behind it in grey.
+  if (r.fd_filter.active())
+    p.series = {{"filtered FD", kMeasureColour, r.fd_filtered}, {"FD", kUnfilteredColour, r.fd}};
   ReferenceLine threshold;
   threshold.y = r.fd_threshold_mm;
   if (kind == MotionPlotKind::report) {
-    p.title =
-        "Framewise displacement (Power et al. 2012, radius " + general(r.fd_radius_mm, 6) + " mm)";
+    p.title = "Framewise displacement (Power et al. 2012, radius " + general(r.fd_radius_mm, 6) +
+              " mm" +
+              (r.fd_filter.active() ? "; filtered: --fd-filter " + r.fd_filter.text() + ")" : ")");
     p.ylabel = "FD (mm)";
     threshold.legend = "threshold " + general(r.fd_threshold_mm, 6) + " mm";
     p.dots = {frames_over_threshold(r), kOverDotColour, 3, "", "fd-over-dot", "above threshold"};
@@ -73,9 +80,10 @@ std::pair<std::vector<PlotSeries>, std::vector<PlotSeries>> motion_traces(
 }
 
 std::vector<int> frames_over_threshold(const MotionRecord& r) {
+  const std::vector<double>& fd = r.censor_fd();
   std::vector<int> over;
-  for (std::size_t n = 0; n < r.fd.size(); ++n) {
-    if (std::isfinite(r.fd[n]) && r.fd[n] > r.fd_threshold_mm) over.push_back(static_cast<int>(n));
+  for (std::size_t n = 0; n < fd.size(); ++n) {
+    if (std::isfinite(fd[n]) && fd[n] > r.fd_threshold_mm) over.push_back(static_cast<int>(n));
   }
   return over;
 }

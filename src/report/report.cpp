@@ -1,6 +1,7 @@
 #include "realign/report/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "realign/core/good_time.hpp"
 #include "realign/core/metrics.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/io/text_io.hpp"
@@ -243,6 +245,25 @@ void offset_row(Html& h, const MotionRecord& r) {
                     o[4] * 180.0 / M_PI, o[5] * 180.0 / M_PI, r.offset_from));
 }
 
+// FIRMM's good time: minutes of data at or below each --good-fd threshold.
+void good_time_row(Html& h, const MotionRecord& r, const std::string& fd_name) {
+  const std::vector<GoodTime> good = good_time(r.censor_fd(), r.nonsteady, r.tr_s, r.good_fd_mm);
+  if (good.empty()) return;
+  std::vector<std::string> parts;
+  for (const GoodTime& g : good)
+    parts.push_back(std::isnan(g.minutes)
+                        ? fmt::format("\u2264 {:.6g} mm: {} frames ({:.1f}%)", g.threshold_mm,
+                                      g.good_frames, 100.0 * g.fraction())
+                        : fmt::format("\u2264 {:.6g} mm: {:.2f} min ({} frames, {:.1f}%)",
+                                      g.threshold_mm, g.minutes, g.good_frames,
+                                      100.0 * g.fraction()));
+  std::string value = fmt::format("{}", fmt::join(parts, "; "));
+  value += fmt::format(" of {} frames{}", good[0].frames,
+                       r.nonsteady > 0 ? " after the non-steady-state ones" : "");
+  if (std::isnan(good[0].minutes)) value += " (TR unknown: frames only)";
+  h.row("good-time", fmt::format("Good time ({} at or below)", fd_name), value);
+}
+
 void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
   static const char* axis[3] = {"x", "y", "z"};
   static const char* rot[3] = {"pitch", "roll", "yaw"};
@@ -252,15 +273,23 @@ void motion_rows(Html& h, const MotionRecord& r, const Summary& s) {
       s.max_fd_frame < 0 ? "n/a" : fmt::format("{:.3f} mm{}", s.max_fd, at_frame(s.max_fd_frame)));
   h.row("mean-fd", "Mean FD",
         std::isfinite(s.mean_fd) ? fmt::format("{:.3f} mm", s.mean_fd) : "n/a");
+  if (r.fd_filter.active())
+    h.row("fd-filter", "Breathing filter",
+          fmt::format("--fd-filter {} (breaths per minute): the parameters notch-filtered "
+                      "(causal IIR) before FD; the filtered FD flags the frames and counts good "
+                      "time, FD above is unfiltered",
+                      r.fd_filter.text()));
   const std::size_t frames = r.rp.size();
   const double pct = frames > 0 ? 100.0 * s.over.size() / frames : 0.0;
-  h.row("n-over", fmt::format("Frames with FD > {:.6g} mm", r.fd_threshold_mm),
+  const std::string fd_name = r.fd_filter.active() ? "filtered FD" : "FD";
+  h.row("n-over", fmt::format("Frames with {} > {:.6g} mm", fd_name, r.fd_threshold_mm),
         fmt::format("{} ({:.1f}% of frames){}", s.over.size(), pct,
-                    mostly_moving(r.fd, r.fd_threshold_mm)
+                    mostly_moving(r.censor_fd(), r.fd_threshold_mm)
                         ? ": most of the run moved, check it before use"
                         : ""),
         !s.over.empty());
   h.row("over", "Those frames", frame_list(s.over), !s.over.empty());
+  good_time_row(h, r, fd_name);
   h.row("max-trans", "Maximum |translation| (along one axis)",
         fmt::format("{:.3f} mm ({}, frame {})", s.max_trans, axis[s.max_trans_axis],
                     s.max_trans_frame + 1));

@@ -63,6 +63,16 @@ usage "extra word after bids" "bids: analysis level 'anything'" "participant" --
   bids "$WORK" "$OUT" anything
 usage "group level" "bids: analysis level 'group'" -- bids "$WORK" "$OUT" group
 usage "bids without OUT_DIR" "bids: missing BIDS_DIR and OUT_DIR" -- bids
+usage "--fd-filter without its kind" "--fd-filter" "expects notch:LO-HI" "'12-18'" -- \
+  --fd-filter 12-18 "$IN" "$OUT/r.nii"
+usage "--fd-filter band upside down" "--fd-filter" "0 < LO < HI" "'notch:18-12'" -- \
+  --fd-filter notch:18-12 "$IN" "$OUT/r.nii"
+usage "negative --good-fd" "--good-fd" "thresholds in mm, each above 0" "'0.2,-1'" -- \
+  --good-fd 0.2,-1 "$IN" "$OUT/r.nii"
+usage "--send without a port" "--send" "expects HOST:PORT" "'localhost'" -- \
+  follow "$WORK" --send localhost
+usage "--criterion-minutes 0" "--criterion-minutes" "from 0.01 to 10000" -- \
+  follow "$WORK" --criterion-minutes 0
 usage "a run's option follow does not take" "follow: --split is not used by follow" -- \
   follow "$WORK" --split points
 usage "follow's reference" "--ref: 'mean' is not a file, nor first" -- follow "$WORK" --ref mean

@@ -62,11 +62,16 @@ struct MotionExtent {
 };
 MotionExtent motion_extent(const std::vector<RigidParams>& rp);
 
+// The record's fd from its rp and, when it asks for a filter (r.fd_filter), fd_filtered;
+// throws std::invalid_argument when the filter does not fit r.tr_s (motion_filter.hpp).
+void measure_fd(MotionRecord& r);
+
 // A record of one of several runs of a subject (origin_run set: parameters relative to the
 // first frame of the subject's first run, SPM's convention) made relative to the run's own
-// first frame, as fMRIPrep's confounds are: rp re-based (row 0 exactly zero), FD recomputed,
-// the offset kept in `offset` and `offset_from`. The matrices (xfm) are not changed: the
-// runs stay resliced into one space. Any other record is returned as it is.
+// first frame, as fMRIPrep's confounds are: rp re-based (row 0 exactly zero), FD (and
+// filtered FD) recomputed, the offset kept in `offset` and `offset_from`. The matrices (xfm)
+// are not changed: the runs stay resliced into one space. Any other record is returned as
+// it is.
 MotionRecord relative_to_own_run(const MotionRecord& record);
 
 // Whether most of a run moved: FD above the threshold at more than half of the frames after

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "realign/core/good_time.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/core/rigid.hpp"
 #include "realign/core/volume.hpp"
 
@@ -50,6 +52,16 @@ struct MotionRecord {
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plots and the report
   double rmsd_radius_mm = 80.0;
+  // With --fd-filter, FD of the parameters filtered for breathing (motion_filter.hpp),
+  // beside the unfiltered fd; empty without a filter.
+  FdFilter fd_filter;
+  std::vector<double> fd_filtered;
+  // The thresholds of good time (good_time.hpp) in the report.
+  std::vector<double> good_fd_mm = kDefaultGoodFdMm;
+
+  // The FD that flags frames (motion outliers, the frames above the threshold) and counts
+  // good time: the filtered one when the run asked for a filter, as XCP-D censors.
+  const std::vector<double>& censor_fd() const { return fd_filter.active() ? fd_filtered : fd; }
 };
 
 }  // namespace realign

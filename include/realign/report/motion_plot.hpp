@@ -22,7 +22,8 @@ enum class MotionPlotKind { standalone, report };
 // gaps, page) is left to the caller.
 std::vector<PlotPanel> motion_panels(const MotionRecord& r, MotionPlotKind kind);
 
-// The frames (0-based) whose FD is above r.fd_threshold_mm.
+// The frames (0-based) whose FD is above r.fd_threshold_mm: the filtered FD with
+// --fd-filter (r.censor_fd()), which the FD panel then draws over the unfiltered one.
 std::vector<int> frames_over_threshold(const MotionRecord& r);
 
 // Standalone SVG with three stacked panels like SPM's realign figure: translations (mm),

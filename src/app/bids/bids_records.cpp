@@ -141,6 +141,10 @@ std::string settings_fingerprint(const RunSettings& s, const BidsOptions& opt) {
   j["report"] = s.report;
   j["par"] = s.write_par;
   j["fmriprep_names"] = opt.fmriprep_names;
+  // Options added later enter only when given, so that records made before them, and runs
+  // without them, keep one fingerprint.
+  if (s.fd_filter.active()) j["fd_filter"] = s.fd_filter.text();
+  if (s.good_fd_mm != kDefaultGoodFdMm) j["good_fd_mm"] = s.good_fd_mm;
   return j.dump();
 }
 

@@ -6,21 +6,28 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "realign/app/follow/follow_output.hpp"
 #include "realign/app/follow/frame_spill.hpp"
+#include "realign/app/follow/line_sender.hpp"
 #include "realign/app/follow/volume_source.hpp"
 #include "realign/app/platform/output_set.hpp"
 #include "realign/app/run/estimate_motion.hpp"
 #include "realign/app/run/input_checks.hpp"
+#include "realign/app/run/output_paths.hpp"
 #include "realign/app/run/pipeline.hpp"
 #include "realign/app/run/reference_choice.hpp"
+#include "realign/core/good_time.hpp"
 #include "realign/core/metrics.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/core/nonsteady.hpp"
 #include "realign/core/reslice.hpp"
 #include "realign/io/frame_file.hpp"
+#include "realign/io/text_io.hpp"
 
 namespace realign {
 namespace {
@@ -79,6 +86,7 @@ RunFiles follow_files(const FollowOptions& opt) {
   RunFiles files;
   files.input = opt.source;
   files.output = opt.output;
+  files.follow = true;
   return files;
 }
 
@@ -88,9 +96,12 @@ class Follower {
   Follower(const RunSettings& settings, const FollowOptions& opt)
       : opt_(opt),
         run_(run_options(settings, follow_files(opt))),
-        lines_(stdout, opt.live, settings.fd_threshold_mm),
+        filtered_(settings.fd_filter.active()),
+        lines_(stdout, opt.live,
+               LiveView{settings.fd_threshold_mm, filtered_, opt.criterion_minutes}),
         from_first_(settings.reference == "first" && opt.reference_volumes <= 1) {
     lines_.header();
+    if (!opt.send.empty()) sender_ = std::make_unique<LineSender>(opt.send);
   }
 
   void add(ArrivedVolume& v);
@@ -103,12 +114,17 @@ class Follower {
   void use_waiting();
   void process(ArrivedVolume& v);
   FrameLine record(const FrameFit& fit);
+  std::vector<GoodTime> live_good_time() const;
   void reslice_to(const ArrivedVolume& v, const Mat4& xfm) const;
   void log_latency() const;
+  int nonsteady_at_end() const;
+  void write_good_time(const std::string& path) const;
 
   const FollowOptions& opt_;
   const RunOptions run_;  // the run the volumes make, for the outputs at the end
+  const bool filtered_;   // --fd-filter: the filtered FD flags frames and counts good time
   LineWriter lines_;
+  std::unique_ptr<LineSender> sender_;  // --send
   bool from_first_;
   bool started_ = false;
   NiftiInfo first_;
@@ -120,7 +136,9 @@ class Follower {
   std::vector<int> iterations_, unconverged_;
   std::vector<double> means_;  // global means of the first frames (non-steady state)
   Mat4 first_inv_ = Mat4::Identity(), prev_xfm_ = Mat4::Identity();
-  RigidParams prev_rp_{};
+  RigidParams prev_rp_{}, prev_filtered_{};
+  ParamFilter filter_;                 // --fd-filter, started at the first volume
+  std::vector<double> censor_fd_;      // per volume: the FD that flags and counts good time
   std::unique_ptr<FrameSpill> spill_;  // the volumes, for the batch outputs at the end
   std::vector<StageTimes> times_;
 };
@@ -162,6 +180,10 @@ void Follower::start(const ArrivedVolume& v) {
   first_ = v.info;
   const Grid& g = first_.grid;
   spdlog::info("{}: {}x{}x{} voxels, TR {} s", v.name, g.dim[0], g.dim[1], g.dim[2], first_.tr_s);
+  RunOptions named = run_;
+  named.input = v.name;
+  check_fd_filter(named, first_.tr_s);
+  if (filtered_) filter_ = ParamFilter(notch_biquad(run_.fd_filter, first_.tr_s));
   if (!run_.output.empty()) {
     frame_format(first_.header, run_.datatype, run_.output);  // refuses what cannot be written
     if (run_.reslice || run_.report) {
@@ -223,8 +245,15 @@ void Follower::process(ArrivedVolume& v) {
   const double t1 = unix_now();
   if (!opt_.reslice_to.empty()) reslice_to(v, prev_xfm_);
   const double t2 = unix_now();
+  // The global means of the first volumes tell the non-steady-state ones, which good time
+  // leaves out; one pass over the voxels, for the first kNonsteadyWindow volumes only.
+  if (static_cast<int>(means_.size()) < kNonsteadyWindow)
+    means_.push_back(global_mean(v.volume.data.data(), v.volume.data.size()));
   line.latency_ms = (t2 - v.complete_s) * 1000.0;
-  lines_.write(line);
+  // Counted for every volume, live view or not (a few microseconds), so that the latency
+  // measured on a pipe is the terminal's too.
+  lines_.write(line, live_good_time());
+  if (sender_) sender_->send(follow_json(line, filtered_, v.name));
   t.detect = (v.picked_s - v.complete_s) * 1000.0;
   t.read = (v.read_s - v.picked_s) * 1000.0;
   t.estimate = (t1 - t0) * 1000.0;
@@ -234,8 +263,6 @@ void Follower::process(ArrivedVolume& v) {
   times_.push_back(t);
   // After the line: nothing here delays it.
   if (spill_) spill_->append(v.volume.data.data());
-  if (static_cast<int>(means_.size()) < kNonsteadyWindow)
-    means_.push_back(global_mean(v.volume.data.data(), v.volume.data.size()));
 }
 
 // As record_motion does for the whole run: parameters relative to frame 1, matrices into
@@ -255,10 +282,72 @@ FrameLine Follower::record(const FrameFit& fit) {
   line.rmsd = f == 0 ? kNaN
                      : rms_deviation(xfm, prev_xfm_, first_.grid.centre_mm(),
                                      MotionRecord{}.rmsd_radius_mm);
-  line.flagged = line.fd > run_.fd_threshold_mm;
+  if (filtered_) {
+    // The batch's filter (measure_fd), one volume at a time: the same numbers.
+    const RigidParams p = filter_.next(line.rp);
+    line.fd_filtered =
+        f == 0 ? kNaN : framewise_displacement({prev_filtered_, p}, run_.fd_radius_mm)[1];
+    prev_filtered_ = p;
+  }
+  censor_fd_.push_back(filtered_ ? line.fd_filtered : line.fd);
+  line.flagged = censor_fd_.back() > run_.fd_threshold_mm;
   prev_rp_ = line.rp;
   prev_xfm_ = xfm;
   return line;
+}
+
+// Good time so far for the status line: the non-steady-state volumes are --dummy-scans, or
+// those the batch's rule finds in the global means seen so far (settled once
+// kNonsteadyWindow volumes are in).
+std::vector<GoodTime> Follower::live_good_time() const {
+  const int n = static_cast<int>(censor_fd_.size());
+  const int nonsteady =
+      run_.dummy_scans >= 0 ? std::min(run_.dummy_scans, n) : count_nonsteady_frames(means_);
+  return good_time(censor_fd_, nonsteady, first_.tr_s, run_.good_fd_mm, opt_.criterion_minutes);
+}
+
+// The non-steady-state volumes as the final outputs count them (plan_seen_run).
+int Follower::nonsteady_at_end() const {
+  RunOptions clamped = run_;
+  const int n = static_cast<int>(censor_fd_.size());
+  clamped.dummy_scans = std::min(run_.dummy_scans, n - 2);
+  return nonsteady_frames(clamped, means_, n).count;
+}
+
+// OUTPUT_follow.json: good time per --good-fd threshold, as the last status line shows it
+// and as the QC report of the same volumes counts it.
+void Follower::write_good_time(const std::string& path) const {
+  using Json = nlohmann::ordered_json;
+  const int nonsteady = nonsteady_at_end();
+  const double tr = first_.tr_s;
+  const auto number = [](double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); };
+  Json good = Json::array();
+  for (const GoodTime& g :
+       good_time(censor_fd_, nonsteady, tr, run_.good_fd_mm, opt_.criterion_minutes)) {
+    Json t = {{"Threshold_mm", g.threshold_mm},
+              {"GoodVolumes", g.good_frames},
+              {"GoodFraction", g.fraction()},
+              {"GoodMinutes", number(g.minutes)}};
+    if (opt_.criterion_minutes > 0) t["FurtherMinutes"] = number(g.further_minutes);
+    good.push_back(std::move(t));
+  }
+  Json j = {{"Volumes", static_cast<int>(censor_fd_.size())},
+            {"NonSteadyStateVolumes", nonsteady},
+            {"RepetitionTime", number(tr > 0 ? tr : kNaN)},
+            {"FramewiseDisplacement",
+             filtered_ ? "filtered: --fd-filter " + run_.fd_filter.text() : "unfiltered"},
+            {"GoodTime", std::move(good)}};
+  if (opt_.criterion_minutes > 0) j["CriterionMinutes"] = opt_.criterion_minutes;
+  j["Description"] =
+      "FIRMM's good time. GoodVolumes: the steady-state volumes (those after the "
+      "NonSteadyStateVolumes) whose FD is at or below Threshold_mm, volume 1 counted as good "
+      "(it has no FD); GoodFraction: of the steady-state volumes; GoodMinutes: GoodVolumes "
+      "times the TR (null without one). FurtherMinutes: with --criterion-minutes, the scan "
+      "time still needed for CriterionMinutes of good data if the run goes on at its "
+      "GoodFraction (0 once reached, null while no volume is good)";
+  std::ofstream out = text::open_for_write(path);
+  out << j.dump(2) << "\n";
+  text::finish_write(out, path);
 }
 
 // The resliced volume, complete under its final name before the line announces it.
@@ -307,28 +396,36 @@ int Follower::finish(const std::string& why, int status) {
   const int n = static_cast<int>(corrections_.size());
   spdlog::info("{} {} followed; {}", n, n == 1 ? "volume" : "volumes", why);
   log_latency();
+  // The listener has had the lines; what it has not taken by now is counted as lost.
+  if (sender_) sender_->finish();
   if (run_.output.empty()) return status;
   if (n < 2) {
-    spdlog::warn("{}: fewer than two volumes: no outputs written", run_.output);
+    // A refused command line (an --fd-filter the TR cannot carry) has said all there is.
+    if (status != kExitUsage)
+      spdlog::warn("{}: fewer than two volumes: no outputs written", run_.output);
     return status != kExitOk ? status : kExitInput;
   }
-  if (!spill_) return status;
-  // The batch stages, on the volumes kept in the spill file.
-  const ReferenceChoice reference{from_first_ ? ReferenceChoice::Frame : ReferenceChoice::File};
-  const RunPlan plan =
-      plan_seen_run(run_,
-                    std::make_unique<FrameFile>(spill_->path(), float32_frames_info(first_, n), 0,
-                                                false, run_.input),
-                    reference, reference_words_, reference_, means_);
-  LocalFrames local = frames_of(plan, Split::Frames, 1, 0);
-  MotionEstimate estimate;
-  estimate.corrections = corrections_;
-  estimate.iterations = iterations_;
-  estimate.unconverged = unconverged_;
-  RunResult result;
-  result.record = record_motion(plan, estimate, run_);
-  reslice_and_write(plan, local, run_, result);
-  for (const auto& o : result.outputs) spdlog::info("wrote {}", o);
+  OutputSet outs;
+  if (spill_) {
+    // The batch stages, on the volumes kept in the spill file.
+    const ReferenceChoice reference{from_first_ ? ReferenceChoice::Frame : ReferenceChoice::File};
+    const RunPlan plan =
+        plan_seen_run(run_,
+                      std::make_unique<FrameFile>(spill_->path(), float32_frames_info(first_, n), 0,
+                                                  false, run_.input),
+                      reference, reference_words_, reference_, means_);
+    LocalFrames local = frames_of(plan, Split::Frames, 1, 0);
+    MotionEstimate estimate;
+    estimate.corrections = corrections_;
+    estimate.iterations = iterations_;
+    estimate.unconverged = unconverged_;
+    RunResult result;
+    result.record = record_motion(plan, estimate, run_);
+    reslice_and_write(plan, local, run_, result, &outs);
+  }
+  write_good_time(outs.temp_for(output_paths(run_.output).follow));
+  outs.commit();
+  for (const auto& o : outs.finals()) spdlog::info("wrote {}", o);
   return status;
 }
 

@@ -320,15 +320,17 @@ void warn_if_implausible(const std::vector<RigidParams>& rp, const std::string& 
 
 // A warning (shown even with -q) when most of the run moved more than --fd-threshold.
 void warn_if_mostly_moving(const MotionRecord& r, const std::string& input) {
-  if (!mostly_moving(r.fd, r.fd_threshold_mm)) return;
+  const std::vector<double>& fd = r.censor_fd();
+  if (!mostly_moving(fd, r.fd_threshold_mm)) return;
   const auto over =
-      std::count_if(r.fd.begin() + 1, r.fd.end(), [&](double v) { return v > r.fd_threshold_mm; });
+      std::count_if(fd.begin() + 1, fd.end(), [&](double v) { return v > r.fd_threshold_mm; });
   double mean = 0.0;
-  for (std::size_t f = 1; f < r.fd.size(); ++f) mean += r.fd[f] / (r.fd.size() - 1);
+  for (std::size_t f = 1; f < fd.size(); ++f) mean += fd[f] / (fd.size() - 1);
+  const char* which = r.fd_filter.active() ? "filtered FD" : "FD";
   spdlog::warn(
-      "{}: most of the run moved: {} of {} frames have FD above --fd-threshold {:g} mm (mean FD "
+      "{}: most of the run moved: {} of {} frames have {} above --fd-threshold {:g} mm (mean {} "
       "{:.2f} mm); check the report before using it",
-      input, over, r.fd.size(), r.fd_threshold_mm, mean);
+      input, over, fd.size(), which, r.fd_threshold_mm, which, mean);
 }
 
 }  // namespace
@@ -419,7 +421,9 @@ MotionRecord record_motion(const RunPlan& plan, const MotionEstimate& estimate,
   }
   r.fd_radius_mm = opt.fd_radius_mm;
   r.fd_threshold_mm = opt.fd_threshold_mm;
-  r.fd = framewise_displacement(r.rp, r.fd_radius_mm);
+  r.fd_filter = opt.fd_filter;
+  r.good_fd_mm = opt.good_fd_mm;
+  measure_fd(r);
   r.rmsd = relative_rms(r.xfm, r.grid.centre_mm(), r.rmsd_radius_mm);
   if (mpi_rank() == 0 && !plan.applying()) {
     warn_if_implausible(r.rp, opt.input);

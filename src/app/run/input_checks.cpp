@@ -28,6 +28,11 @@ void check_memory(const RunOptions& opt, const NiftiInfo& input, int ranks_here)
                                  opt.max_memory_mb > 0 ? "allowed by --max-memory" : "available"));
 }
 
+void check_fd_filter(const RunOptions& opt, double tr_s) {
+  const std::string problem = fd_filter_problem(opt.fd_filter, tr_s);
+  if (!problem.empty()) throw UsageError(opt.input + ": " + problem);
+}
+
 NonsteadyFrames nonsteady_frames(const RunOptions& opt, const FrameFile& file) {
   const int frames = file.frames();
   std::vector<double> means;

@@ -76,6 +76,9 @@ const OutputName kOutputNames[] = {
      "with --par: the rp columns in FSL MCFLIRT's order"},
     {&OutputPaths::report, "_report.html", "_desc-realign_report.html", nullptr,
      "QC report: summary, motion plots, mean image before and after"},
+    {&OutputPaths::follow, "_follow.json", nullptr, nullptr,
+     "realign follow only: good time at each --good-fd threshold (and the further scan time "
+     "with --criterion-minutes)"},
 };
 
 bool ends_with(const std::string& s, const std::string& tail) {
@@ -192,6 +195,7 @@ std::vector<std::string> written_by(const OutputPaths& p, const RunOptions& opt)
     out.push_back(p.itk);
   if (opt.write_par) out.push_back(p.par);
   if (opt.report) out.push_back(p.report);
+  if (opt.follow && !p.follow.empty()) out.push_back(p.follow);
   return out;
 }
 

@@ -160,6 +160,7 @@ void decide(const RunOptions& opt, int ranks_here, RunPlan& plan) {
   plan.input = input_header(opt, plan);
   check_companions(opt, plan.input);
   if (opt.repetition_time_s > 0) use_given_tr(opt, plan);
+  check_fd_filter(opt, plan.input.tr_s);
   check_memory(opt, plan.input, ranks_here);
   open_frames(opt, plan);
   frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "realign/app/platform/distribute.hpp"
+#include "realign/app/run/input_checks.hpp"
 #include "realign/app/run/output_paths.hpp"
 #include "realign/io/nifti_header.hpp"
 #include "realign/report/subject_report.hpp"
@@ -26,8 +27,9 @@ std::string grid_words(const Grid& g) {
                      v[0], v[1], v[2]);
 }
 
-// Rank 0: every input readable, 4D and on the first run's grid.
-void check_inputs(const SubjectJob& job) {
+// Rank 0: every input readable, 4D, on the first run's grid and with a TR that suits
+// --fd-filter (the sidecar's when given, as the run will use it).
+void check_inputs(const RunSettings& settings, const SubjectJob& job) {
   NiftiInfo first;
   const std::string& first_input = job.runs.front().input;
   for (std::size_t k = 0; k < job.runs.size(); ++k) {
@@ -40,6 +42,8 @@ void check_inputs(const SubjectJob& job) {
     const NiftiInfo info = read_nifti_header(input);
     if (info.frames < 2)
       throw InputError(input, "is a 3D image or has one frame; realign needs a 4D series");
+    const double tr = job.runs[k].repetition_time_s > 0 ? job.runs[k].repetition_time_s : info.tr_s;
+    check_fd_filter(run_options(settings, job.runs[k]), tr);
     if (k == 0) {
       first = info;
       continue;
@@ -84,7 +88,7 @@ void check_outputs(const RunSettings& settings, const SubjectJob& job) {
 void check_subject(const RunSettings& settings, const SubjectJob& job) {
   if (job.runs.empty()) throw std::invalid_argument("run_subject: at least one run");
   on_root([&] {
-    check_inputs(job);
+    check_inputs(settings, job);
     check_outputs(settings, job);
   });
 }

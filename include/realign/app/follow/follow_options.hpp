@@ -15,6 +15,8 @@ struct FollowOptions {
   double gap_wait_s = 1.0;    // how long a later volume waits for a missing earlier one
   double settle_s = 0.5;      // a file unchanged this long (no close or rename seen) is tried
   bool live = false;          // a live view on the terminal (stdout is a tty)
+  std::string send;           // HOST:PORT: each line also as JSON over TCP; empty: not sent
+  double criterion_minutes = 0.0;  // good data wanted (minutes); 0: no prediction
 };
 
 }  // namespace realign

@@ -1,5 +1,6 @@
 // What rank 0 decides about the input before any rank commits to work: whether the
-// node has the memory for it, and how many of its first frames are non-steady-state.
+// node has the memory for it, whether its TR suits --fd-filter, and how many of its first
+// frames are non-steady-state.
 #pragma once
 
 #include <vector>
@@ -14,6 +15,11 @@ namespace realign {
 // Refuses (InputError) an input whose estimated peak on rank 0's node, with ranks_here
 // ranks sharing it, exceeds --max-memory or what the machine or job allows.
 void check_memory(const RunOptions& opt, const NiftiInfo& input, int ranks_here);
+
+// Refuses (UsageError, exit status 2) an --fd-filter that the input's TR cannot carry:
+// the band at or above the Nyquist frequency, or no TR at all. One line, naming the input
+// and the TR.
+void check_fd_filter(const RunOptions& opt, double tr_s);
 
 // The non-steady-state frames at the start of a run.
 struct NonsteadyFrames {

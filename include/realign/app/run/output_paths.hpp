@@ -13,7 +13,8 @@ namespace realign {
 
 struct OutputPaths {
   std::string image, mean, rp, tsv, json, xfm, plot, par, report;
-  std::string itk;  // ITK transforms (BIDS; a run alone with --itk-xfm)
+  std::string itk;     // ITK transforms (BIDS; a run alone with --itk-xfm)
+  std::string follow;  // realign follow: good time (a run alone's naming only)
   // BIDS only (empty for a run alone): fMRIPrep's head-motion reference and the sidecars.
   std::string hmc_ref, hmc_ref_json, image_json, brain_mask, brain_mask_json;
   // Further series resliced with the run's transforms (other echoes), and their sidecars.

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "realign/core/estimate.hpp"
+#include "realign/core/good_time.hpp"
+#include "realign/core/motion_filter.hpp"
 #include "realign/io/nifti_io.hpp"
 
 namespace realign {
@@ -33,9 +35,13 @@ struct RunSettings {
   OutputType datatype = OutputType::Float32;
   double fd_radius_mm = 50.0;
   double fd_threshold_mm = 0.5;  // frames above it are flagged in the plot and the report
-  bool report = true;            // write the HTML QC report
-  bool write_par = false;        // also the rp columns in FSL MCFLIRT's order (.par)
-  bool itk_xfm = false;          // a run alone: also the transforms in ITK's format
+  // A band-stop filter of the parameters for breathing before FD (none by default): adds
+  // the filtered FD, which then flags the frames and counts good time.
+  FdFilter fd_filter;
+  std::vector<double> good_fd_mm = kDefaultGoodFdMm;  // good time's thresholds (report, follow)
+  bool report = true;                                 // write the HTML QC report
+  bool write_par = false;  // also the rp columns in FSL MCFLIRT's order (.par)
+  bool itk_xfm = false;    // a run alone: also the transforms in ITK's format
   // Non-steady-state frames at the start: -1 detects them (nonsteady.hpp), N >= 0 says so.
   int dummy_scans = -1;
   // Refuse to replace outputs that exist (the default replaces them, with a warning).
@@ -72,6 +78,7 @@ struct RunFiles {
   // the series (s; 0: unknown), for their sidecars.
   std::vector<std::string> sources;
   double echo_time_s = 0.0;
+  bool follow = false;  // `realign follow`'s run: OUT_follow.json as well
 };
 
 struct RunOptions : RunSettings, RunFiles {
