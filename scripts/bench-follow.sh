@@ -3,7 +3,8 @@
 # scanner simulator at its TR and at ten times its rate, estimation alone, with
 # --reslice-to, and with everything of issue M on (--send to a listener that reads, then to
 # one that has stopped reading, --fd-filter, --criterion-minutes; good time is counted at
-# every volume in any case), and a 2000-volume replay for memory. Prints Markdown tables (a
+# every volume in any case; the same volumes as Siemens mosaic DICOM files too), and a
+# 2000-volume replay for memory. Prints Markdown tables (a
 # copy lives in docs/benchmarks.md, "Real time").
 #
 #   scripts/bench-follow.sh [--at-tr-volumes N=60] [--long-volumes N=2000]
@@ -67,7 +68,8 @@ with open(out, "w") as f:
 # replay NAME TR VOLUMES [follow options...]: the follower reading a directory the simulator
 # fills; leaves NAME.tsv (lines stamped on arrival), NAME.sim (rename times), NAME.log and
 # NAME.rss (resident KB every 0.25 s). With LISTEN=read or LISTEN=stall, --send to a
-# listener on the simulator's core (NAME.sent: the objects stamped on arrival).
+# listener on the simulator's core (NAME.sent: the objects stamped on arrival). SRC: another
+# source for the simulator (a directory of per-volume files) instead of RUN.
 replay() {
   local name=$1 tr=$2 volumes=$3; shift 3
   local dir=$WORK/$name.in
@@ -99,7 +101,7 @@ for line in sys.stdin:
   local sampler=$!
   local extra=()
   [[ $volumes -gt 209 ]] && extra=(--repeat)
-  taskset -c 1 "$ROOT/scripts/simulate-scanner.sh" "$RUN" "$dir" --tr "$tr" --frames "$volumes" \
+  taskset -c 1 "$ROOT/scripts/simulate-scanner.sh" "${SRC:-$RUN}" "$dir" --tr "$tr" --frames "$volumes" \
     --log "$WORK/$name.sim" "${extra[@]}"
   wait "$pipeline" || true
   wait "$sampler" || true
@@ -201,6 +203,13 @@ LISTEN=stall replay fast_ms "$fast" 209 "${ALL[@]}"
 latency_row fast_ms "10x ($fast s), all of issue M, the listener stalled"
 LISTEN=read replay fast_mr "$fast" 209 "${ALL[@]}" --reslice-to "$WORK/fast_mr.r"
 latency_row fast_mr "10x ($fast s), all of issue M + --reslice-to"
+# The same volumes as Siemens mosaics (384x384 images of 36 tiles, CSA header), as a Prisma
+# exports them in real time: the DICOM walk, the CSA header and the de-tiling on the way.
+"$(dirname "$BIN")/realign-test-dicom" "$RUN" "$WORK/mosaics" --mosaic >/dev/null
+SRC=$WORK/mosaics replay attr_mm "$TR" "$AT_TR" "${ALL[@]}"
+latency_row attr_mm "at TR ($TR s), Siemens mosaics, all of issue M"
+SRC=$WORK/mosaics LISTEN=read replay fast_mm "$fast" 209 "${ALL[@]}"
+latency_row fast_mm "10x ($fast s), Siemens mosaics, all of issue M (--send to a reader)"
 echo
 echo "--send: lines sent and dropped (the follow's log), and from the simulator's rename to the listener having the object:"
 echo
