@@ -16,7 +16,7 @@
 #
 # Inputs: decnef_sub-1_run-2 from ../shared when present (else a phantom of the same
 # shape), a long run made by putting that run three times back to back (627 frames),
-# and a high-resolution phantom (104x104x72x300 at 2 mm).
+# and a high-resolution phantom (104x104x72x150 at 2 mm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -127,8 +127,10 @@ row "mpirun -n 2, --split points" "$WORK/e.nii" "${MPIRUN[@]}" -n 2 @BIN@ --spli
 python3 "$ROOT/scripts/lib/repeat_run.py" "$RUN" "$WORK/long.nii" 3
 row "long run (x3 frames), mpirun -n 2" "$WORK/g.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/long.nii"
 
-"$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 300 --datatype int16 "$WORK/hires.nii.gz"
-row "high-res phantom 104x104x72x300, mpirun -n 2" "$WORK/h.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/hires.nii.gz"
+# The size of many multiband protocols (issue K's second run).
+"$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 150 --datatype int16 "$WORK/hires.nii.gz"
+row "high-res phantom 104x104x72x150, mpirun -n 2" "$WORK/h.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/hires.nii.gz"
+row "high-res phantom 104x104x72x150, no mpirun, --threads 2" "$WORK/i.nii" @BIN@ --threads 2 "$WORK/hires.nii.gz"
 }
 
 # The kernels (Google Benchmark, one thread, median CPU time of REPEATS repetitions).

@@ -25,8 +25,8 @@ extern "C" {
 // an AffineTransform_double_3_3 (a type every ITK reader knows; ANTs and nitransforms read
 // it as fMRIPrep's own MatrixOffsetTransformBase files) whose 12 parameters are
 // parameters[12 k .. 12 k + 11] (the 3x3 matrix row by row, then the translation; ITK's
-// order, LPS millimetres) and whose centre is the origin. Returns 0, or not 0 with the problem, one line without the
-// file's name, in error (always NUL-terminated, cut to error_size). Never throws.
+// order, LPS millimetres) and whose centre is the origin. Returns 0, or not 0 with the problem, one
+// line without the file's name, in error (always NUL-terminated, cut to error_size). Never throws.
 typedef int (*RealignWriteItkTransforms)(const char* path, const double* parameters, size_t count,
                                          char* error, size_t error_size);
 
