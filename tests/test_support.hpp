@@ -12,6 +12,7 @@
 
 #include "phantom.hpp"
 #include "realign/core/volume.hpp"
+#include "realign/io/errors.hpp"
 
 namespace realign::testing {
 
@@ -126,5 +127,16 @@ std::vector<std::string> shared_phantom_names();
 // Renders phantom `name` into dir, as the setup test does: the series, its truth as an rp
 // file and its noise level; returns the series' path.
 std::string write_shared_phantom(const std::string& name, const std::string& dir);
+
+// The one line `call` ends with as an InputError, or "" when it returns.
+template <class Call>
+std::string input_error_of(Call&& call) {
+  try {
+    call();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace realign::testing

@@ -33,12 +33,7 @@ Volume oblique_head() {
 }
 
 std::string message_of(const std::string& path) {
-  try {
-    read_dicom_volume(path);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return realign::testing::input_error_of([&] { read_dicom_volume(path); });
 }
 
 TEST(DicomIo, VolumeAndGridEqualTheNiftiOfTheSameImage) {

@@ -42,12 +42,7 @@ double matrix_difference(const Grid& a, const Grid& b) {
 }
 
 std::string message_of(const std::string& path) {
-  try {
-    read_dicom_volume(path);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return realign::testing::input_error_of([&] { read_dicom_volume(path); });
 }
 
 TEST(DicomMosaic, DetiledOntoThePhantomAndAsDcm2niixConvertsIt) {

@@ -67,12 +67,7 @@ Written write_series(const std::string& dir) {
 }
 
 std::string refusal_of(const std::string& dir) {
-  try {
-    write_series(dir);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::input_error_of([&] { write_series(dir); });
 }
 
 void expect_dcm2niix(const std::string& dir, const Written& w, const char* what) {

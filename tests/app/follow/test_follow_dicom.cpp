@@ -174,6 +174,27 @@ Volume frame_of(const Phantom& p, int f) {
   return {p.series.grid, std::vector<float>(p.series.frame(f), p.series.frame(f + 1))};
 }
 
+// Follows `dir`, which holds the phantom's frames as DICOM files (`what` kind): every frame
+// found, near the truth, and equal to the batch run on dcm2niix's NIfTI of the same files.
+void expect_truth_and_batch(const Phantom& p, const std::string& dir, const char* what) {
+  const Followed d = follow(dir);
+  EXPECT_EQ(d.status, 0) << d.log;
+  EXPECT_EQ(d.log, "");
+  ASSERT_EQ(d.rp.size(), 8u) << d.log;
+  const Displacement e = parameter_error(p.truth, d.rp, p.series.grid.centre_mm());
+  std::printf("%s follow against the truth: mean %.4f mm, max %.4f mm\n", what, e.mean_mm,
+              e.max_mm);
+  // A smaller grid than the batch's phantom tests (a tolerance of 0.015 mm there): the
+  // geometry read wrong (an axis flipped, a tile misplaced) would miss by millimetres.
+  EXPECT_LE(e.mean_mm, 0.03);
+  EXPECT_LE(e.max_mm, 0.1);
+  const std::vector<RigidParams> batch = batch_on_dcm2niix(dir);
+  if (batch.empty()) GTEST_SKIP() << "dcm2niix not installed";
+  const double worst = worst_against(d, batch);
+  std::printf("%s follow against the batch on dcm2niix's NIfTI: within %.2g mm\n", what, worst);
+  EXPECT_LE(worst, 1e-5);
+}
+
 TEST(FollowDicom, MosaicsGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
   const Phantom p = small_oblique();
   const std::string dir = realign::testing::temp_dir("follow_mosaic");
@@ -183,21 +204,7 @@ TEST(FollowDicom, MosaicsGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
     realign::testing::write_mosaic(frame_of(p, f),
                                    dir + fmt::format("/001_000007_{:06d}.dcm", f + 1), t);
   }
-  const Followed d = follow(dir);
-  EXPECT_EQ(d.status, 0) << d.log;
-  EXPECT_EQ(d.log, "");
-  ASSERT_EQ(d.rp.size(), 8u) << d.log;
-  const Displacement e = parameter_error(p.truth, d.rp, p.series.grid.centre_mm());
-  std::printf("mosaic follow against the truth: mean %.4f mm, max %.4f mm\n", e.mean_mm, e.max_mm);
-  // A smaller grid than the batch's phantom tests (a tolerance of 0.015 mm there): the
-  // geometry read wrong (an axis flipped, a tile misplaced) would miss by millimetres.
-  EXPECT_LE(e.mean_mm, 0.03);
-  EXPECT_LE(e.max_mm, 0.1);
-  const std::vector<RigidParams> batch = batch_on_dcm2niix(dir);
-  if (batch.empty()) GTEST_SKIP() << "dcm2niix not installed";
-  const double worst = worst_against(d, batch);
-  std::printf("mosaic follow against the batch on dcm2niix's NIfTI: within %.2g mm\n", worst);
-  EXPECT_LE(worst, 1e-5);
+  expect_truth_and_batch(p, dir, "mosaic");
 }
 
 TEST(FollowDicom, SliceFilesGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
@@ -213,21 +220,7 @@ TEST(FollowDicom, SliceFilesGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
       realign::testing::write_slice(frame_of(p, f), k, dir + fmt::format("/I{}", t.instance - 1),
                                     t);
     }
-  const Followed d = follow(dir);
-  EXPECT_EQ(d.status, 0) << d.log;
-  EXPECT_EQ(d.log, "");
-  ASSERT_EQ(d.rp.size(), 8u) << d.log;
-  const Displacement e = parameter_error(p.truth, d.rp, p.series.grid.centre_mm());
-  std::printf("slice follow against the truth: mean %.4f mm, max %.4f mm\n", e.mean_mm, e.max_mm);
-  // A smaller grid than the batch's phantom tests (a tolerance of 0.015 mm there): the
-  // geometry read wrong (an axis flipped, a tile misplaced) would miss by millimetres.
-  EXPECT_LE(e.mean_mm, 0.03);
-  EXPECT_LE(e.max_mm, 0.1);
-  const std::vector<RigidParams> batch = batch_on_dcm2niix(dir);
-  if (batch.empty()) GTEST_SKIP() << "dcm2niix not installed";
-  const double worst = worst_against(d, batch);
-  std::printf("slice follow against the batch on dcm2niix's NIfTI: within %.2g mm\n", worst);
-  EXPECT_LE(worst, 1e-5);
+  expect_truth_and_batch(p, dir, "slice");
 }
 
 TEST(FollowDicom, RealRunsGiveTheMotionOfTheBatchOnDcm2niixsNifti) {
