@@ -9,8 +9,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libcli11-dev libdeflate-dev zlib1g-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   # Intel ISA-L: inflates a streamed .nii.gz twice as fast as zlib (0.13 s instead of 0.27 s
-  # for decnef's 36 MB run on a 2-core Intel machine) and compresses .nii.gz outputs four
-  # times as fast as libdeflate (0.23 s instead of 1.0 s for its 116 MB resliced series).
+  # for decnef's 36 MB run on a 2-core Intel machine). Outputs are compressed by libdeflate,
+  # whose bytes, unlike ISA-L's, never depend on the threads' timing.
   libisal-dev
   # Google Benchmark: the kernel benchmarks (bench/), built only when it is installed.
   libbenchmark-dev
