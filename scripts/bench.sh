@@ -35,6 +35,7 @@ trap '[[ -z "${BENCH_DIR:-}" ]] && rm -rf "$WORK"' EXIT
 # The previous version, built beside this one (its own sources, its own build tree).
 OLD_REF=${OLD_REF:-a915a16}
 OLD_DIR=${OLD_DIR:-$ROOT/build-old-$OLD_REF}
+OLD_BIN_GIVEN=${OLD_BIN:-}
 if [[ -z "${OLD_BIN:-}" ]]; then
   OLD_BIN=$OLD_DIR/build/realign
   if [[ ! -x $OLD_BIN ]]; then
@@ -109,7 +110,10 @@ row() {
 }
 
 echo "realign benchmark, $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), median of $REPEATS runs"
-echo "new: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include || echo ' + uncommitted changes'); old: ${OLD_REF} ($OLD_BIN)"
+# With OLD_BIN the old version is that binary (its REV file beside it names its commit, if any).
+old_name=$OLD_REF
+[[ -n ${OLD_BIN_GIVEN:-} ]] && old_name=$(cat "$(dirname "$OLD_BIN")/REV" 2>/dev/null | cut -c1-7 || true)
+echo "new: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include || echo ' + uncommitted changes'); old: ${old_name:-a binary} ($OLD_BIN)"
 echo "input: $RUN_NAME; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| configuration | wall s | old wall s | wall new/old | total s | old total s | total new/old | read s | estimate s | reslice s | write s | peak MB (all ranks) | x series |"
