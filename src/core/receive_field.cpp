@@ -176,16 +176,23 @@ std::vector<double> solve_receive_field(const std::vector<double>& total,
   return theta;
 }
 
-void divide_by_receive_field(const float* volume, float* out, const Grid& grid,
-                             const ReceiveFieldBasis& basis, const std::vector<double>& theta) {
+std::vector<double> inverse_receive_field(const Grid& grid, const ReceiveFieldBasis& basis,
+                                          const std::vector<double>& theta) {
   const auto& d = grid.dim;
+  std::vector<double> inverse(grid.voxels());
 #pragma omp parallel for schedule(static)
   for (int k = 0; k < d[2]; ++k)
     for (int j = 0; j < d[1]; ++j)
       for (int i = 0; i < d[0]; ++i) {
         const std::size_t v = (static_cast<std::size_t>(k) * d[1] + j) * d[0] + i;
-        out[v] = static_cast<float>(volume[v] * std::exp(-basis.log_field(theta, i, j, k)));
+        inverse[v] = std::exp(-basis.log_field(theta, i, j, k));
       }
+  return inverse;
+}
+
+void divide_by_receive_field(const float* volume, float* out, const std::vector<double>& inverse) {
+  const std::size_t n = inverse.size();
+  for (std::size_t v = 0; v < n; ++v) out[v] = static_cast<float>(volume[v] * inverse[v]);
 }
 
 }  // namespace realign

@@ -58,7 +58,7 @@ TEST(ReceiveField, DividingOutRecoversTheTissue) {
         seen[(k * 6 + j) * 8 + i] =
             static_cast<float>(tissue * std::exp(0.2 * u - 0.1 * u * v + 0.05 * w * w));
       }
-  divide_by_receive_field(seen.data(), divided.data(), g, b, theta);
+  divide_by_receive_field(seen.data(), divided.data(), inverse_receive_field(g, b, theta));
   for (int k = 0; k < 5; ++k)
     for (int j = 0; j < 6; ++j)
       for (int i = 0; i < 8; ++i)

@@ -9,7 +9,6 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
-#include <optional>
 
 #include "realign/app/platform/distribute.hpp"
 #include "realign/app/platform/progress.hpp"
@@ -152,13 +151,11 @@ struct Fitting {
   std::vector<FrameFit> fits;
   double progress_scale = 1.0;  // a rank with a block holds about 1/size of the frames
   bool by_frame = true;
-  std::optional<ReceiveFieldBasis> field_basis;  // once the field is divided out
-  std::vector<double> field;                     // log B's coefficients
+  std::vector<double> inverse_field;  // 1 / B at every voxel, once the field is divided out
 
   PaddedCoefficients coefficients(int f, std::vector<float>& frame) const {
     local.read(f, frame.data());
-    if (field_basis)
-      divide_by_receive_field(frame.data(), frame.data(), local.grid, *field_basis, field);
+    if (!inverse_field.empty()) divide_by_receive_field(frame.data(), frame.data(), inverse_field);
     return smoothed_coefficients(frame.data(), local.grid, est);
   }
 
@@ -262,8 +259,7 @@ std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter&
                   fmt::join(theta, " "));
   }
   if (!outcome.removed) return {sums.result(), outcome};
-  fitting.field_basis = field.basis;
-  fitting.field = theta;
+  fitting.inverse_field = inverse_receive_field(local.grid, field.basis, theta);
   MeanSums divided = sums;
   divided.start(fitter.points());
   fitting.revisit([&](const PaddedCoefficients* coef, const FrameFit& fit, int f) {
@@ -288,7 +284,6 @@ std::pair<std::vector<FrameFit>, ReceiveFieldOutcome> fit_frames(const RunPlan& 
                   std::vector<FrameFit>(local.fit.count()),
                   opt.split == Split::Points ? 1.0 : mpi_size(),
                   opt.split == Split::Frames || mpi_size() == 1,
-                  std::nullopt,
                   {}};
   // The first pass leaves the reference frame itself at the identity (it is the target).
   const int skip = plan.reference.kind == ReferenceChoice::File ? -1 : plan.reference.frame;
