@@ -360,4 +360,12 @@ std::string big_endian_int16_nii(const std::array<int, 3>& dim, int frames) {
   return bytes;
 }
 
+Volume rounded_first_frame(PhantomSpec spec) {
+  spec.frames = 1;
+  const Phantom p = make_phantom(spec);
+  Volume v{p.series.grid, p.series.data};
+  for (float& x : v.data) x = std::nearbyint(x);
+  return v;
+}
+
 }  // namespace realign::testing

@@ -128,6 +128,10 @@ std::vector<std::string> shared_phantom_names();
 // file and its noise level; returns the series' path.
 std::string write_shared_phantom(const std::string& name, const std::string& dir);
 
+// Frame 0 of the phantom `spec` describes (spec.frames set to 1), rounded as int16 storage
+// rounds it: the volume the DICOM tests write.
+Volume rounded_first_frame(PhantomSpec spec);
+
 // The one line `call` ends with as an InputError, or "" when it returns.
 template <class Call>
 std::string input_error_of(Call&& call) {

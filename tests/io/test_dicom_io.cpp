@@ -24,12 +24,8 @@ namespace fs = std::filesystem;
 Volume oblique_head() {
   PhantomSpec spec;
   spec.dim = {20, 18, 12};
-  spec.frames = 1;
   spec.oblique = true;
-  Phantom p = make_phantom(spec);
-  Volume v{p.series.grid, p.series.data};
-  for (float& x : v.data) x = std::nearbyint(x);
-  return v;
+  return realign::testing::rounded_first_frame(spec);
 }
 
 std::string message_of(const std::string& path) {
