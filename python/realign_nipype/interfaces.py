@@ -120,8 +120,9 @@ class RealignInputSpec(_ResliceInputSpec):
         low=1, high=10000, argstr="--max-iter %d",
         desc="Gauss-Newton iterations at most, per frame and pass (default 64)")
     tol = traits.Range(
-        low=1e-16, high=1.0, argstr="--tol %s",
-        desc="relative decrease of the mean squared residual that stops (default 1e-8)")
+        low=1e-9, high=1.0, argstr="--tol %s",
+        desc="a frame has converged when an iteration moves no point within 50 mm of the "
+        "centre by more than this many mm (default 1e-4)")
     no_reslice = traits.Bool(
         argstr="--no-reslice",
         desc="estimate only: parameters and reports, no images (no out_file, mean_file, "

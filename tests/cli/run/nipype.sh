@@ -54,6 +54,42 @@ r = doctest.testmod(m)
 print("  %d examples, %d failed" % (r.attempted, r.failed))
 sys.exit(1 if r.failed or not r.attempted else 0)') || fail "docstring examples failed"
 
+# --- every option the interfaces pass is one of realign's, with the same bounds ------------
+# A bounded trait (traits.Range) must accept exactly what `realign --help` prints as the
+# option's range (e.g. "--tol FLOAT:1e-09-1"), so that nipype refuses what realign refuses.
+"$REALIGN" --help >"$WORK/help.txt" 2>&1
+"$REALIGN" apply --help >>"$WORK/help.txt" 2>&1
+"$PY" - "$WORK/help.txt" <<'PY' || fail "the nipype interfaces disagree with realign --help"
+import re, sys
+from traits.trait_types import BaseRange
+import realign_nipype.interfaces as m
+help_text = open(sys.argv[1]).read()
+ranges = {o: (float(lo), float(hi)) for o, lo, hi in re.findall(
+    r"(--[a-z0-9-]+) (?:INT|FLOAT):(-?[0-9.]+(?:e[-+]?[0-9]+)?)-([0-9.]+(?:e[-+]?[0-9]+)?)", help_text)}
+bad, checked = [], 0
+for spec in (m.RealignInputSpec, m.ApplyXfmInputSpec):
+    for name, trait in spec().traits().items():
+        argstr = trait.argstr
+        if not argstr or not argstr.startswith("--"):
+            continue
+        option = argstr.split()[0]
+        if option not in help_text:
+            bad.append("%s.%s: %s is not in realign --help" % (spec.__name__, name, option))
+            continue
+        handler = trait.handler
+        if isinstance(handler, BaseRange) and option in ranges:
+            lo, hi = ranges[option]
+            got = (float(handler._low), float(handler._high))
+            checked += 1
+            if got != (lo, hi):
+                bad.append("%s.%s: range %g-%g, realign --help says %g-%g"
+                           % (spec.__name__, name, got[0], got[1], lo, hi))
+print("  %d bounded options checked against realign --help" % checked)
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad or not checked else 0)
+PY
+
 # --- phantoms: a run, two more echoes on its grid, another series for ApplyXfm --------------
 log "making phantoms: 12 frames of 32x32x16 (seeds 1-4)"
 make_phantom "$WORK/bold.nii.gz" --frames 12 --dim 32 32 16 --seed 1
