@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 namespace realign {
@@ -87,208 +88,261 @@ LineSender::Counts LineSender::counts() const {
   return counts_;
 }
 
-// The thread: one non-blocking socket, waited on with poll together with the eventfd.
-void LineSender::run() {
-  enum class State { Idle, Connecting, Connected };
-  State state = State::Idle;
-  const auto [host, port] = split_host_port(host_port_);
-  int sock = -1;
-  std::size_t next_address = 0;  // a name with several addresses: each tried in turn
-  std::string out;               // the line being written, with its newline
-  std::size_t written = 0;
-  double next_attempt = 0.0, last_attempt = -1e9, connect_deadline = 0.0, stop_deadline = 0.0;
-  double retry = kFirstRetryS;
-  bool warned_absent = false, warned_stalled = false;
+// The thread's side of the connection: one non-blocking socket, waited on with poll
+// together with the eventfd, and the line being written to it.
+class LineSender::Link {
+ public:
+  explicit Link(LineSender& owner) : o_(owner) {
+    std::tie(host_, port_) = split_host_port(o_.host_port_);
+  }
+  ~Link() { close_socket(); }
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
 
-  auto close_socket = [&] {
-    if (sock >= 0) ::close(sock);
-    sock = -1;
-  };
-  auto connected = [&] {
-    state = State::Connected;
-    retry = kFirstRetryS;
+  // One turn of the thread: connect when due, take the next line, write what the socket
+  // takes, else wait. False once stopping and nothing is left to send.
+  bool turn() {
+    const double now = now_s();
+    bool stopping = false, line_waiting = false;
+    {
+      std::lock_guard<std::mutex> lock(o_.mutex_);
+      stopping = o_.stopping_;
+      line_waiting = !o_.queue_.empty();
+    }
+    if (state_ == State::Idle && !stopping &&
+        (now >= next_attempt_ || (line_waiting && now - last_attempt_ >= kLineRetryGapS)))
+      attempt(now);
+    if (take_line(now, stopping)) return false;
+    if (state_ == State::Connected && !out_.empty() && write_some(now)) return true;
+    wait(now, stopping);
+    return true;
+  }
+
+ private:
+  enum class State { Idle, Connecting, Connected };
+
+  void close_socket() {
+    if (sock_ >= 0) ::close(sock_);
+    sock_ = -1;
+  }
+
+  void connected() {
+    state_ = State::Connected;
+    retry_ = kFirstRetryS;
     // Each line should leave at once: Nagle's algorithm would hold a line back until the
     // previous one is acknowledged.
     const int on = 1;
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    setsockopt(sock_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     int n = 0;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      n = ++counts_.connections;
+      std::lock_guard<std::mutex> lock(o_.mutex_);
+      n = ++o_.counts_.connections;
     }
-    spdlog::info("--send {}: connected{}", host_port_, n > 1 ? " again" : "");
-  };
+    spdlog::info("--send {}: connected{}", o_.host_port_, n > 1 ? " again" : "");
+  }
+
   // An attempt failed: the listener is not there (yet); tried again after the back-off.
-  auto failed = [&](const std::string& why, double now) {
+  void failed(const std::string& why, double now) {
     close_socket();
-    state = State::Idle;
-    if (!warned_absent)
+    state_ = State::Idle;
+    if (!warned_absent_)
       spdlog::warn("--send {}: no listener ({}); the lines go to one as soon as it listens",
-                   host_port_, why);
+                   o_.host_port_, why);
     else
-      spdlog::debug("--send {}: no listener ({})", host_port_, why);
-    warned_absent = true;
-    next_attempt = now + retry;
-    retry = std::min(2.0 * retry, kMaxRetryS);
-  };
+      spdlog::debug("--send {}: no listener ({})", o_.host_port_, why);
+    warned_absent_ = true;
+    next_attempt_ = now + retry_;
+    retry_ = std::min(2.0 * retry_, kMaxRetryS);
+  }
+
   // A connection broke: the line being written is lost with it.
-  auto lose = [&](const std::string& why, double now) {
+  void lose(const std::string& why, double now) {
     spdlog::warn("--send {}: the listener went away ({}); connecting again for the next lines",
-                 host_port_, why);
+                 o_.host_port_, why);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!out.empty()) ++counts_.no_listener;
+      std::lock_guard<std::mutex> lock(o_.mutex_);
+      if (!out_.empty()) ++o_.counts_.no_listener;
     }
-    out.clear();
+    out_.clear();
     close_socket();
-    state = State::Idle;
-    next_attempt = now + kFirstRetryS;
-    retry = 2.0 * kFirstRetryS;
-  };
-  auto attempt = [&](double now) {
-    last_attempt = now;
+    state_ = State::Idle;
+    next_attempt_ = now + kFirstRetryS;
+    retry_ = 2.0 * kFirstRetryS;
+  }
+
+  // Resolves the name and starts connecting to its next address (several are tried in
+  // turn, one per attempt that gets as far as connecting).
+  void attempt(double now) {
+    last_attempt_ = now;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    const int gai = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    const int gai = getaddrinfo(host_.c_str(), port_.c_str(), &hints, &found);
     if (gai != 0) return failed(gai_strerror(gai), now);
     std::vector<const addrinfo*> addresses;
     for (const addrinfo* a = found; a; a = a->ai_next) addresses.push_back(a);
     std::string why = "no address";
-    for (std::size_t k = 0; k < addresses.size(); ++k) {
-      const addrinfo* a = addresses[(next_address + k) % addresses.size()];
-      sock = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (sock < 0) {
-        why = error_text(errno);
-        continue;
-      }
-      // A small send buffer (the kernel would grow it to megabytes: thousands of lines) so
-      // that a listener that stops reading is noticed, and its lines dropped, within about
-      // a hundred volumes rather than holding ever older lines for it.
-      setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
-      if (::connect(sock, a->ai_addr, a->ai_addrlen) == 0) {
-        freeaddrinfo(found);
-        return connected();
-      }
-      if (errno == EINPROGRESS) {
-        state = State::Connecting;
-        connect_deadline = now + kConnectTimeoutS;
-        next_address = (next_address + k + 1) % addresses.size();
-        freeaddrinfo(found);
-        return;
-      }
-      why = error_text(errno);
-      close_socket();
+    for (std::size_t k = 0; k < addresses.size() && state_ == State::Idle; ++k) {
+      const addrinfo* a = addresses[(next_address_ + k) % addresses.size()];
+      if (start_connecting(*a, now, why))
+        next_address_ = (next_address_ + k + 1) % addresses.size();
     }
     freeaddrinfo(found);
-    failed(why, now);
-  };
+    if (state_ == State::Idle) failed(why, now);
+  }
 
-  for (;;) {
-    double now = now_s();
-    bool stopping = false, line_waiting = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping = stopping_;
-      line_waiting = !queue_.empty();
+  // A socket to `a`, connected or connecting; false (with why) when neither.
+  bool start_connecting(const addrinfo& a, double now, std::string& why) {
+    sock_ = ::socket(a.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock_ < 0) {
+      why = error_text(errno);
+      return false;
     }
-    if (state == State::Idle && !stopping &&
-        (now >= next_attempt || (line_waiting && now - last_attempt >= kLineRetryGapS)))
-      attempt(now);
+    // A small send buffer (the kernel would grow it to megabytes: thousands of lines) so
+    // that a listener that stops reading is noticed, and its lines dropped, within about
+    // a hundred volumes rather than holding ever older lines for it.
+    setsockopt(sock_, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
+    if (::connect(sock_, a.ai_addr, a.ai_addrlen) == 0) {
+      connected();
+      return false;
+    }
+    if (errno == EINPROGRESS) {
+      state_ = State::Connecting;
+      connect_deadline_ = now + kConnectTimeoutS;
+      return true;
+    }
+    why = error_text(errno);
+    close_socket();
+    return false;
+  }
+
+  // Under the lock: drops what waits with no listener, takes the next line to write, and
+  // when stopping, counts what cannot go out in time. True when nothing is left to do.
+  bool take_line(double now, bool stopping) {
     bool warn_stalled = false, nothing_left = false;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<std::mutex> lock(o_.mutex_);
+      auto& queue = o_.queue_;
+      Counts& counts = o_.counts_;
       // Lines wait only for a listener that is there or being connected to.
-      if (state == State::Idle) {
-        counts_.no_listener += static_cast<long>(queue_.size());
-        queue_.clear();
+      if (state_ == State::Idle) {
+        counts.no_listener += static_cast<long>(queue.size());
+        queue.clear();
       }
-      if (state == State::Connected && out.empty() && !queue_.empty()) {
-        out = std::move(queue_.front()) + "\n";
-        queue_.pop_front();
-        written = 0;
+      if (state_ == State::Connected && out_.empty() && !queue.empty()) {
+        out_ = std::move(queue.front()) + "\n";
+        queue.pop_front();
+        written_ = 0;
       }
-      warn_stalled = counts_.stalled > 0 && !warned_stalled;
+      warn_stalled = counts.stalled > 0 && !warned_stalled_;
       if (stopping) {
-        if (stop_deadline == 0.0) stop_deadline = now + kFinishSeconds;
-        nothing_left = out.empty() && queue_.empty();
-        if (!nothing_left && (state == State::Idle || now >= stop_deadline)) {
+        if (stop_deadline_ == 0.0) stop_deadline_ = now + kFinishSeconds;
+        nothing_left = out_.empty() && queue.empty();
+        if (!nothing_left && (state_ == State::Idle || now >= stop_deadline_)) {
           // What the listener did not take in time is lost as a stalled listener's lines;
           // what waited for a connection that never came, as lines with none.
-          long& lost = state == State::Connected ? counts_.stalled : counts_.no_listener;
-          lost += static_cast<long>(queue_.size()) + (out.empty() ? 0 : 1);
-          queue_.clear();
+          long& lost = state_ == State::Connected ? counts.stalled : counts.no_listener;
+          lost += static_cast<long>(queue.size()) + (out_.empty() ? 0 : 1);
+          queue.clear();
           nothing_left = true;
         }
       }
     }
     if (warn_stalled) {
-      warned_stalled = true;
+      warned_stalled_ = true;
       spdlog::warn(
           "--send {}: the listener is not reading; lines are dropped while it does not "
           "(counted at the end)",
-          host_port_);
+          o_.host_port_);
     }
-    if (nothing_left) break;
+    return nothing_left;
+  }
 
-    if (state == State::Connected && !out.empty()) {
-      const ssize_t n =
-          ::send(sock, out.data() + written, out.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        written += static_cast<std::size_t>(n);
-        if (written == out.size()) {
-          out.clear();
-          std::lock_guard<std::mutex> lock(mutex_);
-          ++counts_.sent;
-        }
-        continue;  // the next line, or more of this one
+  // Writes what the socket takes of the current line; true when it took something or the
+  // connection broke (the caller goes round again at once), false when it is full.
+  bool write_some(double now) {
+    const ssize_t n =
+        ::send(sock_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written_ += static_cast<std::size_t>(n);
+      if (written_ == out_.size()) {
+        out_.clear();
+        std::lock_guard<std::mutex> lock(o_.mutex_);
+        ++o_.counts_.sent;
       }
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        lose(error_text(errno), now);
-        continue;
-      }
+      return true;
     }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      lose(error_text(errno), now);
+      return true;
+    }
+    return false;
+  }
 
-    // Wait for a line, for the socket to connect or take more, for the listener to hang
-    // up, or for the next attempt or the end.
+  // Waits for a line, for the socket to connect or take more, for the listener to hang up,
+  // or for the next attempt or the end; then deals with what the socket says.
+  void wait(double now, bool stopping) {
     double until = 1.0;
-    if (state == State::Idle) until = next_attempt - now;
-    if (state == State::Connecting) until = connect_deadline - now;
-    if (stopping) until = std::min(until, stop_deadline - now);
+    if (state_ == State::Idle) until = next_attempt_ - now;
+    if (state_ == State::Connecting) until = connect_deadline_ - now;
+    if (stopping) until = std::min(until, stop_deadline_ - now);
     const int timeout_ms = static_cast<int>(std::clamp(until, 0.0, 1.0) * 1000.0) + 1;
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {sock, 0, 0}};
-    if (state == State::Connecting) fds[1].events = POLLOUT;
-    if (state == State::Connected) fds[1].events = POLLIN | (out.empty() ? 0 : POLLOUT);
-    ::poll(fds, sock >= 0 ? 2 : 1, timeout_ms);
+    pollfd fds[2] = {{o_.wake_fd_, POLLIN, 0}, {sock_, 0, 0}};
+    if (state_ == State::Connecting) fds[1].events = POLLOUT;
+    if (state_ == State::Connected) fds[1].events = POLLIN | (out_.empty() ? 0 : POLLOUT);
+    ::poll(fds, sock_ >= 0 ? 2 : 1, timeout_ms);
     if (fds[0].revents & POLLIN) {
       std::uint64_t v = 0;
-      [[maybe_unused]] const ssize_t n = ::read(wake_fd_, &v, sizeof v);
+      [[maybe_unused]] const ssize_t n = ::read(o_.wake_fd_, &v, sizeof v);
     }
     now = now_s();
-    if (state == State::Connecting) {
-      if (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err == 0)
-          connected();
-        else
-          failed(error_text(err), now);
-      } else if (now >= connect_deadline) {
+    if (state_ == State::Connecting) {
+      if (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))
+        finish_connecting(now);
+      else if (now >= connect_deadline_)
         failed("no answer within 2 s", now);
-      }
-    } else if (state == State::Connected && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) {
-      // Whatever a listener says is ignored; its end of the stream is what matters.
-      char buf[512];
-      const ssize_t n = ::recv(sock, buf, sizeof buf, MSG_DONTWAIT);
-      if (n == 0)
-        lose("it closed the connection", now);
-      else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        lose(error_text(errno), now);
+    } else if (state_ == State::Connected && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) {
+      hear(now);
     }
   }
-  close_socket();
+
+  void finish_connecting(double now) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(sock_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0)
+      connected();
+    else
+      failed(error_text(err), now);
+  }
+
+  // Whatever a listener says is ignored; its end of the stream is what matters.
+  void hear(double now) {
+    char buf[512];
+    const ssize_t n = ::recv(sock_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0)
+      lose("it closed the connection", now);
+    else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      lose(error_text(errno), now);
+  }
+
+  LineSender& o_;
+  std::string host_, port_;
+  State state_ = State::Idle;
+  int sock_ = -1;
+  std::size_t next_address_ = 0;  // a name with several addresses: each tried in turn
+  std::string out_;               // the line being written, with its newline
+  std::size_t written_ = 0;
+  double next_attempt_ = 0.0, last_attempt_ = -1e9, connect_deadline_ = 0.0, stop_deadline_ = 0.0;
+  double retry_ = kFirstRetryS;
+  bool warned_absent_ = false, warned_stalled_ = false;
+};
+
+void LineSender::run() {
+  Link link(*this);
+  while (link.turn()) {
+  }
 }
 
 }  // namespace realign

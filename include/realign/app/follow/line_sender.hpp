@@ -51,6 +51,7 @@ class LineSender {
   static constexpr double kFinishSeconds = 1.0;
 
  private:
+  class Link;  // the thread's connection: its socket, its state and its back-off
   void run();
 
   const std::string host_port_;
