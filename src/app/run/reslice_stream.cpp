@@ -65,6 +65,15 @@ class FrameReslicer {
     if (opt_.mask) common_.apply(frame, fill_);
   }
 
+  // A resliced frame as the file stores it (masked, converted, compressed for .nii.gz), as
+  // a rank or a thread sends it on; `masked` is work space.
+  const std::vector<char>& encode(const std::vector<float>& frame, std::vector<float>& masked,
+                                  FrameEncoder& encoder) const {
+    masked.assign(frame.begin(), frame.end());
+    mask(masked.data());
+    return encoder.encode(masked.data());
+  }
+
   float fill() const { return fill_; }
   double seconds = 0.0;
 
@@ -214,11 +223,7 @@ struct ThreadParts {
       if (!s) return;
       s->frame.resize(nv);
       reslice(t, f, s->frame.data(), work);
-      if (!plain) {
-        masked = s->frame;
-        reslicer.mask(masked.data());
-        s->encoded = encoder.encode(masked.data());
-      }
+      if (!plain) s->encoded = reslicer.encode(s->frame, masked, encoder);
       slots.fill(t - 1, f);
     }
   }
@@ -287,7 +292,7 @@ void send_own(const RunPlan& plan, const LocalFrames& local, FrameReslicer& resl
   const std::size_t nv = local.grid.voxels();
   const bool plain = plan.format.plain_floats();
   FrameEncoder encoder(plan.format, nv);
-  std::vector<float> masked(plain ? 0 : nv);
+  std::vector<float> masked;
   std::vector<InFlight> slots(kInFlight);
   int n = 0;
   for (int f = 0; f < local.frames; ++f) {
@@ -298,9 +303,7 @@ void send_own(const RunPlan& plan, const LocalFrames& local, FrameReslicer& resl
     reslicer.reslice(f, s.frame.data());
     s.sender.send(s.frame.data(), nv, f);
     if (plain) continue;
-    std::copy(s.frame.begin(), s.frame.end(), masked.begin());
-    reslicer.mask(masked.data());
-    s.encoded = encoder.encode(masked.data());
+    s.encoded = reslicer.encode(s.frame, masked, encoder);
     s.sender.send_bytes(s.encoded, local.frames + f);
   }
   for (InFlight& s : slots) s.sender.wait_all();
