@@ -14,6 +14,8 @@
 # once into $OLD_DIR (default build-old-REF/, kept for the next run). Its kernel
 # benchmark is today's bench/kernels.cpp built against its libraries.
 #
+# AFNI_3DVOLREG=path/to/3dvolreg adds a table against AFNI's 3dvolreg (see below).
+#
 # Inputs: decnef_sub-1_run-2 from ../shared when present (else a phantom of the same
 # shape), a long run made by putting that run three times back to back (627 frames),
 # and a high-resolution phantom (104x104x72x150 at 2 mm).
@@ -136,6 +138,46 @@ row "long run (x3 frames), mpirun -n 2" "$WORK/g.nii" "${MPIRUN[@]}" -n 2 @BIN@ 
 row "high-res phantom 104x104x72x150, mpirun -n 2" "$WORK/h.nii" "${MPIRUN[@]}" -n 2 @BIN@ "$WORK/hires.nii.gz"
 row "high-res phantom 104x104x72x150, no mpirun, --threads 2" "$WORK/i.nii" @BIN@ --threads 2 "$WORK/hires.nii.gz"
 }
+
+# Against AFNI's 3dvolreg (issue K's yardstick), when AFNI_3DVOLREG names one (built from
+# AFNI's source; this script does not build it): its default job (register to frame 1,
+# Fourier interpolation, writing .nii and the parameters) against realign's default job,
+# wall time, the three alternating, median of REPEATS, on the two runs of issue K.
+wall_of() {  # wall seconds of a command whose output goes first, outside the clock
+  local out=$1
+  shift
+  rm -f "${out%.nii}".* "${out%.nii}"_*
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
+}
+afni_row() {
+  local label=$1 input=$2 afni=() one=() ranks=()
+  for ((i = 0; i < REPEATS; ++i)); do
+    afni+=("$(wall_of "$WORK/v.nii" "$AFNI_3DVOLREG" -prefix "$WORK/v.nii" -1Dfile "$WORK/v.1D" -base 0 "$input")")
+    ranks+=("$(wall_of "$WORK/m.nii" "${MPIRUN[@]}" -n 2 "$BIN" -q "$input" "$WORK/m.nii")")
+    one+=("$(wall_of "$WORK/o.nii" "$BIN" -q "$input" "$WORK/o.nii")")
+  done
+  local a r o
+  a=$(printf '%s\n' "${afni[@]}" | median)
+  r=$(printf '%s\n' "${ranks[@]}" | median)
+  o=$(printf '%s\n' "${one[@]}" | median)
+  printf '| %s | %.2f | %.2f | %.1fx | %.2f | %.1fx |\n' "$label" "$a" "$r" "$(echo "$a / $r" | bc -l)" \
+    "$o" "$(echo "$a / $o" | bc -l)"
+}
+if [[ -n ${AFNI_3DVOLREG:-} ]]; then
+  echo
+  echo "Against AFNI 3dvolreg ($AFNI_3DVOLREG), whole default jobs writing .nii, wall s, median of $REPEATS:"
+  echo
+  echo "| run | 3dvolreg | realign, mpirun -n 2 | AFNI / realign | realign, one process | AFNI / realign |"
+  echo "|---|---|---|---|---|---|"
+  afni_row "$RUN_NAME" "$RUN"
+  [[ -f $WORK/hires.nii.gz ]] ||
+    "$PHANTOM" -q --dim 104 104 72 --voxel 2 2 2 --frames 150 --datatype int16 "$WORK/hires.nii.gz"
+  afni_row "high-res phantom 104x104x72x150" "$WORK/hires.nii.gz"
+fi
 
 # The kernels (Google Benchmark, one thread, median CPU time of REPEATS repetitions).
 # Prints "name,µs" per kernel (JSON: the CSV reporter refuses counters on some kernels only).

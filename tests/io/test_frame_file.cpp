@@ -1,6 +1,7 @@
 // Frames read on demand from disk (FrameFile), from a .nii in place or from a .nii.gz
-// inflated once (inflate_voxels), are exactly what reading the series whole gives; the
-// inflated copy is refused where reading whole refuses the gzip stream.
+// inflated once (inflate_voxels) or as reads need it (FrameFile::inflate_on_demand), are
+// exactly what reading the series whole gives; the inflated copy is refused where reading
+// whole refuses the gzip stream.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <nifti1_io.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "realign/io/frame_file.hpp"
 #include "realign/io/nifti_io.hpp"
@@ -47,6 +49,38 @@ void expect_inflated_as_whole(const std::string& gz) {
   expect_frames_as_whole(FrameFile(scratch, info, 0, false, gz), gz);
 }
 
+// The .nii.gz inflated as reads need it: frame 1 first (as choosing the reference does),
+// then a watcher, then every frame by three threads at once, from the last; the watcher
+// must see every frame once, in order, as read() gives it, and the stream must end well.
+void expect_inflated_on_demand_as_whole(const std::string& gz) {
+  const std::string scratch = gz + ".demand";
+  const int fd = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  const NiftiInfo info = read_nifti_header(gz);
+  const auto file = FrameFile::inflate_on_demand(gz, info, fd, scratch);
+  ::close(fd);  // the file keeps its own
+  ASSERT_TRUE(file->inflates());
+  const Series whole = read_series(gz);
+  const std::size_t nv = whole.grid.voxels();
+  std::vector<float> frame(nv);
+  file->read(0, frame.data());
+  std::vector<int> seen;
+  std::size_t seen_nonfinite = 0;
+  file->watch([&](int f, const float* values, std::size_t nonfinite) {
+    EXPECT_EQ(0, std::memcmp(values, whole.frame(f), nv * sizeof(float))) << gz << " " << f;
+    seen.push_back(f);
+    seen_nonfinite += nonfinite;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) readers.emplace_back([&] { expect_frames_as_whole(*file, gz); });
+  for (std::thread& r : readers) r.join();
+  file->finish();
+  std::vector<int> in_order(whole.frames);
+  for (int f = 0; f < whole.frames; ++f) in_order[f] = f;
+  EXPECT_EQ(seen, in_order) << gz;
+  EXPECT_EQ(seen_nonfinite, whole.nonfinite_voxels);
+}
+
 std::string gzip_of(const std::string& dir, const std::string& bytes) {
   write_file(dir + "/plain.bin", bytes);
   EXPECT_EQ(0, std::system(("gzip -c " + dir + "/plain.bin > " + dir + "/plain.bin.gz").c_str()));
@@ -68,7 +102,10 @@ TEST(FrameFile, EveryFrameAsWhenReadWhole) {
     const NiftiInfo info = read_nifti_header(path);
     expect_frames_as_whole(FrameFile(path, info, info.vox_offset, info.swapped, path), path);
   }
-  for (const char* name : {"f.nii.gz", "s.nii.gz"}) expect_inflated_as_whole(dir + "/" + name);
+  for (const char* name : {"f.nii.gz", "s.nii.gz"}) {
+    expect_inflated_as_whole(dir + "/" + name);
+    expect_inflated_on_demand_as_whole(dir + "/" + name);
+  }
 }
 
 // A big-endian .nii read in place swaps each value; inflated, it is stored swapped already.
@@ -82,6 +119,7 @@ TEST(FrameFile, BigEndian) {
                          dir + "/be.nii");
   write_file(dir + "/be.nii.gz", gzip_of(dir, bytes));
   expect_inflated_as_whole(dir + "/be.nii.gz");
+  expect_inflated_on_demand_as_whole(dir + "/be.nii.gz");
 }
 
 // What SeriesFile refuses in a gzip stream beyond the last frame, inflating refuses too:
@@ -100,6 +138,7 @@ TEST(FrameFile, InflatingChecksTheWholeStream) {
   write_file(dir + "/bomb.nii.gz", gzip_of(dir, plain + std::string(1 << 20, '\0')));
   write_file(dir + "/trailing.nii.gz", gzip_of(dir, plain + std::string(64, '\0')));
   expect_inflated_as_whole(dir + "/trailing.nii.gz");
+  expect_inflated_on_demand_as_whole(dir + "/trailing.nii.gz");
   for (const char* name : {"crc.nii.gz", "bomb.nii.gz"}) {
     const std::string path = dir + "/" + name;
     EXPECT_THROW(SeriesFile{path}, InputError) << name;
@@ -111,7 +150,64 @@ TEST(FrameFile, InflatingChecksTheWholeStream) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
     }
     ::close(fd);
+    // Inflated on demand: refused too, at the latest by finish() (a file this small has its
+    // CRC checked already when its header is read).
+    const std::string demand = path + ".demand";
+    const int dfd = ::open(demand.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    std::vector<float> frame(g.voxels());
+    EXPECT_THROW(
+        {
+          const auto file =
+              FrameFile::inflate_on_demand(path, read_nifti_header(path), dfd, demand);
+          file->read(1, frame.data());
+          file->read(0, frame.data());
+          EXPECT_EQ(9.0f, frame[3]) << name;
+          file->finish();
+        },
+        InputError)
+        << name;
+    ::close(dfd);
   }
+}
+
+// A stream cut short: the frames before the cut read as they are, any frame after it is
+// refused naming the file, on every later ask (whichever thread asks), and so is the end.
+TEST(FrameFile, OnDemandRefusesACutStreamOnEveryAsk) {
+  // Frames larger than a read of the stream (FrameStream::kReadBytes), so that the cut
+  // falls a few reads in.
+  Grid g = small_grid();
+  g.dim = {64, 64, 20};
+  const int frames = 6;
+  std::vector<float> data(g.voxels() * frames);
+  std::uint32_t state = 12345;  // values gzip cannot shrink much
+  for (float& v : data) v = static_cast<float>((state = state * 1664525u + 1013904223u) >> 8);
+  const std::string dir = realign::testing::temp_dir("framefile-cut");
+  write_image(dir + "/ok.nii", make_header(g, frames, 1.0, 16), g, frames, data.data(),
+              OutputType::Float32);
+  const std::string gz = gzip_of(dir, slurp(dir + "/ok.nii"));
+  write_file(dir + "/cut.nii.gz", gz.substr(0, gz.size() * 3 / 5));
+  const std::string path = dir + "/cut.nii.gz";
+  const int fd = ::open((dir + "/scratch").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  const auto file =
+      FrameFile::inflate_on_demand(path, read_nifti_header(path), fd, dir + "/scratch");
+  ::close(fd);
+  std::vector<float> frame(g.voxels());
+  file->read(0, frame.data());
+  EXPECT_EQ(0, std::memcmp(frame.data(), data.data(), g.voxels() * sizeof(float)));
+  for (int ask = 0; ask < 2; ++ask) {
+    std::string message;
+    std::thread([&] {
+      try {
+        file->read(frames - 1, frame.data());
+      } catch (const InputError& e) {
+        message = e.what();
+      }
+    }).join();
+    EXPECT_NE(message.find("cut.nii.gz"), std::string::npos) << "ask " << ask << ": " << message;
+  }
+  EXPECT_THROW(file->finish(), InputError);
+  file->read(0, frame.data());  // what was inflated stays readable
+  EXPECT_EQ(0, std::memcmp(frame.data(), data.data(), g.voxels() * sizeof(float)));
 }
 
 }  // namespace

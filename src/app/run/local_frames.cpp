@@ -12,14 +12,17 @@
 #include "realign/app/platform/distribute.hpp"
 
 namespace realign {
-namespace {
 
 // What one reading of the block finds: the range of values, NaN/Inf voxels, and the sum
-// behind the mean before realignment.
-struct Survey {
+// behind the mean before realignment (when the report shows it).
+struct InputSurvey {
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
   double nonfinite = 0.0;
+  std::vector<double> sum;
 };
+
+namespace {
+using Survey = InputSurvey;
 
 // The smallest and largest of v[0..n) joined to s. The values are finite (reading made
 // NaN/Inf 0), so four-wide min/max find the same range as a scalar loop, which the
@@ -45,18 +48,33 @@ void widen_range(const float* v, std::size_t n, Survey& s) {
   }
 }
 
-Survey survey_block(LocalFrames& local, bool sum) {
+// One frame into the survey (frames in order: the sum's bits depend on it).
+void survey_frame(const float* frame, std::size_t nv, std::size_t nonfinite, Survey& s) {
+  s.nonfinite += static_cast<double>(nonfinite);
+  widen_range(frame, nv, s);
+  if (!s.sum.empty())
+    for (std::size_t i = 0; i < nv; ++i) s.sum[i] += frame[i];
+}
+
+Survey survey_block(const LocalFrames& local, bool sum) {
   Survey s;
   const std::size_t nv = local.grid.voxels();
   std::vector<float> frame(nv);
-  if (sum) local.input_sum.assign(nv, 0.0);
-  for (int f = local.block_begin; f < local.block_end; ++f) {
-    s.nonfinite += static_cast<double>(local.file->read(f, frame.data()));
-    widen_range(frame.data(), nv, s);
-    if (sum)
-      for (std::size_t i = 0; i < nv; ++i) local.input_sum[i] += frame[i];
-  }
+  if (sum) s.sum.assign(nv, 0.0);
+  for (int f = local.block_begin; f < local.block_end; ++f)
+    survey_frame(frame.data(), nv, local.file->read(f, frame.data()), s);
   allreduce_sum(&s.nonfinite, 1);
+  return s;
+}
+
+// The same survey of every frame, taken as the file inflates them.
+std::shared_ptr<Survey> watch_frames(const LocalFrames& local, bool sum) {
+  auto s = std::make_shared<Survey>();
+  const std::size_t nv = local.grid.voxels();
+  if (sum) s->sum.assign(nv, 0.0);
+  local.file->watch([s, nv](int, const float* frame, std::size_t nonfinite) {
+    survey_frame(frame, nv, nonfinite, *s);
+  });
   return s;
 }
 
@@ -78,6 +96,15 @@ void refuse_constant_series(const LocalFrames& local, const Survey& s, bool appl
   if (!empty.empty()) throw RunError(empty, why);
 }
 
+// The survey's outcome: a series without structure refused, NaN/Inf voxels warned about,
+// the sum kept for the mean before realignment.
+void tell_survey(LocalFrames& local, Survey& s, bool applying, const std::string& input) {
+  refuse_constant_series(local, s, applying, input);
+  if (s.nonfinite > 0)
+    spdlog::warn("{}: {:.0f} NaN/Inf voxels treated as missing (0)", input, s.nonfinite);
+  local.input_sum = std::move(s.sum);
+}
+
 }  // namespace
 
 LocalFrames frames_of(const RunPlan& plan, Split split, int size, int rank) {
@@ -95,13 +122,28 @@ LocalFrames frames_of(const RunPlan& plan, Split split, int size, int rank) {
 
 LocalFrames distribute_frames(const RunPlan& plan, const RunOptions& opt) {
   LocalFrames local = frames_of(plan, opt.split, mpi_size(), mpi_rank());
-  const Survey s = survey_block(local, opt.report && !plan.applying());
-  refuse_constant_series(local, s, plan.applying(), opt.input);
-  if (s.nonfinite > 0)
-    spdlog::warn("{}: {:.0f} NaN/Inf voxels treated as missing (0)", opt.input, s.nonfinite);
+  const bool sum = opt.report && !plan.applying();
+  if (local.file->inflates() && mpi_size() == 1) {
+    local.pending = watch_frames(local, sum);
+    // A series without structure has a reference frame without it, which choosing the
+    // reference refused; `apply` refuses none.
+    const bool checked =
+        plan.applying() || (!plan.common && plan.reference.kind != ReferenceChoice::File);
+    if (!checked) finish_reading(local, plan, opt);
+  } else {
+    Survey s = survey_block(local, sum);
+    tell_survey(local, s, plan.applying(), opt.input);
+  }
   spdlog::info("{}: {}x{}x{} voxels, {} frames, TR {} s", opt.input, local.grid.dim[0],
                local.grid.dim[1], local.grid.dim[2], local.frames, plan.input.tr_s);
   return local;
+}
+
+void finish_reading(LocalFrames& local, const RunPlan& plan, const RunOptions& opt) {
+  if (!local.pending) return;
+  local.file->finish();
+  const std::shared_ptr<InputSurvey> s = std::move(local.pending);
+  tell_survey(local, *s, plan.applying(), opt.input);
 }
 
 }  // namespace realign

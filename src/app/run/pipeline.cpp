@@ -31,6 +31,7 @@ RunResult run_stages(const RunOptions& opt, Middle&& middle, const SubjectLink& 
   result.seconds_read = since(t0);
   const auto t_est = Clock::now();
   const MotionEstimate estimate = middle(plan, local);
+  finish_reading(local, plan, opt);
   result.record = record_motion(plan, estimate, opt);
   if (link.made) {
     *link.made = first_run_reference(plan, estimate, result.record, local, opt);

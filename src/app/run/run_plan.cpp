@@ -86,9 +86,16 @@ NiftiInfo input_header(const RunOptions& opt, RunPlan& plan) {
 
 // Rank 0: a .nii.gz is inflated once, into a scratch file beside the output, that every
 // rank reads its frames from; a .nii is read in place (and a DICOM run was read already).
-void open_frames(const RunOptions& opt, RunPlan& plan) {
+// One process inflates it `on_demand`: as its threads first need the frames (frame 1 for
+// the reference, then each frame as pass 1 takes it), so that reading overlaps fitting.
+void open_frames(const RunOptions& opt, RunPlan& plan, bool on_demand) {
   if (plan.input.gzip) {
     plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
+    if (on_demand) {
+      plan.frames = FrameFile::inflate_on_demand(opt.input, plan.input, plan.scratch->fd(),
+                                                 plan.scratch->path());
+      return;
+    }
     const std::string dir = std::filesystem::path(plan.paths.image).parent_path().string();
     inflate_voxels(opt.input, plan.scratch->fd(), dir.empty() ? "." : dir);
   }
@@ -162,7 +169,7 @@ void decide(const RunOptions& opt, int ranks_here, RunPlan& plan) {
   if (opt.repetition_time_s > 0) use_given_tr(opt, plan);
   check_fd_filter(opt, plan.input.tr_s);
   check_memory(opt, plan.input, ranks_here);
-  open_frames(opt, plan);
+  open_frames(opt, plan, mpi_size() == 1);
   frame_format(plan.input.header, opt.datatype, opt.output);  // refuses what cannot be written
   if (!opt.apply_xfm.empty())
     plan.given_xfm = given_transforms(opt, plan.frames->frames());
@@ -207,7 +214,7 @@ RunPlan share_companion(const RunOptions& opt, const Companion& companion,
   on_root([&] {
     plan.input = read_nifti_header(own.input);
     if (own.repetition_time_s > 0) use_given_tr(own, plan);
-    open_frames(own, plan);
+    open_frames(own, plan, false);
   });
   std::vector<char> header = mpi_rank() == 0 ? pack_header(plan.input) : std::vector<char>{};
   broadcast(header);

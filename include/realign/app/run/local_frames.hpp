@@ -2,6 +2,7 @@
 // frame from the input (RunPlan::frames) when it needs it, once per pass.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "realign/app/platform/distribute.hpp"
@@ -25,6 +26,9 @@ struct LocalFrames {
   // The sum of the block's input frames, voxel by voxel in frame order, when the report
   // shows the mean before realignment; empty otherwise.
   std::vector<double> input_sum;
+  // One process reading a .nii.gz as it goes (FrameFile::inflate_on_demand): the survey of
+  // its frames, taken as they are inflated, until finish_reading() completes it.
+  std::shared_ptr<struct InputSurvey> pending;
 
   // Frame f as float (NaN/Inf as 0).
   void read(int f, float* out) const { file->read(f, out); }
@@ -37,7 +41,15 @@ LocalFrames frames_of(const RunPlan& plan, Split split, int size, int rank);
 
 // Collective. Every rank reads its block once: NaN/Inf voxels are counted, and a series
 // without structure (every voxel alike, or all NaN) is refused (RunError on every rank)
-// unless the run only applies given transforms.
+// unless the run only applies given transforms. One process reading a .nii.gz as it goes
+// surveys the frames as they are inflated instead, and finish_reading() tells the outcome;
+// a series without structure whose reference is one of its own frames was refused already,
+// by the reference's check, so only with another reference is it finished at once.
 LocalFrames distribute_frames(const RunPlan& plan, const RunOptions& opt);
+
+// Every frame read and the input checked to its end (a .nii.gz's last CRC), the survey's
+// NaN/Inf count warned about and a series without structure refused, as distribute_frames
+// does: before anything is written. Nothing to do when distribute_frames did it all.
+void finish_reading(LocalFrames& local, const RunPlan& plan, const RunOptions& opt);
 
 }  // namespace realign
