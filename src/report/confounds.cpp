@@ -300,8 +300,12 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
         {"Description",
          "The receive coil's profile, fixed in the scanner, estimated from every frame after "
          "the first pass; divided out of the frames for the second pass when its log varies by "
-         "no more than log(3) over the volume (what a coil can make)."},
+         "no more than log(3) over the volume (what a coil can make). Left in from a sample of "
+         "the frames (EstimatedFrom) when those already give a span above 2 log(3)."},
         {"LogSpan", json_number(r.receive_field.log_span)},
+        {"EstimatedFrom", r.receive_field.every == 1
+                              ? std::string("every frame")
+                              : fmt::format("every {}th frame", r.receive_field.every)},
         {"DividedOut", r.receive_field.removed}};
   Json unconverged = Json::array();
   for (const int f : r.unconverged) unconverged.push_back(f + 1);

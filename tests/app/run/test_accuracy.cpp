@@ -90,11 +90,33 @@ TEST(Accuracy, ReceiveFieldIsDividedOut) {
               field.log_span, coil.error.mean_mm, coil.error.max_mm, spm.error.mean_mm,
               spm.error.max_mm);
   EXPECT_TRUE(field.removed);
+  EXPECT_EQ(field.every, 1);  // the probe on every 4th frame left the rest to be summed
   EXPECT_NEAR(field.log_span, 0.41, 0.12);
   EXPECT_FALSE(std::isfinite(spm.run.record.receive_field.log_span));
   EXPECT_LT(coil.error.max_mm, 0.7 * spm.error.max_mm);
   EXPECT_LE(coil.error.mean_mm, 0.008);
   EXPECT_LE(coil.error.max_mm, 0.025);
+}
+
+// A field far beyond what a coil makes (+-90%: ln(1.9/0.1) = 2.9 at the extremes, against
+// ln 3) is left in as soon as every 4th frame shows it 1.5 times beyond, without the other
+// frames' shares: the motion is then exactly what the model without a field gives.
+TEST(Accuracy, FieldBeyondACoilIsLeftInFromEveryFourthFrame) {
+  FromVolumeSpec s = spec(5, false);
+  s.realism.receive_field = 0.9;
+  const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(4, 26), s);
+  RunOptions global;
+  global.estimate.intensity = IntensityModel::Global;
+  const Measured coil = estimate(ph, {}, "coil-beyond"), spm = estimate(ph, global, "global");
+  const ReceiveFieldOutcome& field = coil.run.record.receive_field;
+  std::printf("receive field: log span %.3f from every %dth frame\n", field.log_span, field.every);
+  EXPECT_FALSE(field.removed);
+  EXPECT_EQ(field.every, 4);
+  EXPECT_GT(field.log_span, 1.5 * std::log(3.0));
+  ASSERT_EQ(coil.run.record.rp.size(), spm.run.record.rp.size());
+  for (std::size_t f = 0; f < coil.run.record.rp.size(); ++f)
+    for (int p = 0; p < 6; ++p)
+      EXPECT_EQ(coil.run.record.rp[f][p], spm.run.record.rp[f][p]) << "frame " << f << " " << p;
 }
 
 // Activation in task blocks pulls least squares along with the task (Freire & Mangin
