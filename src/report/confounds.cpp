@@ -305,7 +305,7 @@ Json sidecar(const std::vector<ConfoundColumn>& cols, const MotionRecord& r) {
         {"LogSpan", json_number(r.receive_field.log_span)},
         {"EstimatedFrom", r.receive_field.every == 1
                               ? std::string("every frame")
-                              : fmt::format("every {}th frame", r.receive_field.every)},
+                              : fmt::format("one frame in {}", r.receive_field.every)},
         {"DividedOut", r.receive_field.removed}};
   Json unconverged = Json::array();
   for (const int f : r.unconverged) unconverged.push_back(f + 1);

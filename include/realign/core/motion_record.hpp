@@ -18,7 +18,7 @@ namespace realign {
 struct ReceiveFieldOutcome {
   double log_span = std::numeric_limits<double>::quiet_NaN();
   bool removed = false;
-  int every = 1;  // estimated from every `every`-th frame (more than 1: left in early)
+  int every = 1;  // estimated from one frame in `every` (more than 1: left in early)
 };
 
 struct MotionRecord {

@@ -235,15 +235,18 @@ struct Fitting {
   }
 };
 
-// The receive field is probed on every kFieldProbeStride-th frame first (in runs of at least
-// kFieldProbeFrames): when those frames already show an intensity change that follows the
-// motion kFieldProbeMargin times (in log span) beyond what a coil makes, the field is left
-// in without summing the other frames' shares, which would only be thrown away. Fewer frames
-// weigh the prior more, which shrinks the span they see (decnef 16.5 against 17.0 from
-// every frame, studyforrest 8.1 against 10.2, a +-90% phantom field 1.99 against 2.05): a
-// span above the margin from the probe is above the limit from every frame. The real runs
-// at hand all leave the field in (log spans 1.3 to 17 against ln 3), the phantoms with a
-// +-20% field all divide it out.
+// The receive field is probed on one frame in kFieldProbeStride first (in runs of at least
+// kFieldProbeFrames frames): when those frames already show an intensity change that
+// follows the motion kFieldProbeMargin times (in log span) beyond what a coil makes, the
+// field is left in without summing the other frames' shares, which would only be thrown
+// away. The probed frame's place in each block of kFieldProbeStride turns from block to
+// block, so that the probe is spread over the whole run and evenly over any number of ranks
+// (dealt frames in turn: with every 4th frame, 2 ranks would leave one rank idle). Fewer
+// frames weigh the prior more, which shrinks the span they see (decnef 16.4 against 17.0
+// from every frame, studyforrest 8.2 against 10.2, a +-90% phantom field 1.96 against
+// 2.05): a span above the margin from the probe is above the limit from every frame. The
+// real runs at hand all leave the field in (log spans 1.3 to 17 against ln 3), the
+// phantoms with a +-20% field all divide it out.
 constexpr int kFieldProbeStride = 4;
 constexpr int kFieldProbeFrames = 40;
 constexpr double kFieldProbeMargin = 1.5;
@@ -274,7 +277,9 @@ std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter&
     if (summing && coef) field.add(coarse, *coef, local.grid, fit, f);
   };
   const auto every = [](int) { return true; };
-  const auto probed = [](int f) { return f % kFieldProbeStride == 0; };
+  const auto probed = [](int f) {
+    return f % kFieldProbeStride == (f / kFieldProbeStride) % kFieldProbeStride;
+  };
   const bool probe = coil && local.frames >= kFieldProbeFrames;
   ReceiveFieldOutcome outcome;
   {
@@ -309,7 +314,7 @@ std::pair<SampleSet, ReceiveFieldOutcome> first_pass_and_mean(const FrameFitter&
       spdlog::debug("receive field: log span {:.3f}; coefficients {:.4g}", outcome.log_span,
                     fmt::join(theta, " "));
     else
-      spdlog::debug("receive field: log span {:.3f} on every {}th frame: the rest not summed",
+      spdlog::debug("receive field: log span {:.3f} on one frame in {}: the rest not summed",
                     outcome.log_span, kFieldProbeStride);
   }
   if (!outcome.removed) return {sums.result(), outcome};

@@ -90,7 +90,7 @@ TEST(Accuracy, ReceiveFieldIsDividedOut) {
               field.log_span, coil.error.mean_mm, coil.error.max_mm, spm.error.mean_mm,
               spm.error.max_mm);
   EXPECT_TRUE(field.removed);
-  EXPECT_EQ(field.every, 1);  // the probe on every 4th frame left the rest to be summed
+  EXPECT_EQ(field.every, 1);  // the probe on one frame in four left the rest to be summed
   EXPECT_NEAR(field.log_span, 0.41, 0.12);
   EXPECT_FALSE(std::isfinite(spm.run.record.receive_field.log_span));
   EXPECT_LT(coil.error.max_mm, 0.7 * spm.error.max_mm);
@@ -99,9 +99,9 @@ TEST(Accuracy, ReceiveFieldIsDividedOut) {
 }
 
 // A field far beyond what a coil makes (+-90%: ln(1.9/0.1) = 2.9 at the extremes, against
-// ln 3) is left in as soon as every 4th frame shows it 1.5 times beyond, without the other
-// frames' shares: the motion is then exactly what the model without a field gives.
-TEST(Accuracy, FieldBeyondACoilIsLeftInFromEveryFourthFrame) {
+// ln 3) is left in as soon as one frame in four shows it 1.5 times beyond, without the
+// other frames' shares: the motion is then exactly what the model without a field gives.
+TEST(Accuracy, FieldBeyondACoilIsLeftInFromOneFrameInFour) {
   FromVolumeSpec s = spec(5, false);
   s.realism.receive_field = 0.9;
   const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(4, 26), s);
@@ -109,7 +109,7 @@ TEST(Accuracy, FieldBeyondACoilIsLeftInFromEveryFourthFrame) {
   global.estimate.intensity = IntensityModel::Global;
   const Measured coil = estimate(ph, {}, "coil-beyond"), spm = estimate(ph, global, "global");
   const ReceiveFieldOutcome& field = coil.run.record.receive_field;
-  std::printf("receive field: log span %.3f from every %dth frame\n", field.log_span, field.every);
+  std::printf("receive field: log span %.3f from one frame in %d\n", field.log_span, field.every);
   EXPECT_FALSE(field.removed);
   EXPECT_EQ(field.every, 4);
   EXPECT_GT(field.log_span, 1.5 * std::log(3.0));
