@@ -74,17 +74,23 @@ TEST(Accuracy, PhantomsFromRealRuns) {
   if (measured == 0) GTEST_SKIP() << "no shared real runs";
 }
 
+// A synthetic slab under a receive field of `amplitude` fixed in the scanner, estimated with
+// the default model and with SPM's (one scale per frame, `--intensity global`).
+std::pair<Measured, Measured> with_receive_field(double amplitude, unsigned seed) {
+  FromVolumeSpec s = spec(seed, false);
+  s.realism.receive_field = amplitude;
+  const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(4, 26), s);
+  RunOptions global;
+  global.estimate.intensity = IntensityModel::Global;
+  return {estimate(ph, {}, "coil"), estimate(ph, global, "global")};
+}
+
 // A receive field of +-20% fixed in the scanner: SPM's model (one scale per frame) takes
 // part of the intensity change that follows the motion for motion; the default divides
 // the coil's profile out (its estimated log span near the true one, ln(1.2/0.8) = 0.41 at
 // the field's extremes) and the error falls under the limits.
 TEST(Accuracy, ReceiveFieldIsDividedOut) {
-  FromVolumeSpec s = spec(4, false);
-  s.realism.receive_field = 0.2;
-  const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(4, 26), s);
-  RunOptions global;
-  global.estimate.intensity = IntensityModel::Global;
-  const Measured coil = estimate(ph, {}, "coil"), spm = estimate(ph, global, "global");
+  const auto [coil, spm] = with_receive_field(0.2, 4);
   const ReceiveFieldOutcome& field = coil.run.record.receive_field;
   std::printf("receive field: log span %.3f; default %.4f/%.4f mm, global %.4f/%.4f mm\n",
               field.log_span, coil.error.mean_mm, coil.error.max_mm, spm.error.mean_mm,
@@ -102,12 +108,7 @@ TEST(Accuracy, ReceiveFieldIsDividedOut) {
 // ln 3) is left in as soon as one frame in four shows it 1.5 times beyond, without the
 // other frames' shares: the motion is then exactly what the model without a field gives.
 TEST(Accuracy, FieldBeyondACoilIsLeftInFromOneFrameInFour) {
-  FromVolumeSpec s = spec(5, false);
-  s.realism.receive_field = 0.9;
-  const Phantom ph = make_phantom_from_volume(realign::testing::synthetic_slab(4, 26), s);
-  RunOptions global;
-  global.estimate.intensity = IntensityModel::Global;
-  const Measured coil = estimate(ph, {}, "coil-beyond"), spm = estimate(ph, global, "global");
+  const auto [coil, spm] = with_receive_field(0.9, 5);
   const ReceiveFieldOutcome& field = coil.run.record.receive_field;
   std::printf("receive field: log span %.3f from one frame in %d\n", field.log_span, field.every);
   EXPECT_FALSE(field.removed);
