@@ -40,7 +40,7 @@ std::string directory_of(const std::string& path) {
 // the scratch file; the lock is held while more are inflated, so frames go in in order.
 struct FrameFile::Inflater {
   FrameStream stream;
-  std::string scratch_dir;  // names the scratch file in a write error, as inflate_voxels does
+  std::string scratch_dir;  // names the scratch file in a write error
   int fd = -1;              // its own copy of the scratch file's descriptor, for writing
   std::mutex lock;
   std::atomic<int> ready{0};
@@ -58,6 +58,20 @@ struct FrameFile::Inflater {
     stored.resize(stream.frame_bytes());
   }
   ~Inflater() { ::close(fd); }
+
+  // `step` under the lock, unless an earlier step failed; a failure is kept and thrown again
+  // to every later caller, whichever thread it is.
+  template <class Step>
+  void locked(Step&& step) {
+    std::lock_guard<std::mutex> hold(lock);
+    if (failed) std::rethrow_exception(failed);
+    try {
+      step();
+    } catch (...) {
+      failed = std::current_exception();
+      throw;
+    }
+  }
 
   // One more frame, from the stream into the scratch file (and to the watcher). Locked.
   void inflate_next() {
@@ -91,14 +105,9 @@ FrameFile::~FrameFile() {
 void FrameFile::reach(int frames) const {
   Inflater& in = *inflater_;
   if (in.ready.load(std::memory_order_acquire) >= frames) return;
-  std::lock_guard<std::mutex> hold(in.lock);
-  if (in.failed) std::rethrow_exception(in.failed);
-  try {
+  in.locked([&] {
     while (in.ready.load(std::memory_order_relaxed) < frames) in.inflate_next();
-  } catch (...) {
-    in.failed = std::current_exception();
-    throw;
-  }
+  });
 }
 
 void FrameFile::watch(Watcher seen) const {
@@ -117,16 +126,11 @@ void FrameFile::finish() const {
   if (!inflater_) return;
   reach(info_.frames);
   Inflater& in = *inflater_;
-  std::lock_guard<std::mutex> hold(in.lock);
-  if (in.failed) std::rethrow_exception(in.failed);
-  if (in.finished) return;
-  try {
+  in.locked([&] {
+    if (in.finished) return;
     in.stream.finish();
-  } catch (...) {
-    in.failed = std::current_exception();
-    throw;
-  }
-  in.finished = true;
+    in.finished = true;
+  });
 }
 
 std::size_t FrameFile::read(int f, float* out) const {
@@ -154,16 +158,6 @@ void FrameFile::pread_frame(int f, char* stored) const {
     if (n <= 0) throw InputError(name_, "read failed (the file shrank while being read?)");
     done += static_cast<std::size_t>(n);
   }
-}
-
-void inflate_voxels(const std::string& gz_path, int fd, const std::string& fd_name) {
-  FrameStream stream(gz_path);
-  std::vector<char> frame(stream.frame_bytes());
-  for (int f = 0; f < stream.info().frames; ++f) {
-    stream.next(frame.data());
-    write_frame_bytes(fd, frame.data(), frame.size(), fd_name);
-  }
-  stream.finish();
 }
 
 void write_frame_bytes(int fd, const char* bytes, std::size_t size, const std::string& fd_name) {

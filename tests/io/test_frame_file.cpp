@@ -1,5 +1,6 @@
 // Frames read on demand from disk (FrameFile), from a .nii in place or from a .nii.gz
-// inflated once (inflate_voxels) or as reads need it (FrameFile::inflate_on_demand), are
+// inflated whole at once (FrameFile::finish, as rank 0 does for the other ranks) or as reads
+// need it (FrameFile::inflate_on_demand, as one process does), are
 // exactly what reading the series whole gives; the inflated copy is refused where reading
 // whole refuses the gzip stream.
 #include <fcntl.h>
@@ -38,14 +39,15 @@ void expect_frames_as_whole(const FrameFile& file, const std::string& path) {
   EXPECT_THROW(file.read(whole.frames, frame.data()), std::out_of_range);
 }
 
-// The .nii.gz inflated into a scratch file, then read from there.
+// The .nii.gz inflated whole into a scratch file, then read from there by a file of its
+// own, as the other ranks read what rank 0 inflated.
 void expect_inflated_as_whole(const std::string& gz) {
   const std::string scratch = gz + ".scratch";
   const int fd = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   ASSERT_GE(fd, 0);
-  inflate_voxels(gz, fd, scratch);
-  ::close(fd);
   const NiftiInfo info = read_nifti_header(gz);
+  FrameFile::inflate_on_demand(gz, info, fd, scratch)->finish();
+  ::close(fd);
   expect_frames_as_whole(FrameFile(scratch, info, 0, false, gz), gz);
 }
 
@@ -144,7 +146,7 @@ TEST(FrameFile, InflatingChecksTheWholeStream) {
     EXPECT_THROW(SeriesFile{path}, InputError) << name;
     const int fd = ::open((path + ".scratch").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
     try {
-      inflate_voxels(path, fd, "scratch");
+      FrameFile::inflate_on_demand(path, read_nifti_header(path), fd, path + ".scratch")->finish();
       ADD_FAILURE() << name << " inflated without error";
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();

@@ -24,7 +24,9 @@ class FrameFile {
   // as `scratch_fd` at `scratch_path` only as far as reads need them: the thread that first
   // asks for a frame beyond those inflated inflates up to it, frames in order, while any
   // other thread that needs one of them waits. One process then reads, and checks, the
-  // stream while its threads already fit the first frames. Throws InputError (the header).
+  // stream while its threads already fit the first frames; finish() inflates it whole at
+  // once (rank 0 before the other ranks open the scratch file). Throws InputError (the
+  // header), OutputError (the scratch file).
   static std::unique_ptr<FrameFile> inflate_on_demand(const std::string& gz_path,
                                                       const NiftiInfo& info, int scratch_fd,
                                                       const std::string& scratch_path);
@@ -48,8 +50,9 @@ class FrameFile {
   void watch(Watcher seen) const;
   bool inflates() const { return inflater_ != nullptr; }
   // Inflates every frame not yet inflated and checks the stream's end (each member's CRC
-  // and length, no more than a few trailing bytes), as inflate_voxels does. Throws
-  // InputError; nothing to do for any other file.
+  // and length, no more than a few trailing bytes, as FrameStream::finish checks them):
+  // then any process may read the scratch file. Throws InputError; nothing to do for any
+  // other file.
   void finish() const;
 
  private:
@@ -65,11 +68,6 @@ class FrameFile {
   std::size_t frame_bytes_ = 0;  // one stored frame
   std::unique_ptr<Inflater> inflater_;
 };
-
-// Inflates the voxels of the .nii.gz `gz_path` (header first checked, then every frame
-// and the stream's end, as FrameStream checks them) into the open file `fd`, frame after
-// frame in this machine's byte order. `fd_name` names fd in a write error.
-void inflate_voxels(const std::string& gz_path, int fd, const std::string& fd_name);
 
 // Writes n bytes to the open file fd, all of them, or throws OutputError naming fd_name
 // (a full disk, say): what a scratch file of frames is filled with.

@@ -91,13 +91,10 @@ NiftiInfo input_header(const RunOptions& opt, RunPlan& plan) {
 void open_frames(const RunOptions& opt, RunPlan& plan, bool on_demand) {
   if (plan.input.gzip) {
     plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
-    if (on_demand) {
-      plan.frames = FrameFile::inflate_on_demand(opt.input, plan.input, plan.scratch->fd(),
-                                                 plan.scratch->path());
-      return;
-    }
-    const std::string dir = std::filesystem::path(plan.paths.image).parent_path().string();
-    inflate_voxels(opt.input, plan.scratch->fd(), dir.empty() ? "." : dir);
+    plan.frames = FrameFile::inflate_on_demand(opt.input, plan.input, plan.scratch->fd(),
+                                               plan.scratch->path());
+    if (!on_demand) plan.frames->finish();
+    return;
   }
   const VoxelSource s = source_of(opt, plan);
   plan.frames = std::make_unique<FrameFile>(s.path, plan.input, s.offset, s.swapped, opt.input);
