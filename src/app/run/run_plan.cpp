@@ -93,7 +93,14 @@ void open_frames(const RunOptions& opt, RunPlan& plan, bool on_demand) {
     plan.scratch = std::make_unique<ScratchFile>(plan.paths.image);
     plan.frames = FrameFile::inflate_on_demand(opt.input, plan.input, plan.scratch->fd(),
                                                plan.scratch->path());
-    if (!on_demand) plan.frames->finish();
+    if (!on_demand) {
+      plan.frames->finish();
+      return;
+    }
+    // One process holds the scratch file open already: its name can go at once, so that
+    // no interruption during the run can leave it behind (failure_modes found one in
+    // eight runs stopped by SIGTERM while inflating left it, cause not found).
+    plan.scratch->remove();
     return;
   }
   const VoxelSource s = source_of(opt, plan);

@@ -208,7 +208,17 @@ head -c 9000000 "$WORK/in.nii.gz" >"$WORK/cut.nii.gz"
 out=$WORK/out_gz_cut
 status=$(run_status "$out" "${MPIRUN[@]}" -n 2 "$REALIGN" "$WORK/cut.nii.gz" "$out/r.nii")
 check "cut .nii.gz, mpirun -n 2" 1 "$status" "cut.nii.gz: truncated" "$out"
-inflating() { wait_for_file "$1/.r.nii.inflated-*" "$2"; }
+# One process inflates into a scratch file whose name it removes as soon as it has it open:
+# the moment to stop it is when it holds that file, deleted, among its open files.
+inflating() {
+  local i
+  for ((i = 0; i < 12000; i++)); do
+    ls -l "/proc/$2/fd" 2>/dev/null | grep -q '/\.r\.nii\.inflated-.* (deleted)' && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.0025
+  done
+  return 1
+}
 stop_case "SIGTERM while inflating" gz_term TERM "$WORK/in.nii.gz" inflating
 rm -f "$WORK/in.nii.gz" "$WORK/cut.nii.gz"
 
